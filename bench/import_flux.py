@@ -1,0 +1,114 @@
+"""Banc d'essai de l'import des flux : débit et mémoire, sur la base désignée par DATABASE_URL.
+
+    python bench/import_flux.py [--rows 150000] [--seed 0] [--profile]
+
+Étapes mesurées, sur une base vide (la base de test est créée puis détruite) :
+1. premier import d'un fichier canonique de N lignes (stock initial : tout est créé) ;
+2. ré-import du même fichier (idempotence : tout est inchangé) ;
+3. import du mois suivant où 10 % des droits changent d'état.
+Affiche pour chaque étape la durée, le débit en lignes/s et le pic de mémoire du processus.
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings")
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def next_month(source, target, share=10):
+    """Copie le fichier en changeant l'état du droit d'une ligne sur ``share`` (2 → 3 ou 3/4 → 2)."""
+    with (
+        open(source, encoding="utf-8", newline="") as src,
+        open(target, "w", encoding="utf-8", newline="") as dst,
+    ):
+        reader = csv.DictReader(src, delimiter=";")
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames, delimiter=";")
+        writer.writeheader()
+        for index, row in enumerate(reader):
+            if index % share == 0:
+                row["etat_droit"] = "3" if row["etat_droit"] == "2" else "2"
+            writer.writerow(row)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=150_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--profile", type=int, choices=(1, 2, 3), help="profil cProfile de l'étape donnée (1, 2 ou 3)"
+    )
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import get_runner, setup_test_environment  # noqa: F401
+
+    from parcours.demo.generator import write_canonical_csv
+    from parcours.intake.services import default_departement, import_flux
+
+    old_name = connection.settings_dict["NAME"]
+    creation = connection.creation
+    test_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    print(f"Base : {connection.vendor} ({test_name})")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            first = Path(tmp) / "flux-mois-1.csv"
+            second = Path(tmp) / "flux-mois-2.csv"
+            started = time.perf_counter()
+            write_canonical_csv(first, args.rows, seed=args.seed)
+            next_month(first, second)
+            print(
+                f"Fichiers générés : {args.rows} lignes, {first.stat().st_size / 1e6:.1f} Mo "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
+            departement = default_departement()
+            steps = [
+                ("premier import (tout est créé)", first, datetime.date(2026, 1, 5)),
+                ("ré-import du même fichier (rien ne change)", first, datetime.date(2026, 1, 5)),
+                ("mois suivant (10 % des droits changent)", second, datetime.date(2026, 2, 5)),
+            ]
+            for index, (label, path, received_on) in enumerate(steps):
+                profiler = None
+                if args.profile == index + 1:
+                    import cProfile
+
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                started = time.perf_counter()
+                report = import_flux(path, organisation=departement, received_on=received_on, fmt="csv")
+                elapsed = time.perf_counter() - started
+                if profiler:
+                    profiler.disable()
+                    import pstats
+
+                    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
+                        35
+                    )
+                status = "REJETÉ : " + report.message if report.rejected else "ok"
+                print(
+                    f"- {label} : {elapsed:.1f} s, {args.rows / elapsed:,.0f} lignes/s ; "
+                    f"créés {report.created}, mis à jour {report.updated}, inchangés {report.unchanged}, "
+                    f"nouveaux entrants {report.new_entrants} ; pic mémoire {peak_rss_mb():.0f} Mo ; {status}"
+                )
+    finally:
+        creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""API HTTP de Parcours, versionnée sous ``/api/v1/`` (document OpenAPI : ``/api/v1/openapi.json``).
+
+Authentification par session Django pour l'instant (``django_auth``). Toute erreur est renvoyée en JSON
+``{"code": "…", "message": "…"}`` : ``code`` est stable et lisible par une machine, ``message`` est en
+français. Chaque domaine ajoute son routeur ici.
+"""
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.security import django_auth
+
+api = NinjaAPI(
+    title="API Parcours",
+    version="1",
+    description="Accompagnement rénové des allocataires du RSA. Erreurs : {code, message} en français.",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=django_auth,
+)
+
+_CODES = {
+    400: "requete_invalide",
+    401: "authentification_requise",
+    403: "acces_refuse",
+    404: "introuvable",
+    405: "methode_non_autorisee",
+    409: "conflit",
+    422: "parametres_invalides",
+}
+
+
+def error_response(request, status, code, message, **extra):
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc):
+    details = [
+        {"champ": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+        for err in exc.errors
+    ]
+    return error_response(request, 422, "parametres_invalides", "Paramètres invalides.", details=details)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request, exc):
+    return error_response(request, 401, "authentification_requise", "Authentification requise.")
+
+
+@api.exception_handler(AuthorizationError)
+def _authorization_error(request, exc):
+    return error_response(request, 403, "acces_refuse", "Accès refusé.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, 404, "introuvable", "Ressource introuvable.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    status = exc.status_code
+    return error_response(request, status, _CODES.get(status, "erreur"), str(exc))
+
+
+from parcours.catalogue.api import router as catalogue_router  # noqa: E402
+
+api.add_router("/catalogue/", catalogue_router)

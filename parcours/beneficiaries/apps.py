@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BeneficiariesConfig(AppConfig):
+    name = "parcours.beneficiaries"
+    label = "beneficiaries"
+    verbose_name = "Bénéficiaires"

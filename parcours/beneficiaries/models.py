@@ -1,0 +1,290 @@
+"""Bénéficiaires, foyers, droits RSA et historique mensuel de ce qu'a dit chaque flux."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from parcours.accounts.models import OrganisationKind
+from parcours.core.bulk import TracksLoadedValues
+
+from .nir import format_nir, mask_nir
+
+
+class Organism(models.TextChoices):
+    CAF = "CAF", "CAF"
+    MSA = "MSA", "MSA"
+
+
+class HouseholdRole(models.TextChoices):
+    DEM = "DEM", "Demandeur"
+    CJT = "CJT", "Conjoint"
+    ENF = "ENF", "Enfant"
+    AUT = "AUT", "Autre personne"
+
+
+class Civility(models.TextChoices):
+    M = "M", "Monsieur"
+    MME = "MME", "Madame"
+
+
+class RightState(models.TextChoices):
+    """États du dossier RSA (code CNAF ETATDOSRSA)."""
+
+    NEW_DEMAND = "0", "Nouvelle demande en attente de décision du Département"
+    REFUSED = "1", "Droit refusé"
+    OPEN_PAYABLE = "2", "Droit ouvert et versable"
+    OPEN_SUSPENDED = "3", "Droit ouvert et suspendu"
+    PAYMENT_SUSPENDED = "4", "Droit ouvert, versement suspendu"
+    CLOSED = "5", "Droit clos"
+    CLOSED_PREVIOUS = "6", "Droit clos sur mois antérieur"
+
+
+PAYABLE_STATES = {RightState.OPEN_PAYABLE}
+SUSPENDED_STATES = {RightState.OPEN_SUSPENDED, RightState.PAYMENT_SUSPENDED}
+CLOSED_STATES = {RightState.CLOSED, RightState.CLOSED_PREVIOUS, RightState.REFUSED}
+
+
+class Household(models.Model):
+    """Foyer allocataire, identifié par l'organisme payeur et son matricule."""
+
+    departement = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="households",
+        verbose_name="Département",
+    )
+    organism = models.CharField("organisme", max_length=3, choices=Organism.choices)
+    matricule = models.CharField("matricule", max_length=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "foyer"
+        constraints = [
+            models.UniqueConstraint(fields=["departement", "organism", "matricule"], name="unique_household")
+        ]
+
+    def __str__(self):
+        return f"{self.organism} {self.matricule}"
+
+
+class RsaRight(TracksLoadedValues):
+    """Droit RSA du foyer : état courant (le détail mois par mois est dans RightSnapshot)."""
+
+    household = models.OneToOneField(Household, on_delete=models.CASCADE, related_name="right")
+    rsa_number = models.CharField("numéro de demande RSA", max_length=30, blank=True)
+    requested_on = models.DateField("date de demande", null=True, blank=True)
+    opened_on = models.DateField("date d'ouverture du droit", null=True, blank=True)
+    state = models.CharField("état du droit", max_length=1, choices=RightState.choices, blank=True)
+    state_since = models.DateField("état depuis", null=True, blank=True)
+    suspension_reason = models.CharField("motif de suspension", max_length=10, blank=True)
+    closure_reason = models.CharField("motif de clôture", max_length=10, blank=True)
+    closed_on = models.DateField("date de clôture", null=True, blank=True)
+    last_reference_date = models.DateField("date de référence du dernier flux", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "droit RSA"
+        verbose_name_plural = "droits RSA"
+
+    def __str__(self):
+        return f"Droit RSA {self.household} ({self.get_state_display()})"
+
+
+class BeneficiaryQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Les bénéficiaires que l'agent a le droit de voir (périmètre de ses organisations)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        scope = Q(pk__in=[])
+        for membership in user.memberships.filter(is_active=True).select_related("organisation"):
+            org = membership.organisation
+            if org.kind == OrganisationKind.DEPARTEMENT:
+                part = Q(departement_id=org.pk)
+                if membership.territory_id:
+                    part &= Q(territory_id=membership.territory_id)
+            elif org.kind == OrganisationKind.ETAT:
+                continue  # l'État ne voit que des agrégats
+            else:
+                part = Q(
+                    pk__in=FollowUp.objects.filter(organisation_id=org.pk, ended_on__isnull=True).values(
+                        "beneficiary"
+                    )
+                )
+            scope |= part
+        return self.filter(scope)
+
+    def search(self, text):
+        text = (text or "").strip()
+        if not text:
+            return self
+        compact = "".join(text.split())
+        q = Q()
+        for word in text.split():
+            q &= Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(birth_name__icontains=word)
+        q |= Q(household__matricule__iexact=compact) | Q(departement_internal_id__iexact=compact)
+        q |= Q(france_travail_id__iexact=compact)
+        if compact.isdigit() and len(compact) >= 13:
+            q |= Q(nir__startswith=compact[:13])
+        return self.filter(q)
+
+
+class Beneficiary(TracksLoadedValues):
+    """Une personne du foyer (demandeur ou conjoint), suivie dans Parcours."""
+
+    departement = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="beneficiaries",
+        verbose_name="Département",
+    )
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+        verbose_name="foyer",
+    )
+    role = models.CharField("rôle dans le foyer", max_length=3, choices=HouseholdRole.choices, blank=True)
+    civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
+    last_name = models.CharField("nom d'usage", max_length=150)
+    birth_name = models.CharField("nom de naissance", max_length=150, blank=True)
+    first_name = models.CharField("prénom", max_length=150)
+    birth_date = models.DateField("date de naissance", null=True, blank=True)
+    nir = models.CharField("NIR", max_length=15, null=True, blank=True)
+    france_travail_id = models.CharField(
+        "identifiant France Travail", max_length=30, blank=True, db_index=True
+    )
+    departement_internal_id = models.CharField(
+        "identifiant interne du Département", max_length=50, blank=True, db_index=True
+    )
+    email = models.EmailField("adresse électronique", blank=True, db_index=True)
+    phone = models.CharField("téléphone", max_length=20, blank=True, db_index=True)
+    address = models.CharField("adresse", max_length=300, blank=True)
+    postal_code = models.CharField("code postal", max_length=5, blank=True)
+    city = models.CharField("commune", max_length=150, blank=True)
+    insee_code = models.CharField("code INSEE de la commune", max_length=5, blank=True)
+    territory = models.ForeignKey(
+        "accounts.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="beneficiaries",
+        verbose_name="territoire",
+    )
+    # État courant, dérivé du dernier flux (les écrans lisent ces champs ; l'historique : RightSnapshot).
+    rsa_state = models.CharField("état du droit", max_length=1, choices=RightState.choices, blank=True)
+    is_sdd = models.BooleanField("soumis aux droits et devoirs", null=True)
+    new_entrant_t0 = models.DateField("nouvel entrant — T0", null=True, blank=True)
+    last_flux_on = models.DateField("date de référence du dernier flux", null=True, blank=True)
+    suspended_since = models.DateField("droit suspendu depuis", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BeneficiaryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "bénéficiaire"
+        ordering = ["last_name", "first_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["departement", "nir"], name="unique_nir_per_departement"),
+        ]
+        indexes = [
+            models.Index(fields=["departement", "last_name", "first_name"], name="benef_dep_name_idx"),
+            models.Index(fields=["departement", "rsa_state"], name="benef_dep_state_idx"),
+            models.Index(fields=["departement", "new_entrant_t0"], name="benef_dep_t0_idx"),
+            models.Index(fields=["territory", "last_name"], name="benef_territory_idx"),
+            models.Index(fields=["household", "role"], name="benef_household_role_idx"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name.upper()}".strip()
+
+    @property
+    def nir_display(self):
+        return format_nir(self.nir)
+
+    @property
+    def nir_masked(self):
+        return mask_nir(self.nir)
+
+
+class RightSnapshot(TracksLoadedValues):
+    """Ce qu'un flux a dit d'une personne à une date de référence (historique daté par le flux)."""
+
+    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="snapshots")
+    batch = models.ForeignKey(
+        "intake.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="snapshots"
+    )
+    reference_date = models.DateField("date de référence du flux")
+    received_on = models.DateField("reçu par le Département le")
+    state = models.CharField("ETATDOSRSA", max_length=1, choices=RightState.choices)
+    sdd = models.BooleanField("TOPPERSDRODEVORSA (soumis droits et devoirs)")
+    cnaf_new_entrant = models.BooleanField("TOPPERSENTDRODEVORSA (entrant selon la CNAF)", null=True)
+    activity_income = models.BooleanField("revenus d'activité", null=True)
+    requested_on = models.DateField("DTDEMRSA", null=True, blank=True)
+    opened_on = models.DateField("date d'ouverture du droit", null=True, blank=True)
+    suspension_reason = models.CharField("MOTISUSVERSRSA", max_length=10, blank=True)
+    suspended_since = models.DateField("DDSUSVERSRSA", null=True, blank=True)
+    closure_reason = models.CharField("MOTICLORSA", max_length=10, blank=True)
+    closed_on = models.DateField("DTCLORSA", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "situation du droit (flux)"
+        verbose_name_plural = "historique des flux"
+        ordering = ["-reference_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["beneficiary", "reference_date"], name="unique_snapshot_per_date"
+            ),
+        ]
+
+    COMPARED_FIELDS = (
+        "state",
+        "sdd",
+        "cnaf_new_entrant",
+        "activity_income",
+        "requested_on",
+        "opened_on",
+        "suspension_reason",
+        "suspended_since",
+        "closure_reason",
+        "closed_on",
+    )
+
+    def __str__(self):
+        return f"{self.beneficiary_id} au {self.reference_date:%d/%m/%Y} : état {self.state}"
+
+    @property
+    def payable(self):
+        return self.state in PAYABLE_STATES
+
+
+class FollowUp(TracksLoadedValues):
+    """Suivi en cours d'une personne par une organisation (orientation connue ou référent désigné)."""
+
+    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="follow_ups")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    referent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    started_on = models.DateField("début")
+    ended_on = models.DateField("fin", null=True, blank=True)
+    end_reason = models.CharField("motif de fin", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "suivi"
+        indexes = [models.Index(fields=["organisation", "ended_on"], name="followup_org_open_idx")]
+
+    def __str__(self):
+        return f"Suivi de {self.beneficiary} par {self.organisation}"

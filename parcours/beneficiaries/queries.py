@@ -1,0 +1,111 @@
+"""Lectures des bénéficiaires pour les écrans : filtres de liste, périmètre de l'agent, compteurs.
+
+Fonctions en lecture seule, appelées par les vues ; elles partent toujours d'un ensemble déjà restreint
+au périmètre de l'agent (``Beneficiary.objects.visible_to(user)``).
+"""
+
+import datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from parcours.accounts.models import Membership, OrganisationKind, Role
+
+from .models import Beneficiary
+
+# Relations lues par la liste et l'export : une seule requête quel que soit le nombre de lignes.
+LIST_RELATED = ("household", "territory")
+
+# Rôles du Département autorisés à voir le NIR en clair et à importer des flux.
+PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.ORIENTATION_MANAGER})
+
+NEW_ENTRANTS_WINDOW_DAYS = 30
+
+
+def active_memberships(user):
+    """Les appartenances actives de l'agent, avec leur organisation (une requête)."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(user=user, is_active=True).select_related(
+            "organisation", "organisation__departement"
+        )
+    )
+
+
+def departement_ids(memberships):
+    """Identifiants des Départements dont relèvent les organisations de l'agent."""
+    ids = set()
+    for membership in memberships:
+        home = membership.organisation.home_departement
+        if home is not None:
+            ids.add(home.pk)
+    return ids
+
+
+def privileged_departement_ids(user, memberships):
+    """Départements où l'agent est administrateur ou chargé d'orientation (None : tous, super-utilisateur)."""
+    if user.is_superuser:
+        return None
+    return {
+        m.organisation_id
+        for m in memberships
+        if m.organisation.kind == OrganisationKind.DEPARTEMENT and m.role in PRIVILEGED_ROLES
+    }
+
+
+def can_reveal_nir(user, memberships, beneficiary):
+    allowed = privileged_departement_ids(user, memberships)
+    return allowed is None or beneficiary.departement_id in allowed
+
+
+def filter_beneficiaries(
+    queryset,
+    *,
+    text="",
+    territory=None,
+    state="",
+    sdd=None,
+    new_entrant_since=None,
+    organism="",
+):
+    """Applique les critères de la liste (tous facultatifs) à un ensemble de bénéficiaires."""
+    queryset = queryset.search(text)
+    if territory is not None:
+        queryset = queryset.filter(territory=territory)
+    if state:
+        queryset = queryset.filter(rsa_state=state)
+    if sdd is not None:
+        queryset = queryset.filter(is_sdd=sdd)
+    if new_entrant_since is not None:
+        queryset = queryset.filter(new_entrant_t0__gte=new_entrant_since)
+    if organism:
+        queryset = queryset.filter(household__organism=organism)
+    return queryset
+
+
+def for_list(queryset):
+    return queryset.select_related(*LIST_RELATED)
+
+
+def household_members(beneficiary, scope):
+    """Les autres personnes du foyer que l'agent a le droit de voir."""
+    if beneficiary.household_id is None:
+        return Beneficiary.objects.none()
+    return (
+        scope.filter(household_id=beneficiary.household_id)
+        .exclude(pk=beneficiary.pk)
+        .order_by("role", "last_name", "first_name", "pk")
+    )
+
+
+def dashboard_counts(scope, today=None):
+    """Compteurs de l'accueil pour un périmètre : personnes suivies, soumises, nouveaux entrants récents."""
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=NEW_ENTRANTS_WINDOW_DAYS)
+    counts = scope.order_by().aggregate(
+        beneficiaries=Count("pk"),
+        new_entrants=Count("pk", filter=Q(new_entrant_t0__gte=since)),
+        sdd=Count("pk", filter=Q(is_sdd=True)),
+    )
+    return {**counts, "new_entrants_since": since}

@@ -1,0 +1,1035 @@
+"""Import des flux de bénéficiaires : lecture → validation → rapprochement → écriture → nouveaux entrants.
+
+Un fichier est importé en **une transaction** : une erreur de structure ou une erreur de ligne annule
+tout (rien n'est écrit) et le rapport liste toutes les erreurs, ligne et champ. Les lignes sont lues en
+flux et écrites par paquets (requêtes groupées), la mémoire reste plate quelle que soit la taille du
+fichier. Réimporter le même fichier ne change rien.
+"""
+
+import hashlib
+import logging
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from parcours.accounts.models import Organisation, OrganisationKind, TerritoryCommune
+from parcours.beneficiaries.models import (
+    CLOSED_STATES,
+    PAYABLE_STATES,
+    Beneficiary,
+    FollowUp,
+    Household,
+    RightSnapshot,
+    RsaRight,
+)
+from parcours.core.bulk import bulk_update_changed, insert_rows
+from parcours.core.delays import get_delay
+from parcours.journal.models import Event, EventKind
+
+from .formats import open_flux
+from .models import ColumnMapping, FluxFormat, ImportBatch, ImportStatus
+from .records import FileRejected, FluxRow, Issue
+from .rules import PreviousState, evaluate_new_entrant, next_suspended_since
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+MAX_REPORTED_ISSUES = 1000
+IDENTITY_FIELDS = (
+    "civility",
+    "last_name",
+    "birth_name",
+    "first_name",
+    "birth_date",
+    "france_travail_id",
+    "departement_internal_id",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "insee_code",
+)
+CONTACT_FIELDS = ("email", "phone")
+
+
+class ImportError_(Exception):
+    """Erreur de paramétrage de l'import (Département introuvable, correspondance inconnue…)."""
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_entrants: int = 0
+    rows: int = 0
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    disagreements: list = field(default_factory=list)
+    errors_omitted: int = 0
+    warnings_omitted: int = 0
+    rejected: bool = False
+    message: str = ""
+    format: str = ""
+    columns: dict = field(default_factory=dict)
+    batch: ImportBatch | None = None
+
+    def as_json(self):
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "new_entrants": self.new_entrants,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "disagreements": self.disagreements,
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "message": self.message,
+            "format": self.format,
+            "batch": self.batch.pk if self.batch else None,
+        }
+
+
+class _Rejected(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# Lots d'import
+
+
+def _imports_dir():
+    path = Path(settings.MEDIA_ROOT) / "imports" / timezone.now().strftime("%Y/%m")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def create_batch(
+    source,
+    *,
+    organisation,
+    user=None,
+    fmt=FluxFormat.AUTO,
+    mapping_name="",
+    received_on=None,
+    filename=None,
+    initial_stock=False,
+):
+    """Conserve une copie du fichier (chemin ou fichier téléversé) et crée le lot d'import."""
+    if fmt not in FluxFormat.values:
+        raise ImportError_(f"Format « {fmt} » inconnu : choisir parmi {', '.join(FluxFormat.values)}.")
+    name = filename or Path(getattr(source, "name", str(source))).name
+    target = _imports_dir() / f"{uuid.uuid4().hex}-{Path(name).name}"
+    digest = hashlib.sha256()
+    size = 0
+    if hasattr(source, "chunks"):
+        chunks = source.chunks()
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+    else:
+        source = Path(source)
+        if not source.is_file():
+            raise ImportError_(f"Fichier introuvable : {source}")
+        with open(source, "rb") as src, open(target, "wb") as out:
+            while chunk := src.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+    return ImportBatch.objects.create(
+        organisation=organisation,
+        created_by=user,
+        filename=name,
+        stored_path=str(target),
+        sha256=digest.hexdigest(),
+        size=size,
+        requested_format=fmt,
+        mapping_name=mapping_name or "",
+        received_on=received_on or timezone.localdate(),
+        received_on_given=received_on is not None,
+        initial_stock=initial_stock,
+    )
+
+
+def import_flux(
+    path,
+    *,
+    organisation,
+    received_on=None,
+    fmt=FluxFormat.AUTO,
+    mapping_name="",
+    user=None,
+    initial_stock=False,
+    progress=None,
+):
+    batch = create_batch(
+        path,
+        organisation=organisation,
+        user=user,
+        fmt=fmt,
+        mapping_name=mapping_name,
+        received_on=received_on,
+        initial_stock=initial_stock,
+    )
+    return run_batch(batch, progress=progress)
+
+
+def get_progress(batch):
+    data = cache.get(batch.progress_cache_key) or {}
+    return {"done": data.get("done", batch.rows_total), "total": data.get("total"), "status": batch.status}
+
+
+def run_batch_in_background(batch):
+    if not settings.PARCOURS_IMPORT_IN_BACKGROUND:
+        run_batch(batch)
+        return None
+
+    def target():
+        try:
+            run_batch(batch)
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=target, name=f"import-{batch.pk}", daemon=True)
+    thread.start()
+    return thread
+
+
+def get_departement(organisation):
+    departement = organisation.home_departement
+    if departement is None:
+        raise ImportError_(f"L'organisation « {organisation} » n'est rattachée à aucun Département.")
+    return departement
+
+
+def default_departement(code=None):
+    """Le Département de l'instance : celui du code donné, le seul existant, ou un nouveau par défaut."""
+    departements = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT, departement__isnull=True)
+    if code:
+        found = departements.filter(departement_code=code).first()
+        if found is None:
+            raise ImportError_(f"Aucun Département de code « {code} ».")
+        return found
+    count = departements.count()
+    if count == 1:
+        return departements.get()
+    if count > 1:
+        codes = ", ".join(departements.values_list("departement_code", flat=True))
+        raise ImportError_(f"Plusieurs Départements existent ({codes}) : préciser --departement CODE.")
+    code = getattr(settings, "PARCOURS_DEFAULT_DEPARTEMENT_CODE", "00")
+    return Organisation.objects.create(
+        kind=OrganisationKind.DEPARTEMENT, name="Département", departement_code=code
+    )
+
+
+def run_batch(batch, progress=None):
+    """Exécute l'import du lot, en une transaction. Renvoie le rapport (aussi enregistré sur le lot)."""
+    report = ImportReport(batch=batch)
+    batch.status = ImportStatus.RUNNING
+    batch.started_at = timezone.now()
+    batch.save(update_fields=["status", "started_at"])
+    try:
+        departement = get_departement(batch.organisation)
+        mapping = None
+        if batch.mapping_name:
+            mapping = ColumnMapping.objects.filter(
+                organisation__in=[batch.organisation, departement], name=batch.mapping_name
+            ).first()
+            if mapping is None:
+                raise FileRejected(f"Correspondance de colonnes « {batch.mapping_name} » introuvable.")
+        with transaction.atomic():
+            importer = _Importer(batch, departement, report, progress)
+            importer.run(open_flux(batch.stored_path, fmt=batch.requested_format, mapping=mapping))
+            if report.errors:
+                raise _Rejected
+        batch.status = ImportStatus.DONE
+        report.message = (
+            f"{report.rows} ligne(s) lue(s) : {report.created} personne(s) créée(s), {report.updated} mise(s) à "
+            f"jour, {report.unchanged} inchangée(s), {report.new_entrants} nouvel(s) entrant(s)."
+        )
+    except FileRejected as exc:
+        _reject(report, exc.message)
+        report.errors = [e.as_dict() if isinstance(e, Issue) else e for e in exc.errors] or [
+            {"row": None, "field": None, "message": exc.message}
+        ]
+    except _Rejected:
+        _reject(
+            report,
+            f"Fichier refusé : {len(report.errors) + report.errors_omitted} erreur(s). Rien n'a été importé ; "
+            "corrigez les lignes signalées puis réimportez le fichier.",
+        )
+    except ImportError_ as exc:
+        _reject(report, str(exc))
+        report.errors = [{"row": None, "field": None, "message": str(exc)}]
+    except Exception as exc:
+        logger.exception("Échec technique de l'import %s", batch.pk)
+        report.rejected = True
+        report.created = report.updated = report.unchanged = report.new_entrants = 0
+        report.message = f"Échec technique de l'import, rien n'a été écrit : {exc.__class__.__name__}: {exc}"
+        batch.status = ImportStatus.FAILED
+        batch.error_message = report.message
+    else:
+        batch.error_message = ""
+    if report.rejected and batch.status != ImportStatus.FAILED:
+        batch.status = ImportStatus.REJECTED
+        batch.error_message = report.message
+    batch.finished_at = timezone.now()
+    batch.rows_total = report.rows
+    batch.created, batch.updated, batch.unchanged = report.created, report.updated, report.unchanged
+    batch.new_entrants = report.new_entrants
+    batch.detected_format = report.format
+    batch.report = {
+        **report.as_json(),
+        "columns": report.columns,
+        "errors_omitted": report.errors_omitted,
+        "warnings_omitted": report.warnings_omitted,
+        "received_on": batch.received_on.isoformat(),
+        "reference_date": batch.reference_date.isoformat() if batch.reference_date else None,
+    }
+    batch.save()
+    cache.set(batch.progress_cache_key, {"done": report.rows, "total": report.rows}, 3600)
+    return report
+
+
+def _reject(report, message):
+    report.rejected = True
+    report.message = message
+    report.created = report.updated = report.unchanged = report.new_entrants = 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Rapprochement et écriture
+
+
+def _norm(text):
+    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return " ".join(text.lower().replace("-", " ").split())
+
+
+@dataclass
+class _PendingSnapshot:
+    snapshot: RightSnapshot
+    is_new: bool
+
+
+class _Importer:
+    def __init__(self, batch, departement, report, progress):
+        self.batch = batch
+        self.departement = departement
+        self.report = report
+        self.progress = progress
+        self.suspension_limit = get_delay("suspension_closes_follow_up_months", departement)
+        self.communes_by_insee = {}
+        self.communes_by_postal = {}
+        for commune in TerritoryCommune.objects.filter(territory__departement=departement):
+            self.communes_by_insee[commune.insee_code] = commune.territory_id
+            if commune.postal_code:
+                self.communes_by_postal.setdefault(commune.postal_code, commune.territory_id)
+        self.seen_nirs = {}  # NIR -> ligne : un NIR porté par deux personnes différentes du même fichier
+        self.seen_people = {}  # id(personne) -> ligne : une personne citée deux fois
+
+    # ---- rapport
+
+    def _issue(self, bucket, issue):
+        target = self.report.errors if bucket == "errors" else self.report.warnings
+        if len(target) >= MAX_REPORTED_ISSUES:
+            if bucket == "errors":
+                self.report.errors_omitted += 1
+            else:
+                self.report.warnings_omitted += 1
+            return
+        target.append(issue.as_dict() if isinstance(issue, Issue) else issue)
+
+    def error(self, row, fld, message):
+        self._issue("errors", Issue(row, fld, message))
+
+    def warn(self, row, fld, message):
+        self._issue("warnings", Issue(row, fld, message))
+
+    def _publish_progress(self, total):
+        cache.set(self.batch.progress_cache_key, {"done": self.report.rows, "total": total}, 3600)
+        if self.progress:
+            self.progress(self.report.rows, total)
+
+    # ---- boucle principale
+
+    def run(self, parsed):
+        self.parsed = parsed
+        self.report.format = parsed.format
+        self.report.columns = parsed.meta.get("columns", {}) if parsed.meta else {}
+        batch = self.batch
+        if parsed.format == "cnaf-xml" and not batch.received_on_given and parsed.flux_created_on:
+            # Sans date de réception indiquée, la date de création du flux est la meilleure estimation.
+            batch.received_on = parsed.flux_created_on
+        batch.reference_date = parsed.reference_date or batch.received_on
+        batch.flux_created_on = parsed.flux_created_on
+        batch.detected_format = parsed.format
+        total = parsed.meta.get("rows_total") if parsed.meta else None
+        self.initial_stock = batch.initial_stock
+        chunk = []
+        for row in parsed.rows:
+            self.report.rows += 1
+            for issue in row.warnings:
+                self._issue("warnings", issue)
+            if row.errors:
+                for issue in row.errors:
+                    self._issue("errors", issue)
+                continue
+            if self.report.errors:
+                continue  # le fichier sera refusé : on continue seulement de valider pour tout signaler
+            chunk.append(row)
+            if len(chunk) >= CHUNK_SIZE:
+                self._process_chunk(chunk)
+                chunk = []
+                self._publish_progress(total)
+        if chunk and not self.report.errors:
+            self._process_chunk(chunk)
+        self._publish_progress(total)
+        if self.report.rows == 0:
+            raise FileRejected("Fichier vide : aucune ligne de bénéficiaire à importer.")
+
+    def _reference_date(self, row):
+        return row.reference_date or self.parsed.reference_date or self.batch.received_on
+
+    # ---- un paquet de lignes
+
+    def _process_chunk(self, rows):
+        dep = self.departement
+        nirs = {r.nir for r in rows if r.nir}
+        dep_ids = {r.departement_internal_id for r in rows if r.departement_internal_id}
+        matricules = {r.matricule for r in rows if r.matricule}
+        emails = {r.email.lower() for r in rows if r.email}
+        phones = {r.phone for r in rows if r.phone}
+
+        households = {}
+        if matricules:
+            for hh in Household.objects.filter(departement=dep, matricule__in=matricules).select_related(
+                "right"
+            ):
+                households[(hh.organism, hh.matricule)] = hh
+        people_q = Q(pk__in=[])
+        if nirs:
+            people_q |= Q(nir__in=nirs)
+        if dep_ids:
+            people_q |= Q(departement_internal_id__in=dep_ids)
+        if households:
+            people_q |= Q(household__in=[hh.pk for hh in households.values()])
+        if emails:
+            people_q |= Q(email__in=emails)
+        if phones:
+            people_q |= Q(phone__in=phones)
+        candidates = list(Beneficiary.objects.filter(people_q, departement=dep))
+        index = _PeopleIndex(candidates)
+        existing_ids = [p.pk for p in candidates]
+        open_follow_ups = {}
+        if existing_ids:
+            for fu in FollowUp.objects.filter(beneficiary_id__in=existing_ids, ended_on__isnull=True):
+                open_follow_ups.setdefault(fu.beneficiary_id, []).append(fu)
+        snapshots_at = {}
+        ref_dates = {self._reference_date(r) for r in rows}
+        if existing_ids:
+            latest_q = RightSnapshot.objects.filter(beneficiary_id__in=existing_ids).filter(
+                Q(reference_date__in=ref_dates) | Q(reference_date=F("beneficiary__last_flux_on"))
+            )
+            for snap in latest_q:
+                snapshots_at[(snap.beneficiary_id, snap.reference_date)] = snap
+
+        new_households, new_people, changed_people = [], [], {}
+        rights_to_create, rights_to_update = {}, {}
+        pending_snapshots = {}
+        follow_ups_to_close = []
+        events = []
+        row_status = {}  # id(personne) -> "created" | "updated" | "unchanged"
+
+        for row in rows:
+            household = None
+            if row.matricule:
+                organism = row.organism or "CAF"
+                key = (organism, row.matricule)
+                household = households.get(key)
+                if household is None and not row.contact_only:
+                    household = Household(departement=dep, organism=organism, matricule=row.matricule)
+                    households[key] = household
+                    new_households.append(household)
+
+            person, how = self._match(row, index, household)
+            if person is None and how == "ambiguous":
+                continue
+            if row.contact_only:
+                if person is None:
+                    self.warn(
+                        row.row,
+                        "MATRICULE",
+                        "Personne inconnue de Parcours (ni le NIR ni le matricule et le rôle ne correspondent) : "
+                        "coordonnées non importées.",
+                    )
+                    continue
+                changed = self._apply_fields(person, row, CONTACT_FIELDS)
+                if changed and person.pk:
+                    changed_people[id(person)] = person
+                    events.append(
+                        self._event(person, EventKind.CONTACT_UPDATED, self.batch.received_on, changed)
+                    )
+                self._count(row_status, person, "updated" if changed else "unchanged")
+                continue
+
+            created = person is None
+            if created:
+                person = Beneficiary(departement=dep, household=household, role=row.role or "")
+                new_people.append(person)
+                index.add(person)
+                if row.nir:
+                    person.nir = row.nir
+                self._apply_fields(person, row, IDENTITY_FIELDS)
+                self._assign_territory(person)
+                events.append(self._event(person, EventKind.PERSON_CREATED, self.batch.received_on, {}))
+            else:
+                changed = self._apply_fields(person, row, IDENTITY_FIELDS)
+                if row.nir and not person.nir:
+                    person.nir = row.nir
+                    index.add(person)
+                    changed.append("nir")
+                if household is not None and (household.pk is None or person.household_id != household.pk):
+                    person.household = household
+                    changed.append("household")
+                if row.role and person.role != row.role:
+                    person.role = row.role
+                    changed.append("role")
+                if {"postal_code", "insee_code"} & set(changed):
+                    self._assign_territory(person)
+                if changed:
+                    changed_people[id(person)] = person
+            status = "created" if created else ("updated" if id(person) in changed_people else "unchanged")
+
+            if row.has_right and household is not None:
+                self._collect_right(household, row, rights_to_create, rights_to_update)
+            if row.has_right:
+                outcome = self._apply_right(
+                    person, row, snapshots_at, pending_snapshots, open_follow_ups, follow_ups_to_close, events
+                )
+                if outcome and not created:
+                    changed_people[id(person)] = person  # au minimum la date du dernier flux change
+                    if outcome == "changed":
+                        status = "updated"
+            self._count(row_status, person, status)
+
+        # Écritures groupées
+        # Les clés étrangères vers les objets créés juste avant sont reprises par bulk_create.
+        Household.objects.bulk_create(new_households)
+        Beneficiary.objects.bulk_create(new_people)
+        now = timezone.now()
+        for person in changed_people.values():
+            person.updated_at = now
+        if changed_people:
+            bulk_update_changed(
+                changed_people.values(),
+                [
+                    *IDENTITY_FIELDS,
+                    "nir",
+                    "household",
+                    "role",
+                    "territory",
+                    "rsa_state",
+                    "is_sdd",
+                    "new_entrant_t0",
+                    "last_flux_on",
+                    "suspended_since",
+                ],
+                always=["updated_at"],
+            )
+        for hh, right in rights_to_create.values():
+            right.household = hh
+        RsaRight.objects.bulk_create([right for _, right in rights_to_create.values()])
+        if rights_to_update:
+            bulk_update_changed(
+                rights_to_update.values(),
+                [
+                    "rsa_number",
+                    "requested_on",
+                    "opened_on",
+                    "state",
+                    "state_since",
+                    "suspension_reason",
+                    "closure_reason",
+                    "closed_on",
+                    "last_reference_date",
+                ],
+            )
+        new_snaps, updated_snaps = [], []
+        for pending in pending_snapshots.values():
+            (new_snaps if pending.is_new else updated_snaps).append(pending.snapshot)
+        self._write_snapshots(new_snaps, now)
+        if updated_snaps:
+            bulk_update_changed(updated_snaps, [*RightSnapshot.COMPARED_FIELDS, "batch", "received_on"])
+        if follow_ups_to_close:
+            bulk_update_changed(follow_ups_to_close, ["ended_on", "end_reason"])
+        self._write_events(events, now)
+
+        for status in row_status.values():
+            setattr(self.report, status, getattr(self.report, status) + 1)
+
+    def _count(self, row_status, person, status):
+        previous = row_status.get(id(person))
+        if previous == "created" or (previous == "updated" and status == "unchanged"):
+            return
+        row_status[id(person)] = status
+
+    # ---- rapprochement
+
+    def _match(self, row, index, household):
+        """Rapproche la ligne d'une personne connue : NIR, identifiant Département, matricule + rôle,
+        puis e-mail ou téléphone + prénom. Ne fusionne jamais deux NIR différents."""
+        if row.nir:
+            other_row = self.seen_nirs.get(row.nir)
+            first_seen = other_row is None
+            if first_seen:
+                self.seen_nirs[row.nir] = (row.row, _norm(row.first_name), row.birth_date)
+            elif other_row[1] != _norm(row.first_name) and not row.contact_only:
+                self.warn(
+                    row.row,
+                    "NIR",
+                    f"NIR déjà porté par une autre personne du fichier (ligne {other_row[0]}) : NIR ignoré pour "
+                    "cette ligne, rapprochement sur les autres critères.",
+                )
+                row.nir = None
+            if row.nir:
+                person = index.by_nir.get(row.nir)
+                if person is not None:
+                    return person, "nir"
+
+        def compatible(person):
+            return not (row.nir and person.nir and person.nir != row.nir)
+
+        def pick(candidates, label):
+            candidates = [p for p in candidates if compatible(p)]
+            if len(candidates) > 1 and row.first_name:
+                same_first = [p for p in candidates if _norm(p.first_name) == _norm(row.first_name)]
+                if same_first:
+                    candidates = same_first
+            if len(candidates) > 1 and row.birth_date:
+                same_birth = [p for p in candidates if p.birth_date == row.birth_date]
+                if same_birth:
+                    candidates = same_birth
+            unique = {id(p): p for p in candidates}
+            if len(unique) == 1:
+                return next(iter(unique.values())), label
+            if len(unique) > 1:
+                names = ", ".join(sorted(p.full_name for p in unique.values()))
+                self.warn(
+                    row.row,
+                    label,
+                    f"Rapprochement ambigu : plusieurs personnes correspondent ({names}). Ligne non importée, "
+                    "à traiter à la main.",
+                )
+                return None, "ambiguous"
+            return None, None
+
+        if row.departement_internal_id:
+            person, how = pick(index.by_dep_id.get(row.departement_internal_id, []), "id_departement")
+            if person or how:
+                return person, how
+        if household is not None and row.role:
+            members = [p for p in index.by_household.get(id(household), []) if p.role == row.role]
+            if household.pk:
+                members += [p for p in index.by_household_pk.get(household.pk, []) if p.role == row.role]
+            person, how = pick(members, "matricule")
+            if person or how:
+                return person, how
+        if row.first_name and (row.email or row.phone) and not row.contact_only:
+            found = []
+            if row.email:
+                found += index.by_email.get(row.email.lower(), [])
+            if row.phone:
+                found += index.by_phone.get(row.phone, [])
+            found = [p for p in found if _norm(p.first_name) == _norm(row.first_name)]
+            person, how = pick(found, "email")
+            if person or how:
+                return person, how
+        if row.nir and not row.contact_only:
+            # NIR inconnu et aucun autre critère : nouvelle personne. Si un autre critère désignait une
+            # personne au NIR différent, on ne fusionne pas : on le signale.
+            conflicting = [
+                p
+                for p in index.by_dep_id.get(row.departement_internal_id or "", [])
+                + [
+                    p
+                    for p in (
+                        index.by_household_pk.get(household.pk, []) if household and household.pk else []
+                    )
+                    if p.role == row.role
+                ]
+                if p.nir and p.nir != row.nir
+            ]
+            if conflicting:
+                self.warn(
+                    row.row,
+                    "NIR",
+                    f"Même identifiant que {conflicting[0].full_name} mais NIR différent : deux personnes "
+                    "distinctes, une nouvelle fiche est créée.",
+                )
+        return None, None
+
+    # ---- champs
+
+    def _apply_fields(self, person, row, fields):
+        changed = []
+        for name in fields:
+            value = getattr(row, name, None)
+            if value in (None, ""):
+                continue
+            if name == "email":
+                value = value.lower()
+            if getattr(person, name) != value:
+                setattr(person, name, value)
+                changed.append(name)
+        return changed
+
+    def _assign_territory(self, person):
+        territory_id = None
+        if person.insee_code:
+            territory_id = self.communes_by_insee.get(person.insee_code)
+        if territory_id is None and person.postal_code:
+            territory_id = self.communes_by_postal.get(person.postal_code)
+        if territory_id is not None:
+            person.territory_id = territory_id
+
+    # ---- droit du foyer
+
+    def _collect_right(self, household, row, to_create, to_update):
+        key = id(household)
+        if key in to_create or (household.pk and household.pk in to_update):
+            return
+        ref_date = self._reference_date(row)
+        right = getattr(household, "right", None) if household.pk else None
+        if right is None:
+            right = RsaRight()
+            to_create[key] = (household, right)
+        elif right.last_reference_date and right.last_reference_date > ref_date:
+            return  # flux plus ancien que le dernier connu : l'état courant ne change pas
+        before = (
+            right.rsa_number,
+            right.requested_on,
+            right.opened_on,
+            right.state,
+            right.suspension_reason,
+            right.closure_reason,
+            right.closed_on,
+            right.last_reference_date,
+        )
+        if right.state != row.right_state:
+            right.state_since = ref_date
+        right.state = row.right_state
+        right.rsa_number = row.rsa_number or right.rsa_number
+        right.requested_on = row.requested_on or right.requested_on
+        right.opened_on = row.opened_on or right.opened_on
+        right.suspension_reason = row.suspension_reason or ""
+        right.closure_reason = row.closure_reason or ""
+        right.closed_on = row.closed_on
+        right.last_reference_date = ref_date
+        after = (
+            right.rsa_number,
+            right.requested_on,
+            right.opened_on,
+            right.state,
+            right.suspension_reason,
+            right.closure_reason,
+            right.closed_on,
+            right.last_reference_date,
+        )
+        if right.pk and before != after:
+            to_update[household.pk] = right
+
+    # ---- situation de la personne, historique et nouvel entrant
+
+    def _apply_right(self, person, row, snapshots_at, pending, open_follow_ups, to_close, events):
+        """Consigne ce que dit le flux. Renvoie "changed" (état, top SDD ou nouvel entrant), "recorded"
+        (historique complété, état inchangé) ou None (rien de nouveau)."""
+        ref_date = self._reference_date(row)
+        received_on = self.batch.received_on
+        values = {
+            "state": row.right_state,
+            "sdd": row.sdd,
+            "cnaf_new_entrant": row.cnaf_new_entrant,
+            "activity_income": row.activity_income,
+            "requested_on": row.requested_on,
+            "opened_on": row.opened_on,
+            "suspension_reason": row.suspension_reason or "",
+            "suspended_since": row.suspended_since,
+            "closure_reason": row.closure_reason or "",
+            "closed_on": row.closed_on,
+        }
+        key = (id(person), ref_date)
+        if key in pending:  # la même personne deux fois dans le fichier, à la même date
+            snap = pending[key].snapshot
+            for name, value in values.items():
+                setattr(snap, name, value)
+            return None
+        existing = snapshots_at.get((person.pk, ref_date)) if person.pk else None
+        if existing is not None:
+            if all(getattr(existing, name) == value for name, value in values.items()):
+                return None  # déjà importé : rien ne change
+            for name, value in values.items():
+                setattr(existing, name, value)
+            existing.batch = self.batch
+            existing.received_on = received_on
+            pending[key] = _PendingSnapshot(existing, is_new=False)
+            if person.last_flux_on and person.last_flux_on > ref_date:
+                return "recorded"
+            person.rsa_state, person.is_sdd = row.right_state, row.sdd
+            return "changed"
+
+        if person.last_flux_on and person.last_flux_on > ref_date:
+            # Flux plus ancien que le dernier importé : on complète l'historique sans toucher à l'état courant.
+            pending[key] = _PendingSnapshot(
+                RightSnapshot(
+                    beneficiary=person,
+                    batch=self.batch,
+                    reference_date=ref_date,
+                    received_on=received_on,
+                    **values,
+                ),
+                is_new=True,
+            )
+            self.warn(
+                row.row,
+                "date_reference",
+                "Flux antérieur au dernier flux importé pour cette personne : historique complété, état courant "
+                "inchangé.",
+            )
+            return "recorded"
+
+        previous = None
+        if person.pk and person.last_flux_on and person.rsa_state:
+            previous = PreviousState(person.rsa_state, bool(person.is_sdd), person.suspended_since)
+            latest = snapshots_at.get((person.pk, person.last_flux_on))
+            if (
+                latest is not None
+                and latest.reference_date.replace(day=1) == ref_date.replace(day=1)
+                and all(getattr(latest, name) == value for name, value in values.items())
+            ):
+                return None  # même mois, même contenu : rien de nouveau à consigner
+
+        follow_ups = open_follow_ups.get(person.pk, []) if person.pk else []
+        decision = evaluate_new_entrant(
+            state=row.right_state,
+            sdd=row.sdd,
+            previous=previous,
+            follow_up_in_progress=bool(follow_ups),
+            reference_date=ref_date,
+            suspension_limit_months=self.suspension_limit,
+        )
+        is_new_entrant = decision.is_new_entrant and not self.initial_stock
+        pending[key] = _PendingSnapshot(
+            RightSnapshot(
+                beneficiary=person,
+                batch=self.batch,
+                reference_date=ref_date,
+                received_on=received_on,
+                **values,
+            ),
+            is_new=True,
+        )
+
+        if decision.close_follow_up_reason and follow_ups:
+            for fu in follow_ups:
+                fu.ended_on = ref_date
+                fu.end_reason = decision.close_follow_up_reason
+                to_close.append(fu)
+                events.append(
+                    self._event(
+                        person,
+                        EventKind.FOLLOW_UP_CLOSED,
+                        ref_date,
+                        {"organisation": fu.organisation_id, "motif": decision.close_follow_up_reason},
+                    )
+                )
+            open_follow_ups[person.pk] = []
+
+        prev_state = previous.state if previous else None
+        if prev_state != row.right_state:
+            if row.right_state in CLOSED_STATES:
+                kind = EventKind.RIGHT_CLOSED
+            elif prev_state is None or prev_state in CLOSED_STATES:
+                kind = EventKind.RIGHT_OPENED
+            else:
+                kind = EventKind.RIGHT_STATE_CHANGED
+            payload = {"etat": row.right_state, "etat_precedent": prev_state}
+            if row.suspension_reason:
+                payload["motif_suspension"] = row.suspension_reason
+            if row.closure_reason:
+                payload["motif_cloture"] = row.closure_reason
+            if row.opened_on:
+                payload["date_ouverture"] = row.opened_on.isoformat()
+            events.append(self._event(person, kind, ref_date, payload))
+        prev_sdd = previous.sdd if previous else None
+        if row.sdd and not prev_sdd:
+            events.append(self._event(person, EventKind.BECAME_SDD, ref_date, {}))
+        elif not row.sdd and prev_sdd:
+            events.append(self._event(person, EventKind.LEFT_SDD, ref_date, {}))
+
+        if is_new_entrant:
+            person.new_entrant_t0 = received_on
+            self.report.new_entrants += 1
+            events.append(
+                self._event(
+                    person,
+                    EventKind.NEW_ENTRANT,
+                    received_on,
+                    {
+                        "t0": received_on.isoformat(),
+                        "date_reference": ref_date.isoformat(),
+                        "motif": decision.reason,
+                        "top_cnaf": row.cnaf_new_entrant,
+                    },
+                )
+            )
+        if (
+            row.cnaf_new_entrant is not None
+            and not self.initial_stock
+            and row.cnaf_new_entrant != is_new_entrant
+        ):
+            self.report.disagreements.append(
+                {
+                    "row": row.row,
+                    "person": f"{row.first_name or ''} {row.last_name or ''}".strip(),
+                    "matricule": row.matricule,
+                    "cnaf": row.cnaf_new_entrant,
+                    "regle": is_new_entrant,
+                    "message": (
+                        f"TOPPERSENTDRODEVORSA = {int(row.cnaf_new_entrant)} mais la règle de l'annexe 4 dit "
+                        f"{'nouvel entrant' if is_new_entrant else 'pas nouvel entrant'} : {decision.reason}."
+                    ),
+                }
+            )
+
+        person.suspended_since = next_suspended_since(
+            state=row.right_state,
+            previous=previous,
+            row_suspended_since=row.suspended_since,
+            reference_date=ref_date,
+        )
+        person.rsa_state = row.right_state
+        person.is_sdd = row.sdd
+        person.last_flux_on = ref_date
+        if prev_state != row.right_state or prev_sdd != row.sdd or is_new_entrant:
+            return "changed"
+        return "recorded"
+
+    def _event(self, person, kind, occurred_on, payload):
+        # Un simple tuple : la personne n'a peut-être pas encore d'identifiant (créée dans ce paquet).
+        return (person, kind, occurred_on, payload)
+
+    def _write_events(self, events, now):
+        batch = self.batch
+        insert_rows(
+            Event,
+            EVENT_COLUMNS,
+            (
+                (
+                    person.pk,
+                    kind,
+                    occurred_on,
+                    payload,
+                    now,
+                    batch.created_by_id,
+                    batch.organisation_id,
+                    batch.pk,
+                )
+                for person, kind, occurred_on, payload in events
+            ),
+        )
+
+    @staticmethod
+    def _write_snapshots(snapshots, now):
+        insert_rows(
+            RightSnapshot,
+            SNAPSHOT_COLUMNS,
+            (
+                (
+                    snap.beneficiary.pk,
+                    snap.batch_id,
+                    snap.reference_date,
+                    snap.received_on,
+                    *(getattr(snap, name) for name in RightSnapshot.COMPARED_FIELDS),
+                    now,
+                )
+                for snap in snapshots
+            ),
+        )
+
+
+class _PeopleIndex:
+    """Index en mémoire des personnes candidates d'un paquet (et de celles qu'il crée)."""
+
+    def __init__(self, people):
+        self.by_nir = {}
+        self.by_dep_id = {}
+        self.by_household = {}
+        self.by_household_pk = {}
+        self.by_email = {}
+        self.by_phone = {}
+        for person in people:
+            self.add(person)
+
+    def add(self, person):
+        if person.nir:
+            self.by_nir[person.nir] = person
+        if person.departement_internal_id:
+            self._append(self.by_dep_id, person.departement_internal_id, person)
+        if person.household_id:
+            self._append(self.by_household_pk, person.household_id, person)
+        elif person.household is not None:
+            self._append(self.by_household, id(person.household), person)
+        if person.email:
+            self._append(self.by_email, person.email.lower(), person)
+        if person.phone:
+            self._append(self.by_phone, person.phone, person)
+
+    @staticmethod
+    def _append(mapping, key, person):
+        bucket = mapping.setdefault(key, [])
+        if all(p is not person for p in bucket):
+            bucket.append(person)
+
+
+EVENT_COLUMNS = (
+    "beneficiary",
+    "kind",
+    "occurred_on",
+    "payload",
+    "recorded_at",
+    "actor",
+    "organisation",
+    "batch",
+)
+SNAPSHOT_COLUMNS = (
+    "beneficiary",
+    "batch",
+    "reference_date",
+    "received_on",
+    *RightSnapshot.COMPARED_FIELDS,
+    "created_at",
+)
+
+__all__ = [
+    "FluxRow",
+    "ImportReport",
+    "PAYABLE_STATES",
+    "create_batch",
+    "get_progress",
+    "import_flux",
+    "run_batch",
+    "run_batch_in_background",
+]

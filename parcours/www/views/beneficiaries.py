@@ -1,0 +1,339 @@
+"""Liste, recherche, export et fiche des bénéficiaires (périmètre de l'agent uniquement).
+
+Permission : agent connecté ; chaque lecture part de ``Beneficiary.objects.visible_to(user)``, une
+personne hors périmètre donne 404 (jamais 403, qui révélerait son existence). Le NIR en clair est
+réservé aux administrateurs et chargés d'orientation du Département de la personne.
+"""
+
+import csv
+import datetime
+import re
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from parcours.accounts.models import Organisation
+from parcours.beneficiaries.models import Beneficiary, RightState
+from parcours.beneficiaries.queries import (
+    active_memberships,
+    can_reveal_nir,
+    dashboard_counts,
+    departement_ids,
+    filter_beneficiaries,
+    for_list,
+    household_members,
+)
+from parcours.www.forms import BeneficiaryFilterForm
+
+PAGE_SIZE = 50
+RESULTS_TARGET = "resultats"
+
+
+# --- liste ----------------------------------------------------------------------------------------------
+
+
+def _filter_form(request, memberships):
+    ids = None if request.user.is_superuser else departement_ids(memberships)
+    return BeneficiaryFilterForm(request.GET, departement_ids=ids)
+
+
+def _filtered(request, memberships, form):
+    scope = Beneficiary.objects.visible_to(request.user)
+    return for_list(filter_beneficiaries(scope, **form.criteria()))
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@login_required
+@require_GET
+def beneficiary_list(request):
+    memberships = active_memberships(request.user)
+    form = _filter_form(request, memberships)
+    queryset = _filtered(request, memberships, form)
+    paginator = Paginator(queryset, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.pages_list = list(paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    context = {
+        "title": "Bénéficiaires",
+        "form": form,
+        "page_obj": page,
+        "no_scope": not memberships and not request.user.is_superuser,
+        "query_string": _query_without_page(request),
+        "results_target": RESULTS_TARGET,
+    }
+    htmx = getattr(request, "htmx", None)
+    partial = bool(htmx) and not htmx.history_restore_request and htmx.target == RESULTS_TARGET
+    template = "www/beneficiaries/_results.html" if partial else "www/beneficiaries/list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+# --- export CSV -----------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    ("Nom", lambda b: b.last_name),
+    ("Nom de naissance", lambda b: b.birth_name),
+    ("Prénom", lambda b: b.first_name),
+    ("Civilité", lambda b: b.get_civility_display()),
+    ("Date de naissance", lambda b: _fr_date(b.birth_date)),
+    ("Organisme", lambda b: b.household.organism if b.household else ""),
+    ("Matricule", lambda b: b.household.matricule if b.household else ""),
+    ("Rôle dans le foyer", lambda b: b.get_role_display()),
+    ("Identifiant Département", lambda b: b.departement_internal_id),
+    ("Identifiant France Travail", lambda b: b.france_travail_id),
+    ("Adresse électronique", lambda b: b.email),
+    ("Téléphone", lambda b: b.phone),
+    ("Adresse", lambda b: b.address),
+    ("Code postal", lambda b: b.postal_code),
+    ("Commune", lambda b: b.city),
+    ("Territoire", lambda b: b.territory.name if b.territory else ""),
+    ("État du droit", lambda b: b.get_rsa_state_display()),
+    ("Soumis aux droits et devoirs", lambda b: {True: "oui", False: "non"}.get(b.is_sdd, "")),
+    ("Nouvel entrant — T0", lambda b: _fr_date(b.new_entrant_t0)),
+    ("Dernier flux", lambda b: _fr_date(b.last_flux_on)),
+]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _fr_date(value):
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def safe_cell(value):
+    """Neutralise une cellule qu'un tableur interpréterait comme une formule (injection CSV)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def beneficiary_export(request):
+    """Export CSV (point-virgule, UTF-8 avec BOM) de la liste filtrée ; jamais de NIR."""
+    memberships = active_memberships(request.user)
+    form = _filter_form(request, memberships)
+    queryset = _filtered(request, memberships, form)
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def rows():
+        yield "\ufeff" + writer.writerow([label for label, _ in EXPORT_COLUMNS])
+        for beneficiary in queryset.iterator(chunk_size=2000):
+            yield writer.writerow([safe_cell(getter(beneficiary)) for _, getter in EXPORT_COLUMNS])
+
+    filename = f"beneficiaires-{timezone.localdate():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- fiche ----------------------------------------------------------------------------------------------
+
+
+def code_label(list_name, code):
+    """Libellé d'un code CNAF (motif de suspension, de clôture…), ou le code seul s'il est inconnu."""
+    if not code:
+        return ""
+    try:
+        from parcours.intake.codes import label
+    except ImportError:
+        return code
+    try:
+        text = label(list_name, code)
+    except (LookupError, ValueError):
+        return code
+    return f"{text} ({code})" if text and text != code else code
+
+
+PAYLOAD_LABELS = {
+    # clés écrites par le moteur d'import
+    "etat": "état",
+    "etat_precedent": "état précédent",
+    "motif_suspension": "motif de suspension",
+    "motif_cloture": "motif de clôture",
+    "date_ouverture": "droit ouvert le",
+    "date_reference": "date de référence du flux",
+    "motif": "motif",
+    "top_cnaf": "entrant selon la CNAF",
+    "organisation": "organisation",
+    "t0": "T0",
+    # variantes en anglais
+    "state": "état",
+    "previous_state": "état précédent",
+    "from": "de",
+    "to": "vers",
+    "received_on": "reçu le",
+    "reference_date": "date de référence du flux",
+    "opened_on": "droit ouvert le",
+    "closed_on": "clos le",
+    "sdd": "soumis aux droits et devoirs",
+    "cnaf_new_entrant": "entrant selon la CNAF",
+    "reason": "motif",
+    "suspension_reason": "motif de suspension",
+    "closure_reason": "motif de clôture",
+    "fields": "champs",
+}
+STATE_KEYS = {"etat", "etat_precedent", "state", "previous_state", "from", "to"}
+REASON_LISTS = {
+    "motif_suspension": "MOTISUSVERSRSA",
+    "suspension_reason": "MOTISUSVERSRSA",
+    "motif_cloture": "MOTICLORSA",
+    "closure_reason": "MOTICLORSA",
+}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+STATE_LABELS = dict(RightState.choices)
+
+
+def _payload_value(key, value, organisations):
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if value is None or value == "":
+        return "—"
+    if key == "organisation" and isinstance(value, int):
+        return organisations.get(value, f"n° {value}")
+    if isinstance(value, list | tuple):
+        return ", ".join(_payload_value(key, item, organisations) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} : {_payload_value(k, v, organisations)}" for k, v in value.items())
+    text = str(value)
+    if key in STATE_KEYS and text in STATE_LABELS:
+        return STATE_LABELS[text]
+    if key in REASON_LISTS:
+        return code_label(REASON_LISTS[key], text)
+    if ISO_DATE.match(text):
+        try:
+            return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+        except ValueError:
+            return text
+    return text
+
+
+def summarise_payload(payload, organisations=None):
+    """Résumé lisible des détails d'un événement du journal (« état : Droit clos · motif : … »).
+
+    ``organisations`` : {id: nom} pour les événements qui citent une organisation par son identifiant.
+    """
+    if not isinstance(payload, dict):
+        return str(payload or "")
+    parts = []
+    for key, value in payload.items():
+        if value is None and key.endswith("precedent"):
+            continue  # première apparition : pas d'état précédent
+        label = PAYLOAD_LABELS.get(key, key.replace("_", " "))
+        parts.append(f"{label} : {_payload_value(key, value, organisations or {})}")
+    return " · ".join(parts)
+
+
+def _organisation_names(events):
+    ids = {
+        e.payload["organisation"]
+        for e in events
+        if isinstance(e.payload, dict) and isinstance(e.payload.get("organisation"), int)
+    }
+    if not ids:
+        return {}
+    return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _visible_beneficiary(request, pk):
+    scope = Beneficiary.objects.visible_to(request.user)
+    beneficiary = get_object_or_404(
+        scope.select_related("household", "household__right", "territory", "departement"), pk=pk
+    )
+    return beneficiary, scope
+
+
+@login_required
+@require_GET
+def beneficiary_detail(request, pk):
+    beneficiary, scope = _visible_beneficiary(request, pk)
+    memberships = active_memberships(request.user)
+    may_reveal = can_reveal_nir(request.user, memberships, beneficiary)
+    try:
+        right = beneficiary.household.right if beneficiary.household else None
+    except ObjectDoesNotExist:
+        right = None
+    own_organisations = {m.organisation_id for m in memberships}
+    snapshots = []
+    for snapshot in beneficiary.snapshots.select_related("batch"):
+        snapshot.suspension_label = code_label("MOTISUSVERSRSA", snapshot.suspension_reason)
+        snapshot.closure_label = code_label("MOTICLORSA", snapshot.closure_reason)
+        snapshot.batch_visible = snapshot.batch is not None and (
+            request.user.is_superuser or snapshot.batch.organisation_id in own_organisations
+        )
+        snapshots.append(snapshot)
+    events = list(beneficiary.events.select_related("actor", "organisation", "batch"))
+    organisations = _organisation_names(events)
+    for event in events:
+        event.summary = summarise_payload(event.payload, organisations)
+    context = {
+        "title": beneficiary.full_name,
+        "beneficiary": beneficiary,
+        "right": right,
+        "suspension_label": code_label("MOTISUSVERSRSA", right.suspension_reason) if right else "",
+        "closure_label": code_label("MOTICLORSA", right.closure_reason) if right else "",
+        "may_reveal_nir": may_reveal,
+        "show_full_nir": may_reveal and request.GET.get("nir") == "afficher",
+        "members": list(household_members(beneficiary, scope).select_related("territory")),
+        "snapshots": snapshots,
+        "events": events,
+        "follow_ups": list(
+            beneficiary.follow_ups.select_related("organisation", "referent").order_by(
+                F("ended_on").asc(nulls_first=True), "-started_on", "-pk"
+            )
+        ),
+    }
+    return render(request, "www/beneficiaries/detail.html", context)
+
+
+@login_required
+@require_GET
+def beneficiary_nir(request, pk):
+    """Fragment : le NIR en clair, pour les rôles habilités du Département de la personne."""
+    beneficiary, _ = _visible_beneficiary(request, pk)
+    if not can_reveal_nir(request.user, active_memberships(request.user), beneficiary):
+        raise PermissionDenied(
+            "Seuls les administrateurs et chargés d'orientation du Département voient le NIR."
+        )
+    response = render(request, "www/beneficiaries/_nir.html", {"beneficiary": beneficiary})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- accueil --------------------------------------------------------------------------------------------
+
+
+def dashboard_context(request):
+    """Données de la page d'accueil : compteurs du périmètre de l'agent et derniers imports."""
+    from parcours.www.views.imports import importable_organisations, visible_batches
+
+    user = request.user
+    memberships = active_memberships(user)
+    counts = dashboard_counts(Beneficiary.objects.visible_to(user))
+    return {
+        "counts": counts,
+        "new_entrants_query": urlencode({"entrant_depuis": counts["new_entrants_since"].isoformat()}),
+        "no_scope": not memberships and not user.is_superuser,
+        "memberships": memberships,
+        "can_import": bool(importable_organisations(user, memberships)),
+        "last_imports": list(visible_batches(user, memberships)[:5]),
+    }

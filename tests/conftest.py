@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REFERENCE_DATA = SHARED / "reference-data"
+
+
+@pytest.fixture
+def reference_data():
+    if not REFERENCE_DATA.exists():
+        pytest.fail(f"Données de référence introuvables : {REFERENCE_DATA}")
+    return REFERENCE_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.PARCOURS_IMPORT_IN_BACKGROUND = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,66 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from parcours.beneficiaries.models import Beneficiary, Household
+from parcours.core.bulk import bulk_update_changed, insert_rows
+from parcours.journal.models import Event, EventKind
+from tests.factories import BeneficiaryFactory, DepartementFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_only_changed_objects_are_written_and_identical_changes_share_one_query(django_assert_num_queries):
+    departement = DepartementFactory()
+    for index in range(6):
+        BeneficiaryFactory(departement=departement, first_name=f"P{index}", last_flux_on=None)
+    people = list(Beneficiary.objects.order_by("pk"))
+    day = datetime.date(2026, 3, 1)
+    for person in people[:5]:
+        person.last_flux_on = day  # même valeur pour cinq personnes : un seul UPDATE
+    people[0].first_name = "Renommée"  # une modification propre : son propre UPDATE
+    with django_assert_num_queries(2):
+        written = bulk_update_changed(people, ["first_name", "last_flux_on"])
+    assert written == 5
+    stored = {p.pk: p for p in Beneficiary.objects.all()}
+    assert stored[people[0].pk].first_name == "Renommée"
+    assert [stored[p.pk].last_flux_on for p in people] == [day] * 5 + [None]
+    # Relancer sans rien changer n'écrit rien.
+    with django_assert_num_queries(0):
+        assert bulk_update_changed(people, ["first_name", "last_flux_on"]) == 0
+
+
+def test_foreign_key_to_an_object_created_after_reading_is_written():
+    person = BeneficiaryFactory()
+    person = Beneficiary.objects.get(pk=person.pk)
+    household = Household(departement=person.departement, organism="CAF", matricule="7654321")
+    person.household = household  # encore sans identifiant
+    Household.objects.bulk_create([household])
+    bulk_update_changed([person], ["household"])
+    assert Beneficiary.objects.get(pk=person.pk).household.matricule == "7654321"
+
+
+def test_insert_rows_converts_dates_datetimes_and_json():
+    person = BeneficiaryFactory()
+    now = timezone.now()
+    count = insert_rows(
+        Event,
+        ["beneficiary", "kind", "occurred_on", "payload", "recorded_at"],
+        [
+            (
+                person.pk,
+                EventKind.RIGHT_OPENED,
+                datetime.date(2026, 2, 1),
+                {"etat": "2", "motifs": ["A"]},
+                now,
+            ),
+            (person.pk, EventKind.BECAME_SDD, datetime.date(2026, 2, 1), {}, now),
+        ],
+        batch_size=1,
+    )
+    assert count == 2
+    event = Event.objects.get(kind=EventKind.RIGHT_OPENED)
+    assert event.payload == {"etat": "2", "motifs": ["A"]}
+    assert event.occurred_on == datetime.date(2026, 2, 1)
+    assert abs((event.recorded_at - now).total_seconds()) < 1
