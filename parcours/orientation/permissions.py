@@ -1,0 +1,96 @@
+"""Qui voit et fait quoi dans l'orientation (un seul mécanisme, appelé par les vues et les services).
+
+- **équipe d'orientation** : les administrateurs et chargés d'orientation d'un Département voient les files
+  et agissent (inviter, saisir les présences, orienter, désigner le référent, décider des réorientations)
+  pour les personnes de ce Département — limitées au territoire de leur appartenance s'il y en a un ;
+- **référent** : ne voit que son propre portefeuille (personnes dont il est le référent en cours) ; il peut
+  saisir la présence à ses rendez-vous et demander une réorientation ;
+- les autres rôles (responsable en lecture seule, État) n'ont pas accès aux écrans d'orientation.
+"""
+
+from django.db.models import Q
+
+from parcours.accounts.models import Membership, OrganisationKind, Role
+from parcours.beneficiaries.models import Beneficiary
+
+TEAM_ROLES = frozenset({Role.ADMIN, Role.ORIENTATION_MANAGER})
+
+
+def _memberships(user):
+    """Appartenances actives de l'agent (une requête, mémorisée sur l'objet ``user`` le temps de la requête)."""
+    cached = getattr(user, "_orientation_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user, is_active=True).select_related("organisation"))
+        user._orientation_memberships = cached
+    return cached
+
+
+def team_memberships(user):
+    """Appartenances qui donnent accès aux files d'orientation (rôle d'équipe dans un Département)."""
+    if not user.is_authenticated:
+        return []
+    return [
+        m
+        for m in _memberships(user)
+        if m.role in TEAM_ROLES and m.organisation.kind == OrganisationKind.DEPARTEMENT
+    ]
+
+
+def is_team(user):
+    return user.is_authenticated and (user.is_superuser or bool(team_memberships(user)))
+
+
+def team_q(user):
+    """Filtre des bénéficiaires relevant de l'équipe d'orientation de l'agent (``None`` : aucun)."""
+    if user.is_superuser:
+        return Q()
+    parts = None
+    for membership in team_memberships(user):
+        part = Q(departement_id=membership.organisation_id)
+        if membership.territory_id:
+            part &= Q(territory_id=membership.territory_id)
+        parts = part if parts is None else parts | part
+    return parts
+
+
+def team_scope(user):
+    """Bénéficiaires des files d'orientation de l'agent."""
+    q = team_q(user) if user.is_authenticated else None
+    return Beneficiary.objects.none() if q is None else Beneficiary.objects.filter(q)
+
+
+def portfolio_q(user):
+    from .models import ReferentAssignment
+
+    return Q(
+        pk__in=ReferentAssignment.objects.filter(referent_id=user.pk, ended_on__isnull=True).values(
+            "beneficiary_id"
+        )
+    )
+
+
+def panel_scope(user):
+    """Bénéficiaires dont l'agent peut ouvrir le volet orientation : son équipe ou son portefeuille."""
+    if not user.is_authenticated:
+        return Beneficiary.objects.none()
+    q = team_q(user)
+    q = portfolio_q(user) if q is None else q | portfolio_q(user)
+    return Beneficiary.objects.filter(q)
+
+
+def can_manage(user, beneficiary):
+    """Vrai si l'agent est de l'équipe d'orientation qui couvre la personne."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return any(
+        m.organisation_id == beneficiary.departement_id
+        and (not m.territory_id or m.territory_id == beneficiary.territory_id)
+        for m in team_memberships(user)
+    )
+
+
+def team_departements(user):
+    """Départements (organisations) dont l'agent est de l'équipe d'orientation."""
+    return [m.organisation for m in team_memberships(user)]

@@ -1,0 +1,56 @@
+"""Badges DSFR des délais d'orientation (alerte visuelle quand la personne est en retard)."""
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+def _days(n):
+    return f"{n} jour{'s' if abs(n) > 1 else ''}"
+
+
+@register.simple_tag
+def deadline_badge(days_left_target, days_left_legal):
+    """Un badge : délai légal dépassé (erreur), objectif de 15 jours dépassé (avertissement), bientôt
+    (nouveau), dans les temps (information). Les jours restants comptent T0 comme jour 1."""
+    if days_left_target is None:
+        return format_html('<p class="fr-badge fr-badge--sm">Sans T0</p>')
+    if days_left_legal is not None and days_left_legal < 0:
+        return format_html(
+            '<p class="fr-badge fr-badge--sm fr-badge--error">Délai légal dépassé de {}</p>',
+            _days(-days_left_legal),
+        )
+    if days_left_target < 0:
+        return format_html(
+            '<p class="fr-badge fr-badge--sm fr-badge--warning">Objectif dépassé de {} · légal : {}</p>',
+            _days(-days_left_target),
+            _days(days_left_legal),
+        )
+    if days_left_target == 0:
+        return format_html('<p class="fr-badge fr-badge--sm fr-badge--new">Dernier jour</p>')
+    if days_left_target <= 3:
+        return format_html(
+            '<p class="fr-badge fr-badge--sm fr-badge--new">{} restant{}</p>',
+            _days(days_left_target),
+            "s" if days_left_target > 1 else "",
+        )
+    return format_html(
+        '<p class="fr-badge fr-badge--sm fr-badge--info">{} restant{}</p>',
+        _days(days_left_target),
+        "s" if days_left_target > 1 else "",
+    )
+
+
+@register.filter
+def france_travail_code(pathway):
+    from parcours.orientation.models import FRANCE_TRAVAIL_CODES
+
+    return FRANCE_TRAVAIL_CODES.get(pathway, "")
+
+
+@register.filter
+def pathway_label(pathway):
+    from parcours.orientation.models import Pathway
+
+    return Pathway(pathway).label if pathway in Pathway.values else ""

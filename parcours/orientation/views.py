@@ -1,0 +1,539 @@
+"""Pages de l'orientation : files de travail, volet orientation d'une personne, portefeuille, écran par lot,
+courriers imprimables, agenda.
+
+Permissions (``permissions.py``) : les files, l'écran par lot et les actions d'orientation sont réservés à
+l'équipe d'orientation du Département (403 sinon) ; un référent n'ouvre que les personnes de son
+portefeuille (404 sinon), y saisit la présence à ses rendez-vous et peut demander une réorientation.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from parcours.accounts.models import Organisation, User
+
+from . import forms, permissions, services
+from .models import (
+    Appointment,
+    Attendance,
+    Channel,
+    DecisionStatus,
+    Invitation,
+    InvitationStatus,
+    OrientationDecision,
+    Pathway,
+    ReorientationRequest,
+    RequestStatus,
+)
+
+PAGE_SIZE = 50
+
+QUEUES = [
+    ("a_inviter", "Nouveaux entrants à inviter"),
+    ("invitations", "Invitations en cours"),
+    ("expirees", "Invitations expirées : à convoquer"),
+    ("rendez_vous", "Rendez-vous à saisir"),
+    ("a_orienter", "Personnes à orienter"),
+]
+
+
+def _require_team(user):
+    if not permissions.is_team(user):
+        raise PermissionDenied(
+            "Les files d'orientation sont réservées aux chargés d'orientation et administrateurs du Département."
+        )
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            target = field if field in form.fields else None
+            for message in messages_:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def _ids(values):
+    ids = []
+    for value in values:
+        for part in str(value).split(","):
+            if part.strip().isdigit():
+                ids.append(int(part))
+    return ids
+
+
+# --- files de travail -------------------------------------------------------------------------------------
+
+
+def _queue(name, scope, today):
+    if name == "invitations":
+        return services.pending_invitations(scope, today)
+    if name == "expirees":
+        return services.expired_invitations(scope, today)
+    if name == "rendez_vous":
+        return services.appointments_to_record(scope)
+    if name == "a_orienter":
+        return services.people_to_orient(scope, today).select_related("territory")
+    return services.new_entrants_to_invite(scope, today).select_related("territory")
+
+
+@login_required
+@require_GET
+def queues(request):
+    _require_team(request.user)
+    scope = permissions.team_scope(request.user)
+    today = timezone.localdate()
+    current = request.GET.get("file")
+    if current not in dict(QUEUES):
+        current = "a_inviter"
+    counts = services.queue_counts(scope, today)
+    page = Paginator(_queue(current, scope, today), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "title": "Orientation — files de travail",
+        "queues": [(key, label, counts[key]) for key, label in QUEUES],
+        "current": current,
+        "current_label": dict(QUEUES)[current],
+        "page_obj": page,
+        "today": today,
+        "channels": Channel.choices,
+        "pending_requests": services.pending_reorientation_requests(scope)[:20],
+    }
+    template = "orientation/_queue.html" if request.htmx else "orientation/queues.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def invite_bulk(request):
+    """Invitation en nombre depuis la file « à inviter » (ou une campagne de re-contact)."""
+    _require_team(request.user)
+    form = forms.BulkInviteForm(request.POST)
+    ids = _ids(request.POST.getlist("people"))
+    if not form.is_valid() or not ids:
+        messages.error(request, "Cochez au moins une personne et choisissez un canal.")
+        return redirect(reverse("orientation:queues"))
+    people = permissions.team_scope(request.user).filter(pk__in=ids).select_related("departement")
+    report = services.invite_many(people, channel=form.cleaned_data["channel"], author=request.user)
+    messages.success(request, report.summary)
+    for _person, reason in report.skipped:
+        messages.warning(request, reason)
+    for invitation, reason in report.failed:
+        messages.error(request, f"{invitation.beneficiary.full_name} : {reason}")
+    if form.cleaned_data["channel"] == Channel.POSTAL and report.sent:
+        return redirect(reverse("orientation:letters") + "?ids=" + ",".join(str(i.pk) for i in report.sent))
+    return redirect(reverse("orientation:queues"))
+
+
+# --- volet orientation d'une personne ---------------------------------------------------------------------
+
+
+def _panel_forms(beneficiary, data=None, action=None):
+    """Formulaires du volet ; seul celui de l'action soumise est lié aux données."""
+
+    def bound(name):
+        return data if action == name else None
+
+    proposal = services.propose_orientation(beneficiary)
+    decision_initial = {}
+    if proposal:
+        decision_initial = {
+            "pathway": proposal.pathway,
+            "organisation": proposal.organisation.pk,
+            "proposal_rule": proposal.rule,
+        }
+    return proposal, {
+        "invite": forms.InviteForm(bound("invite"), auto_id="invite-%s", beneficiary=beneficiary),
+        "appointment": forms.AppointmentForm(
+            bound("appointment"),
+            auto_id="appointment-%s",
+            beneficiary=beneficiary,
+            initial={"organisations": [beneficiary.departement_id]},
+        ),
+        "decide": forms.DecisionForm(
+            bound("decide"), auto_id="decide-%s", beneficiary=beneficiary, initial=decision_initial
+        ),
+        "notify": forms.NotifyForm(
+            bound("notify"), auto_id="notify-%s", initial={"notified_on": timezone.localdate()}
+        ),
+        "cancel": forms.CancelDecisionForm(bound("cancel"), auto_id="cancel-%s"),
+        "referent": forms.AssignReferentForm(
+            bound("referent"), auto_id="referent-%s", beneficiary=beneficiary
+        ),
+        "exemption": forms.ExemptionForm(
+            bound("exemption"), auto_id="exemption-%s", initial={"starts_on": timezone.localdate()}
+        ),
+        "reorientation": forms.ReorientationRequestForm(
+            bound("reorientation"), auto_id="reorientation-%s", beneficiary=beneficiary
+        ),
+        "reorientation_decision": forms.ReorientationDecisionForm(
+            bound("reorientation_decision"), auto_id="reorientation_decision-%s", beneficiary=beneficiary
+        ),
+    }
+
+
+REFERENT_ACTIONS = {"attendance", "reorientation"}
+
+
+def _handle(action, request, beneficiary, form):
+    """Exécute l'action soumise ; renvoie le message de succès (lève ValidationError sinon)."""
+    user = request.user
+    if action == "invite":
+        appointment = form.cleaned_data["appointment"]
+        invitation = services.invite(
+            beneficiary,
+            channel=form.cleaned_data["channel"],
+            author=user,
+            is_convocation=appointment is not None,
+            appointment=appointment,
+        )
+        if invitation.status == InvitationStatus.FAILED:
+            raise ValidationError(invitation.failure_reason)
+        kind = "Convocation" if invitation.is_convocation else "Invitation"
+        return f"{kind} envoyée ({invitation.get_channel_display().lower()})."
+    if action == "appointment":
+        data = form.cleaned_data
+        services.schedule_appointment(
+            beneficiary,
+            kind=data["kind"],
+            starts_at=data["starts_at"],
+            duration_minutes=data["duration_minutes"],
+            place=data["place"],
+            organisations=list(data["organisations"]),
+            professionals=list(data["professionals"]),
+            author=user,
+        )
+        return "Rendez-vous enregistré."
+    if action == "decide":
+        data = form.cleaned_data
+        services.decide_orientation(
+            beneficiary,
+            pathway=data["pathway"],
+            organisation=data["organisation"],
+            decided_on=data["decided_on"],
+            notified_on=data["notified_on"],
+            reason=data["reason"],
+            proposal_rule=data["proposal_rule"],
+            author=user,
+        )
+        return "Orientation enregistrée."
+    if action == "notify":
+        decision = services.current_orientation(beneficiary)
+        if decision is None:
+            raise ValidationError("Aucune orientation à notifier.")
+        services.notify_orientation(decision, author=user, notified_on=form.cleaned_data["notified_on"])
+        return "Notification de l'orientation enregistrée."
+    if action == "cancel":
+        decision = services.current_orientation(beneficiary)
+        if decision is None:
+            raise ValidationError("Aucune orientation à annuler.")
+        services.cancel_orientation(decision, author=user, reason=form.cleaned_data["reason"])
+        return "Orientation annulée."
+    if action == "referent":
+        organisation_id, user_id = form.referent_ids()
+        result = services.assign_referent(
+            beneficiary,
+            referent=get_object_or_404(User, pk=user_id),
+            organisation=get_object_or_404(Organisation, pk=organisation_id),
+            author=user,
+            started_on=form.cleaned_data["started_on"],
+            reason=form.cleaned_data["reason"],
+        )
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        return f"{result.assignment.referent} est désigné(e) référent(e)."
+    if action == "exemption":
+        data = form.cleaned_data
+        services.add_exemption(
+            beneficiary,
+            reason=data["reason"],
+            details=data["details"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            author=user,
+        )
+        return "Dispense enregistrée."
+    if action == "reorientation":
+        data = form.cleaned_data
+        services.request_reorientation(
+            beneficiary,
+            pathway=data["pathway"],
+            organisation=data["organisation"],
+            reason=data["reason"],
+            author=user,
+        )
+        return "Demande de réorientation transmise à l'équipe d'orientation."
+    if action == "reorientation_decision":
+        data = form.cleaned_data
+        request_obj = get_object_or_404(
+            ReorientationRequest, pk=data["request_id"], beneficiary=beneficiary, status=RequestStatus.PENDING
+        )
+        services.decide_reorientation(
+            request_obj,
+            accept=data["accept"],
+            organisation=data["organisation"],
+            notified_on=data["notified_on"],
+            reason=data["reason"],
+            author=user,
+        )
+        return "Réorientation acceptée." if data["accept"] else "Demande de réorientation refusée."
+    raise ValidationError("Action inconnue.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel(request, pk):
+    beneficiary = get_object_or_404(
+        permissions.panel_scope(request.user).select_related("departement", "territory"), pk=pk
+    )
+    manage = permissions.can_manage(request.user, beneficiary)
+    action = request.POST.get("action") if request.method == "POST" else None
+    attendance_form = None
+    if action == "attendance":
+        attendance_form = forms.AttendanceForm(request.POST)
+        if attendance_form.is_valid():
+            appointment = get_object_or_404(
+                Appointment, pk=attendance_form.cleaned_data["appointment"], beneficiary=beneficiary
+            )
+            if not manage and not appointment.professionals.filter(pk=request.user.pk).exists():
+                raise PermissionDenied("Vous ne participez pas à ce rendez-vous.")
+            try:
+                services.record_attendance(
+                    appointment,
+                    attendance_form.cleaned_data["attendance"],
+                    author=request.user,
+                    notes=attendance_form.cleaned_data["notes"] or None,
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(request, "Présence enregistrée.")
+            return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
+        messages.error(request, "Présence : choisissez une valeur.")
+        return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
+
+    proposal, panel_forms = _panel_forms(beneficiary, request.POST if action else None, action)
+    if action:
+        if action not in panel_forms:
+            raise PermissionDenied("Action inconnue.")
+        if not manage and action not in REFERENT_ACTIONS:
+            raise PermissionDenied("Cette action est réservée à l'équipe d'orientation du Département.")
+        form = panel_forms[action]
+        if form.is_valid():
+            try:
+                message = _handle(action, request, beneficiary, form)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, message)
+                return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
+    target, legal = services.deadlines(beneficiary.new_entrant_t0, beneficiary.departement)
+    today = timezone.localdate()
+    appointments = list(
+        beneficiary.appointments.prefetch_related("professionals", "organisations").order_by(
+            "-starts_at", "-pk"
+        )
+    )
+    current = services.current_orientation(beneficiary)
+    context = {
+        "title": f"Orientation — {beneficiary.full_name}",
+        "beneficiary": beneficiary,
+        "manage": manage,
+        "today": today,
+        "target_deadline": target,
+        "legal_deadline": legal,
+        "days_left_target": (target - today).days if target else None,
+        "days_left_legal": (legal - today).days if legal else None,
+        "current": current,
+        "history": services.orientation_history(beneficiary),
+        "proposal": proposal if manage else None,
+        "invitations": beneficiary.invitations.select_related("sent_by", "appointment").order_by(
+            "-created_on", "-pk"
+        ),
+        "appointments": appointments,
+        "referent": services.current_referent(beneficiary),
+        "referent_history": services.referent_history(beneficiary),
+        "exemption": services.active_exemption(beneficiary),
+        "exemptions": beneficiary.orientation_exemptions.all(),
+        "requests": beneficiary.reorientation_requests.select_related(
+            "requested_by", "requested_organisation", "decided_by"
+        ),
+        "forms": panel_forms,
+        "open_action": action,
+        "attendance_choices": Attendance.choices,
+        "user_is_professional": {a.pk for a in appointments if request.user in a.professionals.all()},
+        "decision_status": DecisionStatus,
+    }
+    status = 400 if action else 200
+    return render(request, "orientation/panel.html", context, status=status)
+
+
+# --- portefeuille d'un référent ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def portfolio(request, user_pk=None):
+    referent = request.user if user_pk is None else get_object_or_404(User, pk=user_pk)
+    rows = services.portfolio(referent)
+    if referent != request.user:
+        _require_team(request.user)
+        rows = rows.filter(beneficiary__in=permissions.team_scope(request.user).values("pk"))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "title": "Portefeuille" if referent == request.user else f"Portefeuille de {referent}",
+        "referent": referent,
+        "own": referent == request.user,
+        "page_obj": page,
+        "size": page.paginator.count,
+    }
+    return render(request, "orientation/portfolio.html", context)
+
+
+# --- écran par lot ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch(request):
+    """Proposer, valider et notifier les orientations d'une liste de personnes à la fois."""
+    _require_team(request.user)
+    scope = permissions.team_scope(request.user)
+    today = timezone.localdate()
+    if request.method == "POST":
+        return _batch_validate(request, scope, today)
+    people = services.people_to_orient(scope, today).select_related("departement", "territory")
+    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
+    proposers = {}
+    rows = []
+    for person in page.object_list:
+        proposer = proposers.get(person.departement_id)
+        if proposer is None:
+            proposer = proposers[person.departement_id] = services.Proposer(person.departement)
+        rows.append((person, proposer.propose(person, today=today), proposer.organisations))
+    context = {
+        "title": "Orientation par lot",
+        "page_obj": page,
+        "rows": rows,
+        "pathways": Pathway.choices,
+        "today": today,
+    }
+    return render(request, "orientation/batch.html", context)
+
+
+def _batch_validate(request, scope, today):
+    ids = _ids(request.POST.getlist("people"))
+    if not ids:
+        messages.error(request, "Cochez au moins une personne à orienter.")
+        return redirect(reverse("orientation:batch"))
+    people = {p.pk: p for p in scope.filter(pk__in=ids).select_related("departement")}
+    items, errors = [], []
+    organisations = {}
+    for pk in ids:
+        person = people.get(pk)
+        if person is None:
+            continue
+        if person.departement_id not in organisations:
+            organisations[person.departement_id] = {
+                o.pk: o for o in services.orientation_organisations(person.departement)
+            }
+        pathway = request.POST.get(f"pathway-{pk}", "")
+        organisation = organisations[person.departement_id].get(
+            int(request.POST.get(f"organisation-{pk}") or 0)
+        )
+        if pathway not in Pathway.values or organisation is None:
+            errors.append(f"{person.full_name} : parcours ou organisme manquant.")
+            continue
+        items.append((person, pathway, organisation, request.POST.get(f"rule-{pk}", "")[:200]))
+    notify = request.POST.get("notify") == "1"
+    result = services.validate_orientations(
+        items, author=request.user, decided_on=today, notified_on=today if notify else None
+    )
+    errors += [f"{person.full_name} : {reason}" for person, reason in result.errors]
+    messages.success(
+        request,
+        f"{len(result.decided)} orientation(s) enregistrée(s)" + (" et notifiée(s)." if notify else "."),
+    )
+    for error in errors:
+        messages.error(request, error)
+    if notify and result.decided:
+        return redirect(
+            reverse("orientation:decision_letters") + "?ids=" + ",".join(str(d.pk) for d in result.decided)
+        )
+    return redirect(reverse("orientation:batch"))
+
+
+# --- courriers imprimables --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def letters(request):
+    """Courriers d'invitation ou de convocation à imprimer (un par page), pour une ou plusieurs invitations."""
+    _require_team(request.user)
+    ids = _ids(request.GET.getlist("ids"))
+    invitations = (
+        Invitation.objects.filter(
+            pk__in=ids, beneficiary__in=permissions.team_scope(request.user).values("pk")
+        )
+        .select_related("beneficiary", "beneficiary__departement", "appointment")
+        .order_by("beneficiary__last_name", "pk")
+    )
+    pages = [(inv.beneficiary, services.render_message(inv, "letter")) for inv in invitations]
+    return render(request, "orientation/letters.html", {"title": "Courriers d'invitation", "pages": pages})
+
+
+@login_required
+@require_GET
+def decision_letters(request):
+    """Courriers de notification des orientations (impression en nombre)."""
+    _require_team(request.user)
+    ids = _ids(request.GET.getlist("ids"))
+    decisions = (
+        OrientationDecision.objects.filter(
+            pk__in=ids, beneficiary__in=permissions.team_scope(request.user).values("pk")
+        )
+        .select_related("beneficiary", "beneficiary__departement", "organisation")
+        .order_by("beneficiary__last_name", "pk")
+    )
+    pages = [(d.beneficiary, services.render_decision_letter(d)) for d in decisions]
+    return render(
+        request, "orientation/letters.html", {"title": "Notifications d'orientation", "pages": pages}
+    )
+
+
+# --- agenda -----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def agenda(request):
+    """Agenda de l'agent connecté : ses rendez-vous de la semaine."""
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("semaine", ""))
+    except ValueError:
+        day = timezone.localdate()
+    monday = day - datetime.timedelta(days=day.weekday())
+    sunday = monday + datetime.timedelta(days=6)
+    appointments = list(services.appointments_for_agent(request.user, monday, sunday))
+    days = []
+    for offset in range(7):
+        date = monday + datetime.timedelta(days=offset)
+        days.append((date, [a for a in appointments if timezone.localdate(a.starts_at) == date]))
+    context = {
+        "title": "Mon agenda",
+        "days": days,
+        "monday": monday,
+        "previous": (monday - datetime.timedelta(days=7)).isoformat(),
+        "next": (monday + datetime.timedelta(days=7)).isoformat(),
+    }
+    return render(request, "orientation/agenda.html", context)
