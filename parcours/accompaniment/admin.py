@@ -1,0 +1,66 @@
+"""Référentiel du diagnostic modifiable par les administrateurs (libellés, ordre, activation, ajouts)."""
+
+from django.contrib import admin
+
+from .models import Action, Contract, ContractStatusChange, DiagnosticVersion, Objective, Situation, Theme
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = (
+        "label",
+        "code",
+        "kind",
+        "sensitive",
+        "france_travail_code",
+        "position",
+        "active",
+        "source",
+    )
+    list_filter = ("kind", "active", "source")
+    list_editable = ("position", "active")
+    search_fields = ("label", "code")
+
+
+class ThemedItemAdmin(admin.ModelAdmin):
+    list_display = ("label", "theme", "code", "position", "active", "source")
+    list_filter = ("theme", "active", "source")
+    list_editable = ("position", "active")
+    search_fields = ("label", "code")
+    list_select_related = ("theme",)
+
+
+admin.site.register(Situation, ThemedItemAdmin)
+admin.site.register(Objective, ThemedItemAdmin)
+admin.site.register(Action, ThemedItemAdmin)
+
+
+@admin.register(DiagnosticVersion)
+class DiagnosticVersionAdmin(admin.ModelAdmin):
+    list_display = ("beneficiary", "number", "conducted_on", "author", "created_at")
+    list_select_related = ("beneficiary", "author")
+    raw_id_fields = ("beneficiary", "author", "organisation")
+    readonly_fields = ("created_at",)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # une version ne se modifie pas : on en enregistre une nouvelle
+
+
+class ContractStatusChangeInline(admin.TabularInline):
+    model = ContractStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "occurred_on", "reason", "actor", "recorded_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = ("beneficiary", "kind", "status", "signed_on", "review_on")
+    list_filter = ("kind", "status")
+    list_select_related = ("beneficiary",)
+    raw_id_fields = ("beneficiary", "referent", "created_by", "diagnostic")
+    readonly_fields = ("status", "signed_on", "ended_on", "end_reason")
+    inlines = [ContractStatusChangeInline]
