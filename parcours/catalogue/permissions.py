@@ -1,0 +1,84 @@
+"""Permissions du catalogue, déclarées ici et vérifiées par les vues et l'API.
+
+- consulter le catalogue : tout agent qui a une appartenance active ;
+- prescrire : rôles administrateur, chargé d'orientation, référent (voir ``prescriptions``), et la
+  personne doit être dans le périmètre de l'agent (``Beneficiary.objects.visible_to``) ;
+- données internes du Département (financement, places, code interne) : agents d'un Département, les
+  administrateurs du Département les modifient ;
+- espace structure : les agents de l'organisation rattachée à une structure modifient ses services saisis
+  dans Parcours et répondent aux prescriptions reçues ; les administrateurs d'un Département gèrent les
+  structures qu'il publie.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+from parcours.accounts.models import OrganisationKind, Role
+
+from .models import Origin, Structure
+
+
+def active_memberships(user):
+    if not user.is_authenticated:
+        return []
+    return list(user.memberships.filter(is_active=True).select_related("organisation"))
+
+
+def can_use_catalogue(user):
+    return user.is_authenticated and (user.is_superuser or bool(active_memberships(user)))
+
+
+def departement_memberships(user, roles=None):
+    return [
+        m
+        for m in active_memberships(user)
+        if m.organisation.kind == OrganisationKind.DEPARTEMENT and (roles is None or m.role in roles)
+    ]
+
+
+def can_view_local_data(user):
+    return user.is_authenticated and (user.is_superuser or bool(departement_memberships(user)))
+
+
+def local_data_departements(user):
+    """Départements dont l'agent peut modifier les données internes (rôle administrateur)."""
+    return [m.organisation for m in departement_memberships(user, roles={Role.ADMIN})]
+
+
+def editable_structures(user):
+    """Structures saisies dans Parcours que l'agent peut modifier (et auxquelles ajouter des services)."""
+    qs = Structure.objects.filter(origin=Origin.LOCAL)
+    if user.is_superuser:
+        return qs
+    orgs = [m.organisation_id for m in active_memberships(user)]
+    admin_deps = [m.organisation_id for m in departement_memberships(user, roles={Role.ADMIN})]
+    return qs.filter(organisation_id__in=orgs) | qs.filter(departement_id__in=admin_deps)
+
+
+def space_structures(user):
+    """Structures de l'espace structure de l'agent (rattachées à ses organisations), importées ou non."""
+    if not user.is_authenticated:
+        return Structure.objects.none()
+    orgs = [m.organisation_id for m in active_memberships(user)]
+    return Structure.objects.filter(organisation_id__in=orgs)
+
+
+def can_edit_service(user, service):
+    return (
+        service.origin == Origin.LOCAL and editable_structures(user).filter(pk=service.structure_id).exists()
+    )
+
+
+def catalogue_required(view):
+    """Connexion obligatoire et appartenance active à une organisation."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not can_use_catalogue(request.user):
+            raise PermissionDenied("Votre compte n'est rattaché à aucune organisation.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,310 @@
+"""Recherche de services pour les référents.
+
+Filtres dans l'URL (une recherche se partage par son lien) : ``commune`` (code INSEE, code postal ou
+nom), ``rayon`` (km), ``thematiques`` (une catégorie vaut toutes ses thématiques), ``publics``,
+``types``, ``frais``, ``q`` (texte libre, sans accents ni casse), ``distance=0`` pour exclure les
+services à distance. La zone d'éligibilité de chaque service est respectée.
+
+Ordre : les services en présentiel dans le rayon, du plus proche au plus lointain (distance au centre
+de la commune, haversine calculée en Python après un pré-filtre rectangulaire en SQL), puis les
+services à distance, par score de qualité. Sans commune : tous les services, par score de qualité.
+"""
+
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import F, Q
+
+from . import conf
+from . import referentiels as ref
+from .communes import Place, resolve
+from .geo import bounding_box, haversine_km, valid_coordinates
+from .models import Commune, Service
+from .text import query_terms
+
+_VALID = {
+    "thematiques": {v for v, _ in ref.THEMATIQUE_CHOICES} | {v for v, _ in ref.CATEGORIE_CHOICES},
+    "publics": {v for v, _ in ref.PUBLIC_CHOICES},
+    "types": {v for v, _ in ref.TYPE_CHOICES},
+    "frais": {v for v, _ in ref.FRAIS_CHOICES},
+}
+
+
+@dataclass
+class SearchParams:
+    commune: str = ""
+    rayon: int = 0
+    thematiques: list = field(default_factory=list)
+    publics: list = field(default_factory=list)
+    types: list = field(default_factory=list)
+    frais: list = field(default_factory=list)
+    q: str = ""
+    include_remote: bool = True
+    page: int = 1
+    errors: list = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query):
+        """Lit les paramètres d'une ``QueryDict`` (ou d'un dict de listes) ; ignore les valeurs inconnues."""
+
+        def getlist(name):
+            if hasattr(query, "getlist"):
+                values = query.getlist(name)
+            else:
+                values = query.get(name) or []
+                values = values if isinstance(values, list | tuple) else [values]
+            out = []
+            for value in values:
+                out.extend(v.strip() for v in str(value).split(",") if v.strip())
+            return out
+
+        def getone(name, default=""):
+            values = getlist(name) if name not in {"q", "commune"} else _raw(query, name)
+            return values[0] if values else default
+
+        params = cls(commune=getone("commune"), q=getone("q"))
+        max_radius = conf.get("max_radius_km")
+        raw_radius = getone("rayon")
+        try:
+            params.rayon = int(raw_radius) if raw_radius else conf.get("default_radius_km")
+        except ValueError:
+            params.rayon = conf.get("default_radius_km")
+            params.errors.append(f"Rayon « {raw_radius} » invalide : {params.rayon} km retenus.")
+        params.rayon = max(1, min(params.rayon, max_radius))
+        for name in ("thematiques", "publics", "types", "frais"):
+            values = getlist(name)
+            unknown = [v for v in values if v not in _VALID[name]]
+            if unknown:
+                params.errors.append(f"Valeur(s) inconnue(s) ignorée(s) pour {name} : {', '.join(unknown)}.")
+            setattr(params, name, [v for v in dict.fromkeys(values) if v in _VALID[name]])
+        params.include_remote = getone("distance", "1") not in {"0", "non", "false"}
+        try:
+            params.page = max(1, int(getone("page", "1")))
+        except ValueError:
+            params.page = 1
+        return params
+
+    def to_query(self, **overrides):
+        """Chaîne de requête qui reproduit la recherche (lien à partager, pagination)."""
+        data = {
+            "commune": self.commune,
+            "rayon": self.rayon if self.commune else "",
+            "thematiques": self.thematiques,
+            "publics": self.publics,
+            "types": self.types,
+            "frais": self.frais,
+            "q": self.q,
+            "distance": "" if self.include_remote else "0",
+            "page": self.page if self.page > 1 else "",
+        }
+        data.update(overrides)
+        pairs = []
+        for key, value in data.items():
+            if isinstance(value, list):
+                pairs.extend((key, v) for v in value)
+            elif value not in ("", None):
+                pairs.append((key, value))
+        return urlencode(pairs)
+
+    @property
+    def is_empty(self):
+        return not any([self.commune, self.thematiques, self.publics, self.types, self.frais, self.q])
+
+
+def _raw(query, name):
+    if hasattr(query, "getlist"):
+        return [v.strip() for v in query.getlist(name) if v.strip()]
+    value = query.get(name)
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value).strip()] if value else []
+
+
+@dataclass
+class Result:
+    service: Service
+    distance_km: float | None = None
+    mode: str = "presentiel"  # "presentiel" | "distance" | "tous"
+    approximate_position: bool = False  # position du service déduite du centre de sa commune
+    latitude: float | None = None
+    longitude: float | None = None
+    rank: int = 0
+
+    @property
+    def distance_label(self):
+        if self.distance_km is None:
+            return ""
+        if self.distance_km < 1:
+            return "à moins de 1 km"
+        return f"à {self.distance_km:.1f} km".replace(".", ",")
+
+
+@dataclass
+class SearchOutcome:
+    params: SearchParams
+    place: Place | None
+    results: list
+    total: int
+    page: int
+    pages: int
+    in_person_count: int = 0
+    messages: list = field(default_factory=list)
+
+    @property
+    def has_previous(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+
+def filtered_queryset(params, place=None):
+    """Services actifs qui passent les filtres (sans la distance)."""
+    qs = Service.objects.active().select_related("structure")
+    thematiques = ref.expand_thematiques(params.thematiques)
+    if params.thematiques:
+        q = Q(pk__in=[])
+        for value in params.thematiques:
+            if value in ref.thematiques_by_categorie():
+                q |= Q(thematiques_index__contains=f"|{value}--|")
+        for value in thematiques:
+            q |= Q(thematiques_index__contains=f"|{value}|")
+        qs = qs.filter(q)
+    if params.publics:
+        q = Q(publics_index__contains=f"|{ref.TOUS_PUBLICS}|")
+        for value in params.publics:
+            q |= Q(publics_index__contains=f"|{value}|")
+        qs = qs.filter(q)
+    if params.types:
+        qs = qs.filter(type__in=params.types)
+    if params.frais:
+        qs = qs.filter(frais__in=params.frais)
+    for term in query_terms(params.q):
+        qs = qs.filter(search_text__contains=term)
+    if place is not None:
+        qs = qs.filter(eligibility_q(place))
+    return qs
+
+
+def eligibility_q(place):
+    """Services dont la zone d'éligibilité couvre la commune (zone absente : pas de restriction connue)."""
+    q = Q(zone_index="")
+    codes = set(ref.FRANCE_CODES) | {place.code}
+    if place.departement:
+        codes.add(place.departement)
+    if place.epci:
+        codes.add(place.epci)
+    for code in codes:
+        q |= Q(zone_index__contains=f"|{code}|")
+    return q
+
+
+def _quality_order():
+    return [F("quality_score").desc(nulls_last=True), "nom", "pk"]
+
+
+def _in_person(qs, place, radius_km):
+    """Services en présentiel dans le rayon, avec leur distance, triés du plus proche au plus lointain."""
+    lat_min, lat_max, lon_min, lon_max = bounding_box(place.latitude, place.longitude, radius_km)
+    communes = {
+        c.code: (c.latitude, c.longitude)
+        for c in Commune.objects.filter(
+            latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max)
+        ).only("code", "latitude", "longitude")
+    }
+    if place.approximate:
+        communes[place.code] = (place.latitude, place.longitude)
+    located = Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max))
+    by_commune = Q(latitude__isnull=True, code_insee__in=list(communes))
+    candidates = qs.filter(in_person=True).filter(located | by_commune)
+    results = []
+    for service in candidates:
+        approximate = False
+        lat, lon = service.latitude, service.longitude
+        if not valid_coordinates(lat, lon):
+            if service.code_insee not in communes:
+                continue
+            lat, lon = communes[service.code_insee]
+            approximate = True
+            if not valid_coordinates(lat, lon):
+                continue
+        distance = haversine_km(place.latitude, place.longitude, lat, lon)
+        if distance <= radius_km:
+            results.append(Result(service, distance, "presentiel", approximate, lat, lon))
+    results.sort(key=lambda r: (r.distance_km, -(r.service.quality_score or 0), r.service.nom))
+    return results
+
+
+def search(params, page_size=None):
+    page_size = page_size or conf.get("page_size")
+    messages = list(params.errors)
+    place = None
+    if params.commune:
+        place = resolve(params.commune)
+        if place is None:
+            messages.append(
+                f"Commune « {params.commune} » introuvable : la recherche porte sur tout le catalogue."
+            )
+    qs = filtered_queryset(params, place)
+    if place is not None and place.has_centre:
+        in_person = _in_person(qs, place, params.rayon)
+        remote_qs = qs.none()
+        if params.include_remote:
+            remote_qs = qs.filter(remote=True).exclude(pk__in=[r.service.pk for r in in_person])
+            remote_qs = remote_qs.order_by(*_quality_order())
+        total = len(in_person) + remote_qs.count()
+        pages = max(1, math.ceil(total / page_size))
+        page = min(params.page, pages)
+        start, end = (page - 1) * page_size, page * page_size
+        results = in_person[start:end]
+        if len(results) < page_size:
+            remote_start = max(0, start - len(in_person))
+            remote_end = remote_start + page_size - len(results)
+            results += [Result(s, None, "distance") for s in remote_qs[remote_start:remote_end]]
+        _rank(results, start)
+        return SearchOutcome(params, place, results, total, page, pages, len(in_person), messages)
+    if place is not None:
+        messages.append(f"Centre de {place.label} inconnu : les distances ne sont pas calculées.")
+    if not params.include_remote:
+        qs = qs.filter(in_person=True)
+    qs = qs.order_by(*_quality_order())
+    total = qs.count()
+    pages = max(1, math.ceil(total / page_size))
+    page = min(params.page, pages)
+    services = qs[(page - 1) * page_size : page * page_size]
+    results = [Result(s, None, "tous", latitude=s.latitude, longitude=s.longitude) for s in services]
+    _rank(results, (page - 1) * page_size)
+    return SearchOutcome(params, place, results, total, page, pages, 0, messages)
+
+
+def _rank(results, offset):
+    for index, result in enumerate(results, start=1):
+        result.rank = offset + index
+
+
+def map_points(outcome, size=400, margin=20):
+    """Projection équirectangulaire des résultats en présentiel autour du centre (carte SVG hors ligne)."""
+    place = outcome.place
+    if place is None or not place.has_centre:
+        return None
+    radius = outcome.params.rayon
+    scale = (size / 2 - margin) / radius  # pixels par km
+    cos_lat = math.cos(math.radians(place.latitude))
+    points = []
+    for result in outcome.results:
+        if result.mode != "presentiel" or result.latitude is None:
+            continue
+        dx = (result.longitude - place.longitude) * 111.32 * cos_lat
+        dy = (result.latitude - place.latitude) * 110.57
+        points.append(
+            {
+                "x": round(size / 2 + dx * scale, 1),
+                "y": round(size / 2 - dy * scale, 1),
+                "rank": result.rank,
+                "label": result.service.nom,
+                "approximate": result.approximate_position,
+            }
+        )
+    return {"size": size, "centre": size / 2, "radius_px": round(radius * scale, 1), "points": points}
