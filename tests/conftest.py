@@ -1,8 +1,18 @@
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+def _shared_dir():
+    """Dossier partagé du projet : ``PARCOURS_SHARED_DIR``, sinon ``../shared`` à côté du dépôt."""
+    if os.environ.get("PARCOURS_SHARED_DIR"):
+        return Path(os.environ["PARCOURS_SHARED_DIR"])
+    candidates = [Path(__file__).resolve().parents[1].parent / "shared", Path("/work/shared")]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
+SHARED = _shared_dir()
 REFERENCE_DATA = SHARED / "reference-data"
 
 
