@@ -10,9 +10,11 @@ Affiche pour chaque étape la durée, le débit en lignes/s et le pic de mémoir
 """
 
 import argparse
+import contextlib
 import csv
 import datetime
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -50,6 +52,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--profile", type=int, choices=(1, 2, 3), help="profil cProfile de l'étape donnée (1, 2 ou 3)"
+    )
+    parser.add_argument(
+        "--sql", action="store_true", help="temps cumulé par forme de requête SQL (les 15 plus coûteuses)"
     )
     args = parser.parse_args()
 
@@ -90,9 +95,25 @@ def main():
 
                     profiler = cProfile.Profile()
                     profiler.enable()
+                sql_times = {}
+
+                def timed(execute, sql, params, many, context, sql_times=sql_times):
+                    began = time.perf_counter()
+                    try:
+                        return execute(sql, params, many, context)
+                    finally:
+                        shape = re.sub(r"\(%s(, %s)*\)|\d+", "?", sql)[:160]
+                        total, count = sql_times.get(shape, (0.0, 0))
+                        sql_times[shape] = (total + time.perf_counter() - began, count + 1)
+
+                cpu_started = time.process_time()
                 started = time.perf_counter()
-                report = import_flux(path, organisation=departement, received_on=received_on, fmt="csv")
+                with connection.execute_wrapper(timed) if args.sql else contextlib.nullcontext():
+                    report = import_flux(path, organisation=departement, received_on=received_on, fmt="csv")
                 elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+                for shape, (total, count) in sorted(sql_times.items(), key=lambda item: -item[1][0])[:15]:
+                    print(f"    {total:6.2f} s {count:6d} × {shape}")
                 if profiler:
                     profiler.disable()
                     import pstats
@@ -102,7 +123,7 @@ def main():
                     )
                 status = "REJETÉ : " + report.message if report.rejected else "ok"
                 print(
-                    f"- {label} : {elapsed:.1f} s, {args.rows / elapsed:,.0f} lignes/s ; "
+                    f"- {label} : {elapsed:.1f} s (dont CPU Python {cpu:.1f} s), {args.rows / elapsed:,.0f} lignes/s ; "
                     f"créés {report.created}, mis à jour {report.updated}, inchangés {report.unchanged}, "
                     f"nouveaux entrants {report.new_entrants} ; pic mémoire {peak_rss_mb():.0f} Mo ; {status}"
                 )

@@ -30,7 +30,7 @@ from parcours.beneficiaries.models import (
     RightSnapshot,
     RsaRight,
 )
-from parcours.core.bulk import bulk_update_changed, insert_rows
+from parcours.core.bulk import bulk_update_changed, create_objects, insert_rows
 from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
 
@@ -410,8 +410,6 @@ class _Importer:
         nirs = {r.nir for r in rows if r.nir}
         dep_ids = {r.departement_internal_id for r in rows if r.departement_internal_id}
         matricules = {r.matricule for r in rows if r.matricule}
-        emails = {r.email.lower() for r in rows if r.email}
-        phones = {r.phone for r in rows if r.phone}
 
         households = {}
         if matricules:
@@ -419,6 +417,10 @@ class _Importer:
                 "right"
             ):
                 households[(hh.organism, hh.matricule)] = hh
+        # Candidats en deux temps : d'abord les identifiants forts (NIR, identifiant Département, foyer),
+        # puis courriel/téléphone pour les seules lignes qu'ils ne rapprochent pas. Un même téléphone ou
+        # courriel peut être partagé par beaucoup de personnes : les charger pour toutes les lignes ferait
+        # croître chaque paquet avec la taille de la base.
         people_q = Q(pk__in=[])
         if nirs:
             people_q |= Q(nir__in=nirs)
@@ -426,12 +428,26 @@ class _Importer:
             people_q |= Q(departement_internal_id__in=dep_ids)
         if households:
             people_q |= Q(household__in=[hh.pk for hh in households.values()])
-        if emails:
-            people_q |= Q(email__in=emails)
-        if phones:
-            people_q |= Q(phone__in=phones)
         candidates = list(Beneficiary.objects.filter(people_q, departement=dep))
         index = _PeopleIndex(candidates)
+        weak_rows = [
+            r
+            for r in rows
+            if r.first_name and (r.email or r.phone) and not _strongly_known(r, index, households)
+        ]
+        emails = {r.email.lower() for r in weak_rows if r.email}
+        phones = {r.phone for r in weak_rows if r.phone}
+        if emails or phones:
+            weak_q = Q(pk__in=[])
+            if emails:
+                weak_q |= Q(email__in=emails)
+            if phones:
+                weak_q |= Q(phone__in=phones)
+            known = {p.pk for p in candidates}
+            for person in Beneficiary.objects.filter(weak_q, departement=dep):
+                if person.pk not in known:
+                    candidates.append(person)
+                    index.add(person)
         existing_ids = [p.pk for p in candidates]
         open_follow_ups = {}
         if existing_ids:
@@ -527,8 +543,8 @@ class _Importer:
 
         # Écritures groupées
         # Les clés étrangères vers les objets créés juste avant sont reprises par bulk_create.
-        Household.objects.bulk_create(new_households)
-        Beneficiary.objects.bulk_create(new_people)
+        create_objects(new_households)
+        create_objects(new_people)
         now = timezone.now()
         for person in changed_people.values():
             person.updated_at = now
@@ -551,7 +567,7 @@ class _Importer:
             )
         for hh, right in rights_to_create.values():
             right.household = hh
-        RsaRight.objects.bulk_create([right for _, right in rights_to_create.values()])
+        create_objects(right for _, right in rights_to_create.values())
         if rights_to_update:
             bulk_update_changed(
                 rights_to_update.values(),
@@ -968,6 +984,18 @@ class _Importer:
                 for snap in snapshots
             ),
         )
+
+
+def _strongly_known(row, index, households):
+    """La ligne désigne-t-elle déjà une personne connue par NIR, identifiant Département ou foyer + rôle ?"""
+    if row.nir and row.nir in index.by_nir:
+        return True
+    if row.departement_internal_id and row.departement_internal_id in index.by_dep_id:
+        return True
+    household = households.get((row.organism or "CAF", row.matricule)) if row.matricule else None
+    if household is not None and household.pk and row.role:
+        return any(p.role == row.role for p in index.by_household_pk.get(household.pk, []))
+    return False
 
 
 class _PeopleIndex:

@@ -43,6 +43,15 @@ class EventKind(models.TextChoices):
     DIAGNOSED = "diagnosed", "Diagnostic partagé enregistré"
     CONTRACT_SIGNED = "contract_signed", "Contrat d'engagement signé"
     CONTRACT_ENDED = "contract_ended", "Contrat clos"
+    # Accompagnement intensif, revues, sanctions, sorties (étapes 7 à 10)
+    ACTIVITY_PLANNED = "activity_planned", "Activité planifiée"
+    ACTIVITY_STATUS_CHANGED = "activity_status_changed", "Activité : changement de statut"
+    HOURS_ADJUSTED = "hours_adjusted", "Durée hebdomadaire adaptée"
+    REVIEW_PLANNED = "review_planned", "Revue prévue"
+    REVIEW_HELD = "review_held", "Revue tenue"
+    SANCTION_STEP = "sanction_step", "Procédure de suspension-remobilisation : étape"
+    EXITED = "exited", "Sortie de l'accompagnement"
+    EMPLOYMENT_CHECKED = "employment_checked", "Suivi dans l'emploi"
 
 
 class Event(models.Model):

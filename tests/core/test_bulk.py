@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from parcours.beneficiaries.models import Beneficiary, Household
-from parcours.core.bulk import bulk_update_changed, insert_rows
+from parcours.core.bulk import bulk_update_changed, create_objects, insert_rows
 from parcours.journal.models import Event, EventKind
 from tests.factories import BeneficiaryFactory, DepartementFactory
 
@@ -64,3 +64,30 @@ def test_insert_rows_converts_dates_datetimes_and_json():
     assert event.payload == {"etat": "2", "motifs": ["A"]}
     assert event.occurred_on == datetime.date(2026, 2, 1)
     assert abs((event.recorded_at - now).total_seconds()) < 1
+
+
+def test_create_objects_gives_ids_links_new_relations_and_keeps_the_sequence_usable():
+    departement = DepartementFactory()
+    households = [
+        Household(departement=departement, organism="CAF", matricule=f"12345{index:02d}")
+        for index in range(3)
+    ]
+    people = [
+        Beneficiary(
+            departement=departement, household=household, role="DEM", last_name="Martin", first_name=name
+        )
+        for household, name in zip(households, ["Awa", "Bruno", "Chloé"], strict=True)
+    ]
+    create_objects(households)
+    create_objects(people)  # les foyers ont reçu leur identifiant après l'affectation
+    assert all(person.pk for person in people)
+    stored = Beneficiary.objects.select_related("household").order_by("first_name")
+    assert [(p.first_name, p.household.matricule) for p in stored] == [
+        ("Awa", "1234500"),
+        ("Bruno", "1234501"),
+        ("Chloé", "1234502"),
+    ]
+    assert all(p.created_at is not None for p in stored)
+    # Une création ordinaire après coup ne heurte pas les identifiants réservés.
+    later = BeneficiaryFactory(departement=departement)
+    assert later.pk not in {p.pk for p in people}
