@@ -435,19 +435,26 @@ class _Importer:
             for r in rows
             if r.first_name and (r.email or r.phone) and not _strongly_known(r, index, households)
         ]
-        emails = {r.email.lower() for r in weak_rows if r.email}
-        phones = {r.phone for r in weak_rows if r.phone}
-        if emails or phones:
-            weak_q = Q(pk__in=[])
+        # Une ligne avec NIR ne peut être rapprochée que d'une personne encore sans NIR (jamais deux NIR
+        # différents) : pour elle, seules les personnes sans NIR sont candidates.
+        weak_q = Q(pk__in=[])
+        for with_nir in (True, False):
+            group = [r for r in weak_rows if bool(r.nir) == with_nir]
+            emails = {r.email.lower() for r in group if r.email}
+            phones = {r.phone for r in group if r.phone}
+            if not (emails or phones):
+                continue
+            part = Q(pk__in=[])
             if emails:
-                weak_q |= Q(email__in=emails)
+                part |= Q(email__in=emails)
             if phones:
-                weak_q |= Q(phone__in=phones)
-            known = {p.pk for p in candidates}
-            for person in Beneficiary.objects.filter(weak_q, departement=dep):
-                if person.pk not in known:
-                    candidates.append(person)
-                    index.add(person)
+                part |= Q(phone__in=phones)
+            weak_q |= (part & Q(nir__isnull=True)) if with_nir else part
+        known = {p.pk for p in candidates}
+        for person in Beneficiary.objects.filter(weak_q, departement=dep):
+            if person.pk not in known:
+                candidates.append(person)
+                index.add(person)
         existing_ids = [p.pk for p in candidates]
         open_follow_ups = {}
         if existing_ids:
