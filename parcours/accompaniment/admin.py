@@ -2,7 +2,18 @@
 
 from django.contrib import admin
 
-from .models import Action, Contract, ContractStatusChange, DiagnosticVersion, Objective, Situation, Theme
+from .models import (
+    Action,
+    Contract,
+    ContractStatusChange,
+    DiagnosticVersion,
+    Objective,
+    PersonAccount,
+    SanctionCase,
+    Situation,
+    TeamSession,
+    Theme,
+)
 
 
 @admin.register(Theme)
@@ -64,3 +75,36 @@ class ContractAdmin(admin.ModelAdmin):
     raw_id_fields = ("beneficiary", "referent", "created_by", "diagnostic")
     readonly_fields = ("status", "signed_on", "ended_on", "end_reason")
     inlines = [ContractStatusChangeInline]
+
+
+# --- étapes 7 à 10 et espace de la personne -------------------------------------------------------------
+
+
+@admin.register(TeamSession)
+class TeamSessionAdmin(admin.ModelAdmin):
+    """Séances de l'équipe pluridisciplinaire : membres convoqués et présents (quorum), convocations."""
+
+    list_display = ("held_on", "level", "departement", "place", "convened_on")
+    list_filter = ("level", "departement")
+    filter_horizontal = ("members", "present")
+
+
+@admin.register(SanctionCase)
+class SanctionCaseAdmin(admin.ModelAdmin):
+    """Lecture seule : les étapes passent par la page de la procédure (``sanctions.transition_case``)."""
+
+    list_display = ("beneficiary", "ground", "status", "status_since", "decision")
+    list_filter = ("status", "ground", "decision")
+    list_select_related = ("beneficiary",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PersonAccount)
+class PersonAccountAdmin(admin.ModelAdmin):
+    list_display = ("beneficiary", "user", "created_at")
+    raw_id_fields = ("beneficiary", "user")

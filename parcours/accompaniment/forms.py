@@ -8,7 +8,24 @@ from django import forms
 from parcours.accounts.models import Organisation, OrganisationKind, User
 from parcours.beneficiaries.models import FollowUp
 
-from .models import Action, ContractKind, HoursExemption, Intensity, Objective, Situation
+from .models import (
+    Action,
+    ActivityKind,
+    ActivityStatus,
+    ContractKind,
+    EmploymentContract,
+    ExitReason,
+    HoursExemption,
+    HoursTargetKind,
+    Intensity,
+    Objective,
+    ReviewKind,
+    SanctionDecision,
+    SanctionGround,
+    SanctionStatus,
+    Situation,
+    TeamSession,
+)
 from .permissions import EDIT_ROLES
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "fr-input"}, format="%Y-%m-%d")
@@ -217,3 +234,185 @@ class TransitionForm(forms.Form):
 
 class LateContractsForm(forms.Form):
     on = forms.DateField(label="À la date du", required=False, widget=DATE_WIDGET)
+
+
+# --- accompagnement intensif, revues, sanctions, sorties (étapes 7 à 10) -------------------------------
+
+
+def _choices(enum, blank=False):
+    return ([("", "—")] if blank else []) + list(enum.choices)
+
+
+DECIMAL = forms.DecimalField
+
+
+class ActivityForm(forms.Form):
+    kind = forms.ChoiceField(label="Type d'activité", choices=_choices(ActivityKind), widget=SELECT)
+    label = forms.CharField(label="Intitulé", required=False, max_length=255, widget=INPUT)
+    service = forms.IntegerField(
+        label="Service du catalogue (numéro)",
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "fr-input"}),
+        help_text="Facultatif : reprend le nom, les heures et les semaines du service.",
+    )
+    provider = forms.CharField(
+        label="Prestataire (texte libre)", required=False, max_length=255, widget=INPUT
+    )
+    weekly_hours = DECIMAL(label="Heures par semaine", required=False, min_value=0, widget=NUMBER)
+    weeks = forms.IntegerField(
+        label="Nombre de semaines",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"class": "fr-input"}),
+    )
+    starts_on = forms.DateField(label="Début", widget=DATE_WIDGET)
+
+    def clean_service(self):
+        from parcours.catalogue.models import Service
+
+        pk = self.cleaned_data.get("service")
+        if not pk:
+            return None
+        service = Service.objects.filter(pk=pk).select_related("structure").first()
+        if service is None:
+            raise forms.ValidationError("Service inconnu du catalogue.")
+        return service
+
+
+class ActivityStatusForm(forms.Form):
+    status = forms.ChoiceField(label="Nouveau statut", choices=_choices(ActivityStatus), widget=SELECT)
+    on = forms.DateField(label="Date", widget=DATE_WIDGET)
+    actual_hours = DECIMAL(label="Heures réalisées (total)", required=False, min_value=0, widget=NUMBER)
+    outcome = forms.CharField(label="Ce qui s'est passé", required=False, widget=TEXTAREA)
+
+
+class AdjustmentForm(forms.Form):
+    kind = forms.ChoiceField(label="Adaptation", choices=_choices(HoursTargetKind), widget=SELECT)
+    reason = forms.ChoiceField(label="Motif", choices=_choices(HoursExemption), widget=SELECT)
+    target_hours = DECIMAL(label="Objectif hebdomadaire (heures)", required=False, min_value=0, widget=NUMBER)
+    requested_by_person = forms.BooleanField(label="À la demande de la personne", required=False)
+    starts_on = forms.DateField(label="Début", widget=DATE_WIDGET)
+    ends_on = forms.DateField(label="Fin", widget=DATE_WIDGET)
+    details = forms.CharField(label="Précisions", required=False, widget=TEXTAREA)
+
+
+class ReviewPlanForm(forms.Form):
+    kind = forms.ChoiceField(label="Type de revue", choices=_choices(ReviewKind), widget=SELECT)
+    due_on = forms.DateField(label="Échéance", required=False, widget=DATE_WIDGET)
+    session = forms.ModelChoiceField(
+        label="Séance de l'équipe pluridisciplinaire (facultatif)",
+        queryset=TeamSession.objects.none(),
+        required=False,
+        widget=SELECT,
+        help_text="Pour une analyse de situation ou une réorientation examinée en séance.",
+    )
+
+    def __init__(self, *args, departement=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session"].queryset = TeamSession.objects.filter(departement=departement).order_by(
+            "-held_on"
+        )
+
+
+class ReviewHoldForm(forms.Form):
+    on = forms.DateField(label="Tenue le", widget=DATE_WIDGET)
+    minutes = forms.CharField(label="Compte rendu", widget=TEXTAREA)
+    decisions = forms.CharField(label="Décisions", required=False, widget=TEXTAREA)
+
+
+class OpenCaseForm(forms.Form):
+    ground = forms.ChoiceField(label="Manquement", choices=_choices(SanctionGround), widget=SELECT)
+    facts = forms.CharField(label="Faits reprochés", widget=TEXTAREA)
+    on = forms.DateField(label="Constaté le", widget=DATE_WIDGET)
+
+
+class CaseStepForm(forms.Form):
+    """Tous les champs possibles d'une étape ; le service dit lesquels sont requis pour l'étape choisie."""
+
+    to_status = forms.ChoiceField(label="Étape suivante", choices=_choices(SanctionStatus), widget=SELECT)
+    on = forms.DateField(label="Date", widget=DATE_WIDGET)
+    reason = forms.CharField(label="Motif", widget=TEXTAREA)
+    observations = forms.CharField(label="Observations de la personne", required=False, widget=TEXTAREA)
+    assisted_by = forms.CharField(label="Assistée par", required=False, max_length=200, widget=INPUT)
+    session = forms.ModelChoiceField(
+        label="Séance de l'équipe pluridisciplinaire",
+        queryset=TeamSession.objects.none(),
+        required=False,
+        widget=SELECT,
+    )
+    team_opinion = forms.CharField(label="Avis de l'équipe", required=False, widget=TEXTAREA)
+    proposed_decision = forms.ChoiceField(
+        label="Sanction proposée par l'équipe",
+        choices=_choices(SanctionDecision, blank=True),
+        required=False,
+        widget=SELECT,
+    )
+    decision = forms.ChoiceField(
+        label="Décision du Président",
+        choices=_choices(SanctionDecision, blank=True),
+        required=False,
+        widget=SELECT,
+    )
+    reduction_percent = forms.IntegerField(
+        label="Taux de réduction (%)", required=False, widget=forms.NumberInput(attrs={"class": "fr-input"})
+    )
+    duration_months = forms.IntegerField(
+        label="Durée (mois)", required=False, widget=forms.NumberInput(attrs={"class": "fr-input"})
+    )
+    monthly_amount = DECIMAL(label="Montant mensuel retenu (€)", required=False, widget=NUMBER)
+    repaid_amount = DECIMAL(label="Sommes restituées (€)", required=False, widget=NUMBER)
+
+    def __init__(self, *args, departement=None, allowed=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(SanctionStatus.choices)
+        self.fields["to_status"].choices = [(s, labels[s]) for s in allowed]
+        self.fields["session"].queryset = TeamSession.objects.filter(departement=departement).order_by(
+            "-held_on"
+        )
+
+    def service_data(self):
+        data = dict(self.cleaned_data)
+        for name in ("to_status", "on", "reason"):
+            data.pop(name)
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+class ExitForm(forms.Form):
+    reason = forms.ChoiceField(label="Motif de sortie", choices=_choices(ExitReason), widget=SELECT)
+    exited_on = forms.DateField(label="Date de sortie", widget=DATE_WIDGET)
+    details = forms.CharField(label="Précisions", required=False, widget=TEXTAREA)
+    employer = forms.CharField(label="Employeur", required=False, max_length=255, widget=INPUT)
+    job_title = forms.CharField(label="Poste", required=False, max_length=255, widget=INPUT)
+    contract_type = forms.ChoiceField(
+        label="Type de contrat",
+        choices=_choices(EmploymentContract, blank=True),
+        required=False,
+        widget=SELECT,
+    )
+    contract_months = forms.IntegerField(
+        label="Durée du contrat (mois)",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"class": "fr-input"}),
+    )
+    weekly_hours = DECIMAL(label="Heures par semaine", required=False, min_value=0, widget=NUMBER)
+    job_started_on = forms.DateField(label="Prise de poste le", required=False, widget=DATE_WIDGET)
+
+
+class EmploymentCheckForm(forms.Form):
+    on = forms.DateField(label="Vérifié le", widget=DATE_WIDGET)
+    still_employed = forms.BooleanField(label="Toujours en emploi", required=False)
+    contract_type = forms.ChoiceField(
+        label="Type de contrat",
+        choices=_choices(EmploymentContract, blank=True),
+        required=False,
+        widget=SELECT,
+    )
+    contract_months = forms.IntegerField(
+        label="Durée du contrat (mois)",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"class": "fr-input"}),
+    )
+    six_month = forms.BooleanField(label="Vérification de l'emploi durable à 6 mois", required=False)
+    notes = forms.CharField(label="Observations", required=False, widget=TEXTAREA)

@@ -318,3 +318,460 @@ class ContractStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '—'} → {self.to_status} le {self.occurred_on:%d/%m/%Y}"
+
+
+# --- accompagnement intensif : plan d'activités (étape 7) -----------------------------------------------
+
+
+class ActivityKind(models.TextChoices):
+    TRAINING = "formation", "Formation"
+    IMMERSION = "immersion", "Immersion en entreprise (PMSMP)"
+    IAE = "iae", "Contrat d'insertion par l'activité économique (IAE)"
+    WORKSHOP = "atelier", "Atelier collectif"
+    HEALTH = "sante", "Action de santé"
+    MOBILITY = "mobilite", "Action de mobilité"
+    JOB_SEARCH = "recherche_emploi", "Recherche d'emploi"
+    PERSONAL = "demarches", "Démarches personnelles (logement, garde d'enfants, droits…)"
+
+
+class ActivityStatus(models.TextChoices):
+    PLANNED = "planned", "Prévue"
+    IN_PROGRESS = "in_progress", "En cours"
+    DONE = "done", "Réalisée"
+    ABANDONED = "abandoned", "Abandonnée"
+
+
+class PlannedActivity(models.Model):
+    """Une activité du plan d'accompagnement intensif : heures par semaine × nombre de semaines."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="planned_activities",
+        verbose_name="bénéficiaire",
+    )
+    kind = models.CharField("type d'activité", max_length=20, choices=ActivityKind.choices)
+    label = models.CharField("intitulé", max_length=255)
+    service = models.ForeignKey(
+        "catalogue.Service",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="service du catalogue",
+    )
+    provider = models.CharField("prestataire (texte libre)", max_length=255, blank=True)
+    weekly_hours = models.DecimalField("heures par semaine", max_digits=4, decimal_places=1)
+    weeks = models.PositiveSmallIntegerField("nombre de semaines")
+    starts_on = models.DateField("début")
+    status = models.CharField(
+        "statut", max_length=12, choices=ActivityStatus.choices, default=ActivityStatus.PLANNED
+    )
+    actual_hours = models.DecimalField(
+        "heures réalisées (total)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    outcome = models.TextField("ce qui s'est passé", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "activité planifiée"
+        verbose_name_plural = "activités planifiées"
+        ordering = ["starts_on", "pk"]
+        indexes = [models.Index(fields=["beneficiary", "starts_on"], name="activity_benef_start_idx")]
+
+    def __str__(self):
+        return f"{self.label} ({self.weekly_hours} h × {self.weeks} sem.)"
+
+
+class HoursTargetKind(models.TextChoices):
+    PROGRESSIVE = "progressif", "Montée en charge progressive"
+    LOWERED = "reduit", "Durée réduite"
+    ZERO = "zero", "Durée ramenée à zéro"
+
+
+class HoursAdjustment(models.Model):
+    """Adaptation de l'objectif hebdomadaire (progressive, réduite, ou zéro sur demande : L5411-6)."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="hours_adjustments",
+        verbose_name="bénéficiaire",
+    )
+    kind = models.CharField("adaptation", max_length=10, choices=HoursTargetKind.choices)
+    reason = models.CharField("motif", max_length=15, choices=HoursExemption.choices)
+    target_hours = models.DecimalField("objectif hebdomadaire (heures)", max_digits=4, decimal_places=1)
+    requested_by_person = models.BooleanField("à la demande de la personne", default=False)
+    details = models.TextField("précisions", blank=True)
+    starts_on = models.DateField("début")
+    ends_on = models.DateField("fin")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "adaptation de la durée hebdomadaire"
+        verbose_name_plural = "adaptations de la durée hebdomadaire"
+        ordering = ["-starts_on", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} : {self.target_hours} h jusqu'au {self.ends_on:%d/%m/%Y}"
+
+
+# --- revues (étape 8) -----------------------------------------------------------------------------------
+
+
+class ReviewKind(models.TextChoices):
+    MILESTONE = "jalon", "Entretien d'étape"
+    JOINT = "conjointe", "Revue conjointe France Travail + référent (CASF L262-31)"
+    CASE_REVIEW = "pluridisciplinaire", "Analyse de situation en équipe pluridisciplinaire"
+    SECOND_YEAR = "deuxieme_annee", "Revue d'entrée en deuxième année d'accompagnement"
+    GLOBAL_PROPOSAL = "proposition_global", "Proposition d'accompagnement global"
+
+
+class ReviewStatus(models.TextChoices):
+    PLANNED = "planned", "Prévue"
+    HELD = "held", "Tenue"
+    CANCELLED = "cancelled", "Annulée"
+
+
+class Review(models.Model):
+    """Revue du parcours : prévue à une échéance, tenue avec compte rendu et décisions."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="reviews",
+        verbose_name="bénéficiaire",
+    )
+    kind = models.CharField("type de revue", max_length=20, choices=ReviewKind.choices)
+    contract = models.ForeignKey(
+        Contract, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
+    due_on = models.DateField("échéance")
+    session = models.ForeignKey(
+        "TeamSession",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviews",
+        verbose_name="séance de l'équipe pluridisciplinaire",
+        help_text="Analyse de situation ou réorientation examinée en équipe pluridisciplinaire.",
+    )
+    status = models.CharField(
+        "statut", max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PLANNED
+    )
+    held_on = models.DateField("tenue le", null=True, blank=True)
+    minutes = models.TextField("compte rendu", blank=True)
+    decisions = models.TextField("décisions", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "revue"
+        ordering = ["due_on", "pk"]
+        indexes = [models.Index(fields=["status", "due_on"], name="review_status_due_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.due_on:%d/%m/%Y}"
+
+
+# --- devoirs et sanctions (étape 9) ---------------------------------------------------------------------
+
+
+class TeamSession(models.Model):
+    """Séance de l'équipe pluridisciplinaire (niveau 1 local ou niveau 2 départemental)."""
+
+    departement = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name="Département"
+    )
+    level = models.PositiveSmallIntegerField(
+        "niveau", choices=[(1, "Niveau 1 (local)"), (2, "Niveau 2 (départemental)")], default=1
+    )
+    held_on = models.DateField("date de la séance")
+    place = models.CharField("lieu", max_length=300, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="team_sessions", verbose_name="membres convoqués"
+    )
+    present = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name="membres présents"
+    )
+    convened_on = models.DateField("convocations envoyées le", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "séance d'équipe pluridisciplinaire"
+        verbose_name_plural = "séances d'équipe pluridisciplinaire"
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self):
+        return f"Équipe pluridisciplinaire niveau {self.level} du {self.held_on:%d/%m/%Y}"
+
+
+class SanctionGround(models.TextChoices):
+    MISSED_APPOINTMENTS = "absences", "Absences répétées aux rendez-vous"
+    CONTRACT_NOT_SIGNED = "contrat_non_signe", "Contrat d'engagement non signé"
+    PLAN_NOT_FOLLOWED = "plan_non_respecte", "Plan d'action non respecté"
+    OTHER = "autre", "Autre manquement (à préciser)"
+
+
+class SanctionStatus(models.TextChoices):
+    OPENED = "opened", "Manquement constaté"
+    NOTICE_SENT = "notice_sent", "Personne informée"
+    OBSERVATIONS = "observations", "Observations reçues"
+    REFERRED = "referred", "Inscrite en équipe pluridisciplinaire"
+    OPINION = "opinion", "Avis de l'équipe pluridisciplinaire"
+    DECIDED = "decided", "Décision du Président"
+    NOTIFIED = "notified", "Décision notifiée"
+    REGULARISED = "regularised", "Régularisée (reprise de l'accompagnement)"
+    CLOSED = "closed", "Close"
+    DROPPED = "dropped", "Abandonnée"
+
+
+class SanctionDecision(models.TextChoices):
+    NONE = "none", "Pas de sanction"
+    SUSPENSION = "suspension", "Suspension partielle ou totale (réduction)"
+    SUPPRESSION = "suppression", "Suppression"
+
+
+class SanctionCase(models.Model):
+    """Procédure de suspension-remobilisation (CASF L262-37, R262-68 et suivants)."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="sanction_cases",
+        verbose_name="bénéficiaire",
+    )
+    ground = models.CharField("manquement", max_length=20, choices=SanctionGround.choices)
+    facts = models.TextField("faits reprochés")
+    status = models.CharField(
+        "étape", max_length=12, choices=SanctionStatus.choices, default=SanctionStatus.OPENED
+    )
+    opened_on = models.DateField("manquement constaté le")
+    status_since = models.DateField("à cette étape depuis")
+    is_repeat = models.BooleanField("persistance ou réitération", default=False)
+    household_of_several = models.BooleanField("foyer de plus d'une personne", default=False)
+    notice_sent_on = models.DateField("personne informée le", null=True, blank=True)
+    observations = models.TextField("observations de la personne", blank=True)
+    assisted_by = models.CharField("personne assistée par", max_length=200, blank=True)
+    session = models.ForeignKey(
+        TeamSession, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    team_opinion = models.TextField("avis de l'équipe pluridisciplinaire", blank=True)
+    proposed_decision = models.CharField(
+        "sanction proposée par l'équipe", max_length=12, choices=SanctionDecision.choices, blank=True
+    )
+    decision = models.CharField("décision", max_length=12, choices=SanctionDecision.choices, blank=True)
+    reduction_percent = models.PositiveSmallIntegerField("taux de réduction (%)", null=True, blank=True)
+    duration_months = models.PositiveSmallIntegerField("durée (mois)", null=True, blank=True)
+    monthly_amount = models.DecimalField(
+        "montant mensuel retenu (€)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    decided_on = models.DateField("décidée le", null=True, blank=True)
+    notified_on = models.DateField("notifiée le", null=True, blank=True)
+    regularised_on = models.DateField("régularisée le", null=True, blank=True)
+    repaid_amount = models.DecimalField(
+        "sommes restituées (€)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "procédure de suspension-remobilisation"
+        verbose_name_plural = "procédures de suspension-remobilisation"
+        ordering = ["-status_since", "-pk"]
+        indexes = [models.Index(fields=["status", "status_since"], name="sanction_status_idx")]
+
+    def __str__(self):
+        return f"{self.get_ground_display()} — {self.get_status_display()}"
+
+
+class SanctionStep(models.Model):
+    """Journal daté et motivé des étapes d'une procédure (qui, quand, pourquoi)."""
+
+    case = models.ForeignKey(SanctionCase, on_delete=models.CASCADE, related_name="steps")
+    from_status = models.CharField(max_length=12, choices=SanctionStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=SanctionStatus.choices)
+    occurred_on = models.DateField("date")
+    reason = models.TextField("motif")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "étape de la procédure"
+        ordering = ["occurred_on", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status} le {self.occurred_on:%d/%m/%Y}"
+
+
+# --- sorties et suivi dans l'emploi (étape 10) ----------------------------------------------------------
+
+
+class ExitReason(models.TextChoices):
+    EMPLOYMENT = "emploi", "Emploi salarié"
+    BUSINESS = "creation_entreprise", "Création ou reprise d'entreprise"
+    TRAINING = "formation", "Formation qualifiante"
+    AAH = "aah", "Autre prestation : AAH"
+    ASPA = "aspa", "Autre prestation : ASPA (retraite)"
+    OTHER_BENEFIT = "autre_prestation", "Autre prestation"
+    MOVED = "demenagement", "Déménagement hors du Département"
+    RADIATED = "radiation", "Radiation (fin de droit)"
+    INCOME = "ressources", "Ressources au-delà du plafond"
+    OTHER = "autre", "Autre motif (à préciser)"
+
+
+class EmploymentContract(models.TextChoices):
+    CDI = "cdi", "CDI"
+    CDD = "cdd", "CDD"
+    INTERIM = "interim", "Intérim"
+    IAE = "iae", "Contrat IAE"
+    ALTERNANCE = "alternance", "Alternance (apprentissage, professionnalisation)"
+    AIDED = "aide", "Contrat aidé (PEC)"
+    SELF_EMPLOYED = "independant", "Indépendant"
+
+
+class Exit(models.Model):
+    """Sortie qualifiée de l'accompagnement, avec l'emploi éventuel (employeur, contrat, durée)."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="exits",
+        verbose_name="bénéficiaire",
+    )
+    reason = models.CharField("motif de sortie", max_length=20, choices=ExitReason.choices)
+    exited_on = models.DateField("date de sortie")
+    details = models.TextField("précisions", blank=True)
+    employer = models.CharField("employeur", max_length=255, blank=True)
+    job_title = models.CharField("poste", max_length=255, blank=True)
+    contract_type = models.CharField(
+        "type de contrat", max_length=12, choices=EmploymentContract.choices, blank=True
+    )
+    contract_months = models.PositiveSmallIntegerField("durée du contrat (mois)", null=True, blank=True)
+    weekly_hours = models.DecimalField(
+        "heures par semaine", max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    job_started_on = models.DateField("prise de poste le", null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "sortie"
+        ordering = ["-exited_on", "-pk"]
+        indexes = [models.Index(fields=["reason", "exited_on"], name="exit_reason_date_idx")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} le {self.exited_on:%d/%m/%Y}"
+
+
+class EmploymentCheck(models.Model):
+    """Suivi dans l'emploi par le référent ; ``is_six_month`` marque la vérification de l'emploi durable."""
+
+    exit = models.ForeignKey(Exit, on_delete=models.CASCADE, related_name="checks")
+    checked_on = models.DateField("vérifié le")
+    still_employed = models.BooleanField("toujours en emploi")
+    contract_type = models.CharField(
+        "type de contrat", max_length=12, choices=EmploymentContract.choices, blank=True
+    )
+    contract_months = models.PositiveSmallIntegerField("durée du contrat (mois)", null=True, blank=True)
+    is_six_month = models.BooleanField("vérification à 6 mois", default=False)
+    durable = models.BooleanField("emploi durable", null=True)
+    notes = models.TextField("observations", blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "suivi dans l'emploi"
+        ordering = ["checked_on", "pk"]
+
+    def __str__(self):
+        return f"Suivi dans l'emploi du {self.checked_on:%d/%m/%Y}"
+
+
+# --- espace de la personne ------------------------------------------------------------------------------
+
+
+class PersonAccount(models.Model):
+    """Compte de connexion d'une personne accompagnée : elle ne voit que ses propres informations."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="person_account",
+        verbose_name="compte",
+    )
+    beneficiary = models.OneToOneField(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="person_account",
+        verbose_name="bénéficiaire",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "compte de la personne"
+        verbose_name_plural = "comptes des personnes"
+
+    def __str__(self):
+        return f"Compte de {self.beneficiary}"
+
+
+class AppointmentReply(models.Model):
+    """Réponse de la personne à un rendez-vous : elle confirme ou s'excuse (l'agent saisit la présence)."""
+
+    CONFIRM = "confirm"
+    EXCUSE = "excuse"
+    ANSWERS = [(CONFIRM, "Je viendrai"), (EXCUSE, "Je ne pourrai pas venir")]
+
+    appointment = models.ForeignKey(
+        "orientation.Appointment", on_delete=models.CASCADE, related_name="replies"
+    )
+    answer = models.CharField("réponse", max_length=10, choices=ANSWERS)
+    reason = models.CharField("raison", max_length=300, blank=True)
+    answered_at = models.DateTimeField("répondu le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "réponse à un rendez-vous"
+        ordering = ["-answered_at", "-pk"]
+
+    def __str__(self):
+        return self.get_answer_display()
+
+
+class SatisfactionAnswer(models.Model):
+    """Réponse de la personne au questionnaire de satisfaction (indicateur de satisfaction)."""
+
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary", on_delete=models.CASCADE, related_name="satisfaction_answers"
+    )
+    answered_on = models.DateField("répondu le")
+    score = models.PositiveSmallIntegerField("satisfaction (1 à 5)")
+    listened_to = models.BooleanField("se sent écouté·e par son référent")
+    comment = models.TextField("commentaire", blank=True)
+
+    class Meta:
+        verbose_name = "réponse au questionnaire de satisfaction"
+        ordering = ["-answered_on", "-pk"]
+
+    def __str__(self):
+        return f"{self.score}/5 le {self.answered_on:%d/%m/%Y}"

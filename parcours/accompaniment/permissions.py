@@ -64,3 +64,14 @@ def access_for(user, beneficiary):
         can_see_sensitive=any(m.role in SENSITIVE_ROLES for m in covering),
         organisation=editors[0].organisation if editors else None,
     )
+
+
+def is_departement_agent(user, beneficiary):
+    """Étapes réservées au Département de la personne (avis de l'équipe, décision et notification d'une
+    sanction) : rôle référent, chargé d'orientation ou administrateur au Département, dans son territoire."""
+    if user.is_superuser:
+        return True
+    return any(
+        m.role in EDIT_ROLES and m.organisation.kind == OrganisationKind.DEPARTEMENT
+        for m in covering_memberships(user, beneficiary)
+    )

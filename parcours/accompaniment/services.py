@@ -532,6 +532,9 @@ def transition_contract(contract, to_status, *, actor, on, reason=""):
         payload=payload,
     )
     if to_status == ContractStatus.SIGNED:
+        from .reviews import schedule_reviews  # revues d'étape et revue conjointe (étape 8)
+
+        schedule_reviews(contract, author=actor)
         previous = Contract.objects.filter(
             beneficiary_id=contract.beneficiary_id, status=ContractStatus.SIGNED
         ).exclude(pk=contract.pk)

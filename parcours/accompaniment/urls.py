@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from . import views_intensive as intensive
 
 app_name = "accompaniment"
 
@@ -19,4 +20,26 @@ urlpatterns = [
     path("contrats/<int:contract_pk>/modifier/", views.contract_edit, name="contract_edit"),
     path("contrats/<int:contract_pk>/statut/", views.contract_transition, name="contract_transition"),
     path("contrats/<int:contract_pk>/imprimer/", views.contract_print, name="contract_print"),
+    # Accompagnement intensif, revues, devoirs et sanctions, sorties (étapes 7 à 10)
+    path("beneficiaires/<int:pk>/activites/", intensive.activity_plan, name="activity_plan"),
+    path("activites/<int:activity_pk>/statut/", intensive.activity_status, name="activity_status"),
+    path("beneficiaires/<int:pk>/revues/", intensive.review_list, name="review_list"),
+    path("revues/<int:review_pk>/tenue/", intensive.review_hold, name="review_hold"),
+    path("revues/", intensive.reviews_due, name="reviews_due"),
+    path("beneficiaires/<int:pk>/procedures/", intensive.case_list, name="case_list"),
+    path("procedures/", intensive.cases_in_progress, name="cases_in_progress"),
+    path("procedures/<int:case_pk>/", intensive.case_detail, name="case_detail"),
+    path("procedures/<int:case_pk>/courrier/", intensive.case_letter, name="case_letter"),
+    path("equipes/<int:session_pk>/synthese/", intensive.session_summary, name="session_summary"),
+    path("beneficiaires/<int:pk>/sorties/", intensive.exit_list, name="exit_list"),
+    path("sorties/<int:exit_pk>/suivi/", intensive.employment_check, name="employment_check"),
+    path("sorties/verifications-6-mois/", intensive.durable_checks_due, name="durable_checks_due"),
+    # Espace de la personne accompagnée
+    path("mon-espace/", intensive.my_space, name="my_space"),
+    path(
+        "mon-espace/rendez-vous/<int:appointment_pk>/",
+        intensive.my_appointment_reply,
+        name="my_appointment_reply",
+    ),
+    path("mon-espace/votre-avis/", intensive.my_survey, name="my_survey"),
 ]

@@ -7,7 +7,6 @@ données de santé ne sont montrées qu'à ces mêmes rôles.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parcours.beneficiaries.models import Beneficiary
+from parcours.core.access import Level, access, person_of
 
 from . import services
 from .forms import ContractForm, DiagnosticForm, LateContractsForm, TransitionForm
@@ -63,7 +63,7 @@ def _add_errors(form, error):
 # --- diagnostic -----------------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Diagnostic partagé d'une personne suivie")
 @require_GET
 def diagnostic_detail(request, pk, number=None):
     beneficiary = _beneficiary(request, pk)
@@ -90,7 +90,7 @@ def diagnostic_detail(request, pk, number=None):
     return render(request, "accompaniment/diagnostic_detail.html", context)
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Modification du diagnostic")
 @require_http_methods(["GET", "POST"])
 def diagnostic_edit(request, pk):
     beneficiary = _beneficiary(request, pk)
@@ -134,7 +134,7 @@ def diagnostic_edit(request, pk):
 # --- contrats -------------------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Contrats d'une personne suivie")
 @require_GET
 def contract_list(request, pk):
     beneficiary = _beneficiary(request, pk)
@@ -176,7 +176,7 @@ def _contract_form_context(request, beneficiary, form, contract=None):
     }
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Nouveau contrat")
 @require_http_methods(["GET", "POST"])
 def contract_new(request, pk):
     beneficiary = _beneficiary(request, pk)
@@ -214,7 +214,11 @@ def contract_new(request, pk):
     )
 
 
-@login_required
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.Contract", "contract_pk"),
+    description="Modification d'un contrat",
+)
 @require_http_methods(["GET", "POST"])
 def contract_edit(request, contract_pk):
     contract, beneficiary = _contract(request, contract_pk)
@@ -274,7 +278,7 @@ def _contract_context(contract, beneficiary):
     }
 
 
-@login_required
+@access(Level.AUTHENTICATED, person=person_of("accompaniment.Contract", "contract_pk"), description="Contrat")
 @require_GET
 def contract_detail(request, contract_pk):
     contract, beneficiary = _contract(request, contract_pk)
@@ -291,7 +295,11 @@ def contract_detail(request, contract_pk):
     return render(request, "accompaniment/contract_detail.html", context)
 
 
-@login_required
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.Contract", "contract_pk"),
+    description="Changement de statut d'un contrat",
+)
 @require_POST
 def contract_transition(request, contract_pk):
     contract, beneficiary = _contract(request, contract_pk)
@@ -322,7 +330,11 @@ def contract_transition(request, contract_pk):
     return redirect("accompaniment:contract_detail", contract_pk=contract.pk)
 
 
-@login_required
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.Contract", "contract_pk"),
+    description="Contrat imprimable",
+)
 @require_GET
 def contract_print(request, contract_pk):
     contract, beneficiary = _contract(request, contract_pk)
@@ -335,7 +347,7 @@ def contract_print(request, contract_pk):
 # --- contrats en retard ---------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Contrats en retard du périmètre")
 @require_GET
 def late_contracts(request):
     form = LateContractsForm(request.GET or None)

@@ -275,6 +275,10 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
                 if progress:
                     progress(index + 2, steps, f"flux reçu le {flux.received_on:%d/%m/%Y}")
         planner.flush(today + datetime.timedelta(days=1))
+        # Étapes 7 à 10 (accompagnement intensif, revues, sanctions, sorties, espace de la personne).
+        from parcours.accompaniment.demo import populate_demo
+
+        intensive = populate_demo(demo.departement, demo.agents, seed=seed, today=today)
     departement = demo.departement
     return {
         "departement": departement.name,
@@ -290,6 +294,7 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
         "situations_historisees": RightSnapshot.objects.filter(beneficiary__departement=departement).count(),
         "nouveaux_entrants": new_entrants,
         "suivis": planner.created,
+        "accompagnement_intensif": intensive,
         "graine": seed,
         "secondes": round(time.monotonic() - started, 1),
         "url": DEMO_URL,

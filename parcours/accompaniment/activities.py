@@ -1,0 +1,330 @@
+"""Accompagnement intensif (étape 7) : plan d'activités hebdomadaire et objectif de 15 à 20 h par semaine.
+
+Chaque activité a des heures par semaine × un nombre de semaines, un prestataire (service du catalogue
+ou texte libre) et un statut (prévue → en cours → réalisée, ou abandonnée). L'objectif hebdomadaire est
+celui des réglages (``activity_target_min_hours`` / ``activity_target_max_hours``, par Département) sauf
+adaptation en cours : montée en charge progressive, durée réduite ou ramenée à zéro à la demande de la
+personne pour les motifs de l'article L5411-6 du Code du travail, chacune avec son motif et sa date de fin.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from parcours.core.delays import get_delay
+from parcours.journal.models import Event, EventKind
+
+from .models import (
+    ActivityKind,
+    ActivityStatus,
+    HoursAdjustment,
+    HoursExemption,
+    HoursTargetKind,
+    PlannedActivity,
+)
+
+MAX_WEEKLY_HOURS = Decimal("35")
+MAX_WEEKS = 104
+
+# Motifs légaux pour réduire la durée ou la ramener à zéro (L5411-6) ; la montée en charge progressive
+# a son propre motif.
+LEGAL_GROUNDS = frozenset(
+    {
+        HoursExemption.HEALTH,
+        HoursExemption.DISABILITY,
+        HoursExemption.INVALIDITY,
+        HoursExemption.SINGLE_PARENT,
+    }
+)
+
+ACTIVITY_TRANSITIONS = {
+    ActivityStatus.PLANNED: {ActivityStatus.IN_PROGRESS, ActivityStatus.DONE, ActivityStatus.ABANDONED},
+    ActivityStatus.IN_PROGRESS: {ActivityStatus.DONE, ActivityStatus.ABANDONED},
+    ActivityStatus.DONE: set(),
+    ActivityStatus.ABANDONED: set(),
+}
+
+
+def _hours(value, field_name, label, *, maximum=MAX_WEEKLY_HOURS, allow_zero=False):
+    if value in (None, ""):
+        raise ValidationError({field_name: f"{label} : champ obligatoire."})
+    try:
+        hours = Decimal(str(value).replace(",", "."))
+    except InvalidOperation as error:
+        raise ValidationError({field_name: f"{label} : nombre d'heures invalide « {value} »."}) from error
+    if hours < 0 or (hours == 0 and not allow_zero):
+        raise ValidationError({field_name: f"{label} : le nombre d'heures doit être positif."})
+    if maximum is not None and hours > maximum:
+        raise ValidationError({field_name: f"{label} : {hours:g} h dépasse le maximum de {maximum:g} h."})
+    return hours
+
+
+def week_start(day):
+    """Lundi de la semaine de ``day``."""
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def activity_ends_on(activity):
+    """Dernier jour de l'activité : début + nombre de semaines (moins un jour)."""
+    return activity.starts_on + datetime.timedelta(weeks=activity.weeks) - datetime.timedelta(days=1)
+
+
+def _counts_in_week(activity, monday):
+    if activity.status == ActivityStatus.ABANDONED:
+        return False
+    sunday = monday + datetime.timedelta(days=6)
+    return activity.starts_on <= sunday and activity_ends_on(activity) >= monday
+
+
+@transaction.atomic
+def plan_activity(
+    beneficiary,
+    *,
+    author,
+    kind,
+    starts_on,
+    label="",
+    weekly_hours=None,
+    weeks=None,
+    service=None,
+    provider="",
+):
+    """Ajoute une activité au plan ; un service du catalogue apporte son nom, ses heures et ses semaines."""
+    if kind not in ActivityKind.values:
+        raise ValidationError({"kind": f"Type d'activité inconnu : « {kind} »."})
+    if service is not None:
+        label = label or service.nom
+        if weekly_hours in (None, "") and service.volume_horaire_hebdomadaire:
+            weekly_hours = service.volume_horaire_hebdomadaire
+        if weeks in (None, "") and service.nombre_semaines:
+            weeks = service.nombre_semaines
+        provider = provider or service.structure.nom
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError(
+            {"label": "Intitulé : champ obligatoire (ou choisissez un service du catalogue)."}
+        )
+    if not starts_on:
+        raise ValidationError({"starts_on": "Début : champ obligatoire."})
+    hours = _hours(weekly_hours, "weekly_hours", "Heures par semaine")
+    try:
+        weeks = int(weeks)
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"weeks": "Nombre de semaines : champ obligatoire (nombre entier)."}) from error
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValidationError({"weeks": f"Nombre de semaines : entre 1 et {MAX_WEEKS}."})
+    activity = PlannedActivity.objects.create(
+        beneficiary=beneficiary,
+        kind=kind,
+        label=label[:255],
+        service=service,
+        provider=(provider or "").strip()[:255],
+        weekly_hours=hours,
+        weeks=weeks,
+        starts_on=starts_on,
+        created_by=author,
+    )
+    Event.objects.create(
+        beneficiary=beneficiary,
+        kind=EventKind.ACTIVITY_PLANNED,
+        occurred_on=starts_on,
+        actor=author,
+        payload={
+            "activite": activity.pk,
+            "type": kind,
+            "heures_hebdomadaires": str(hours),
+            "semaines": weeks,
+            "service": service.pk if service else None,
+        },
+    )
+    return activity
+
+
+@transaction.atomic
+def set_activity_status(activity, to_status, *, actor, on, actual_hours=None, outcome=""):
+    """Le référent note ce qui s'est réellement passé : début, réalisation (heures réelles) ou abandon."""
+    activity = PlannedActivity.objects.select_for_update().get(pk=activity.pk)
+    labels = dict(ActivityStatus.choices)
+    if to_status not in ACTIVITY_TRANSITIONS.get(activity.status, set()):
+        raise ValidationError(
+            f"Activité : impossible de passer de « {labels[activity.status]} » à "
+            f"« {labels.get(to_status, to_status)} »."
+        )
+    if on is None or on > timezone.localdate():
+        raise ValidationError({"on": "Date : obligatoire et non future."})
+    outcome = (outcome or "").strip()
+    if to_status == ActivityStatus.ABANDONED and not outcome:
+        raise ValidationError({"outcome": "Motif de l'abandon : champ obligatoire."})
+    if actual_hours not in (None, ""):
+        activity.actual_hours = _hours(
+            actual_hours, "actual_hours", "Heures réalisées", maximum=None, allow_zero=True
+        )
+    if outcome:
+        activity.outcome = outcome
+    previous = activity.status
+    activity.status = to_status
+    activity.save()
+    Event.objects.create(
+        beneficiary_id=activity.beneficiary_id,
+        kind=EventKind.ACTIVITY_STATUS_CHANGED,
+        occurred_on=on,
+        actor=actor,
+        payload={
+            "activite": activity.pk,
+            "de": previous,
+            "vers": to_status,
+            "heures_realisees": str(activity.actual_hours) if activity.actual_hours is not None else None,
+        },
+    )
+    return activity
+
+
+# --- objectif hebdomadaire et adaptations ---------------------------------------------------------------
+
+
+@transaction.atomic
+def adjust_hours(
+    beneficiary,
+    *,
+    author,
+    kind,
+    reason,
+    target_hours,
+    starts_on,
+    ends_on,
+    requested_by_person=False,
+    details="",
+):
+    """Adapte l'objectif hebdomadaire jusqu'à une date de fin.
+
+    - progressive : motif « montée en charge progressive », objectif inférieur au minimum ;
+    - réduite : motif légal (santé, handicap, invalidité, parent isolé), objectif inférieur au minimum ;
+    - zéro : motif légal et demande de la personne.
+    """
+    departement = beneficiary.departement
+    minimum = Decimal(get_delay("activity_target_min_hours", departement))
+    errors = {}
+    if kind not in HoursTargetKind.values:
+        raise ValidationError({"kind": f"Adaptation inconnue : « {kind} »."})
+    if not starts_on or not ends_on:
+        errors["ends_on"] = "Début et fin de l'adaptation : champs obligatoires."
+    elif ends_on < starts_on:
+        errors["ends_on"] = "Fin de l'adaptation : elle doit suivre le début."
+    target = _hours(
+        target_hours if kind != HoursTargetKind.ZERO else 0, "target_hours", "Objectif", allow_zero=True
+    )
+    if kind == HoursTargetKind.PROGRESSIVE:
+        if reason != HoursExemption.PROGRESSIVE:
+            errors["reason"] = (
+                "Montée en charge progressive : choisissez le motif « montée en charge progressive »."
+            )
+        if not 0 < target < minimum:
+            errors["target_hours"] = (
+                f"Objectif : entre 0 et {minimum:g} h pour une montée en charge progressive."
+            )
+    else:
+        if reason not in LEGAL_GROUNDS:
+            errors["reason"] = (
+                "Motif : la durée ne peut être réduite ou ramenée à zéro que pour raison de santé, de "
+                "handicap, d'invalidité, ou pour un parent isolé sans solution de garde pour un enfant de "
+                "moins de 12 ans (article L5411-6 du Code du travail)."
+            )
+        if kind == HoursTargetKind.LOWERED and not 0 < target < minimum:
+            errors["target_hours"] = f"Objectif : entre 0 et {minimum:g} h pour une durée réduite."
+        if kind == HoursTargetKind.ZERO and not requested_by_person:
+            errors["requested_by_person"] = "Durée ramenée à zéro : seulement à la demande de la personne."
+    if errors:
+        raise ValidationError(errors)
+    adjustment = HoursAdjustment.objects.create(
+        beneficiary=beneficiary,
+        kind=kind,
+        reason=reason,
+        target_hours=target,
+        requested_by_person=requested_by_person,
+        details=(details or "").strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        decided_by=author,
+    )
+    Event.objects.create(
+        beneficiary=beneficiary,
+        kind=EventKind.HOURS_ADJUSTED,
+        occurred_on=starts_on,
+        actor=author,
+        payload={"adaptation": kind, "objectif": str(target), "fin": ends_on.isoformat()},
+    )
+    return adjustment
+
+
+def active_adjustment(adjustments, day):
+    """L'adaptation en vigueur le jour ``day`` (la plus récente), parmi une liste déjà chargée."""
+    current = [a for a in adjustments if a.starts_on <= day <= a.ends_on]
+    return max(current, key=lambda a: (a.starts_on, a.pk)) if current else None
+
+
+@dataclass
+class WeekSummary:
+    monday: datetime.date
+    activities: list = field(default_factory=list)
+    total: Decimal = Decimal(0)
+    target_min: Decimal = Decimal(0)
+    target_max: Decimal = Decimal(0)
+    adjustment: object = None
+
+    @property
+    def status(self):
+        """``below`` (sous l'objectif), ``within`` ou ``above`` (au-delà du maximum)."""
+        if self.total < self.target_min:
+            return "below"
+        if self.total > self.target_max:
+            return "above"
+        return "within"
+
+    @property
+    def missing(self):
+        return max(self.target_min - self.total, Decimal(0))
+
+
+def weekly_plan(beneficiary, start, weeks=4):
+    """Semaines à partir de celle de ``start`` : activités, total d'heures et objectif (deux requêtes)."""
+    departement = beneficiary.departement
+    default_min = Decimal(get_delay("activity_target_min_hours", departement))
+    default_max = Decimal(get_delay("activity_target_max_hours", departement))
+    first = week_start(start)
+    last = first + datetime.timedelta(weeks=weeks)
+    activities = list(
+        PlannedActivity.objects.filter(beneficiary=beneficiary, starts_on__lt=last)
+        .exclude(status=ActivityStatus.ABANDONED)
+        .select_related("service")
+    )
+    adjustments = list(HoursAdjustment.objects.filter(beneficiary=beneficiary, ends_on__gte=first))
+    summaries = []
+    for index in range(weeks):
+        monday = first + datetime.timedelta(weeks=index)
+        week = WeekSummary(monday=monday)
+        week.activities = [a for a in activities if _counts_in_week(a, monday)]
+        week.total = sum((a.weekly_hours for a in week.activities), Decimal(0))
+        # L'adaptation en vigueur le lundi (ou commençant dans la semaine) fixe l'objectif.
+        week.adjustment = active_adjustment(adjustments, monday) or active_adjustment(
+            adjustments, monday + datetime.timedelta(days=6)
+        )
+        if week.adjustment is not None:
+            week.target_min = week.target_max = week.adjustment.target_hours
+        else:
+            week.target_min, week.target_max = default_min, default_max
+        summaries.append(week)
+    return summaries
+
+
+def activity_plan(beneficiary):
+    """Toutes les activités de la personne (y compris réalisées et abandonnées), avec leur fin."""
+    activities = list(
+        PlannedActivity.objects.filter(beneficiary=beneficiary).select_related("service", "created_by")
+    )
+    for activity in activities:
+        activity.ends_on = activity_ends_on(activity)
+    return activities

@@ -1,0 +1,460 @@
+"""Devoirs et sanctions : procédure de suspension-remobilisation (étape 9 ; CASF L262-37, R262-68 et suivants).
+
+Une seule fonction change l'étape d'une procédure : ``transition_case``. Elle vérifie que le passage est
+permis et que les conditions légales sont réunies (réglages ``PARCOURS_DELAYS``, par Département), met à
+jour la procédure, écrit une étape datée et motivée avec son auteur (``SanctionStep``) et un événement
+``sanction_step`` du journal. Rien n'arrive à une personne sans décision humaine : les absences
+répétées *proposent* une procédure (``absence_proposals``), un agent l'ouvre.
+
+Étapes : manquement constaté → personne informée (faits et sanction envisagée) → observations reçues →
+inscrite en équipe pluridisciplinaire (séance) → avis de l'équipe → décision du Président → notifiée →
+régularisée (reprise) → close ; « abandonnée » avant la décision.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from parcours.beneficiaries.models import Beneficiary
+from parcours.core.delays import get_delay
+from parcours.journal.models import Event, EventKind
+
+from .models import (
+    SanctionCase,
+    SanctionDecision,
+    SanctionGround,
+    SanctionStatus,
+    SanctionStep,
+    TeamSession,
+)
+
+S = SanctionStatus
+
+TRANSITIONS = {
+    S.OPENED: {S.NOTICE_SENT, S.DROPPED},
+    S.NOTICE_SENT: {S.OBSERVATIONS, S.REFERRED, S.DECIDED, S.DROPPED},
+    S.OBSERVATIONS: {S.REFERRED, S.DECIDED, S.DROPPED},
+    S.REFERRED: {S.OPINION, S.DROPPED},
+    S.OPINION: {S.DECIDED},
+    S.DECIDED: {S.NOTIFIED},
+    S.NOTIFIED: {S.REGULARISED, S.CLOSED},
+    S.REGULARISED: {S.CLOSED},
+    S.CLOSED: set(),
+    S.DROPPED: set(),
+}
+FINAL = (S.CLOSED, S.DROPPED)
+
+# Délai légal de chaque étape (réglage), compté depuis l'entrée dans l'étape.
+STEP_DEADLINES = {
+    S.OPENED: "sanction_notice_days",
+    S.NOTICE_SENT: "sanction_observation_days",
+    S.OBSERVATIONS: "sanction_referral_days",
+    S.OPINION: "sanction_decision_days",
+    S.DECIDED: "sanction_notification_days",
+}
+
+LABELS = dict(SanctionStatus.choices)
+
+
+def _err(message, field=None):
+    return ValidationError({field: message} if field else message)
+
+
+def household_of_several(beneficiary):
+    """Foyer de plus d'une personne selon le flux CAF/MSA (plafond de 50 % de réduction)."""
+    if not beneficiary.household_id:
+        return False
+    return Beneficiary.objects.filter(household_id=beneficiary.household_id).count() > 1
+
+
+def is_repeat(beneficiary):
+    """Persistance ou réitération : une procédure antérieure a abouti à une sanction notifiée."""
+    return SanctionCase.objects.filter(
+        beneficiary=beneficiary,
+        decision__in=[SanctionDecision.SUSPENSION, SanctionDecision.SUPPRESSION],
+        notified_on__isnull=False,
+    ).exists()
+
+
+def _log(case, from_status, to_status, *, actor, on, reason, **payload):
+    SanctionStep.objects.create(
+        case=case, from_status=from_status, to_status=to_status, occurred_on=on, reason=reason, actor=actor
+    )
+    Event.objects.create(
+        beneficiary_id=case.beneficiary_id,
+        kind=EventKind.SANCTION_STEP,
+        occurred_on=on,
+        actor=actor,
+        payload={
+            "procedure": case.pk,
+            "de": from_status or None,
+            "vers": to_status,
+            "motif": reason[:300],
+            **{k: v for k, v in payload.items() if v not in (None, "")},
+        },
+    )
+
+
+def _check_date(on, not_before=None, label="la date de l'étape précédente"):
+    if on is None:
+        raise _err("Date : champ obligatoire.", "on")
+    if on > timezone.localdate():
+        raise _err("Date : elle ne peut pas être future.", "on")
+    if not_before and on < not_before:
+        raise _err(f"Date : elle ne peut pas précéder {label} ({not_before:%d/%m/%Y}).", "on")
+
+
+@transaction.atomic
+def open_case(beneficiary, *, ground, facts, actor, on, household_several=None):
+    """Ouvre une procédure (manquement constaté) ; seulement pour une personne soumise aux droits et devoirs."""
+    if beneficiary.is_sdd is not True:
+        raise _err(
+            "Seules les personnes soumises aux droits et devoirs peuvent faire l'objet d'une procédure de "
+            "suspension-remobilisation."
+        )
+    if ground not in SanctionGround.values:
+        raise _err(f"Manquement inconnu : « {ground} ».", "ground")
+    if not (facts or "").strip():
+        raise _err("Faits reprochés : champ obligatoire (dates, rendez-vous manqués, engagements).", "facts")
+    _check_date(on)
+    if SanctionCase.objects.filter(beneficiary=beneficiary).exclude(status__in=FINAL).exists():
+        raise _err("Une procédure est déjà en cours pour cette personne.")
+    case = SanctionCase.objects.create(
+        beneficiary=beneficiary,
+        ground=ground,
+        facts=facts.strip(),
+        opened_on=on,
+        status_since=on,
+        is_repeat=is_repeat(beneficiary),
+        household_of_several=household_of_several(beneficiary)
+        if household_several is None
+        else household_several,
+        opened_by=actor,
+    )
+    _log(case, "", S.OPENED, actor=actor, on=on, reason=case.get_ground_display(), manquement=ground)
+    return case
+
+
+def _percent(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(Decimal(str(value).replace(",", ".")))
+    except (InvalidOperation, ValueError) as error:
+        raise _err(f"Taux de réduction invalide : « {value} ».", "reduction_percent") from error
+
+
+def _check_decision(case, data, departement, came_from):
+    """Règles de la décision du Président (barème : réglages), renvoie les champs à enregistrer."""
+    decision = data.get("decision")
+    if decision not in SanctionDecision.values:
+        raise _err("Décision : choisissez pas de sanction, suspension ou suppression.", "decision")
+    if decision == SanctionDecision.NONE:
+        return {
+            "decision": decision,
+            "reduction_percent": None,
+            "duration_months": None,
+            "monthly_amount": None,
+        }
+    if decision == SanctionDecision.SUPPRESSION:
+        if came_from != S.OPINION:
+            raise _err(
+                "Suppression : l'avis de l'équipe pluridisciplinaire est obligatoire avant toute suppression.",
+                "decision",
+            )
+        if not case.is_repeat:
+            raise _err(
+                "Suppression : seulement en cas de persistance ou de réitération du manquement ; "
+                "pour un premier manquement, la sanction est une suspension.",
+                "decision",
+            )
+    percent = _percent(data.get("reduction_percent"))
+    if percent is None and decision == SanctionDecision.SUPPRESSION:
+        percent = 100
+    minimum = get_delay("sanction_min_percent", departement)
+    if percent is None or not minimum <= percent <= 100:
+        raise _err(f"Taux de réduction : entre {minimum} % et 100 %.", "reduction_percent")
+    cap = get_delay("sanction_household_cap_percent", departement)
+    if case.household_of_several and percent > cap:
+        raise _err(
+            f"Taux de réduction : {percent} % dépasse le plafond de {cap} % pour un foyer de plus d'une personne.",
+            "reduction_percent",
+        )
+    try:
+        months = int(data.get("duration_months"))
+    except (TypeError, ValueError) as error:
+        raise _err("Durée : nombre de mois obligatoire.", "duration_months") from error
+    low = get_delay("sanction_first_min_months", departement)
+    high = get_delay(
+        "sanction_repeat_max_months" if case.is_repeat else "sanction_first_max_months", departement
+    )
+    if not low <= months <= high:
+        context = (
+            "en cas de persistance ou de réitération" if case.is_repeat else "pour un premier manquement"
+        )
+        raise _err(f"Durée : de {low} à {high} mois {context}.", "duration_months")
+    amount = data.get("monthly_amount")
+    if amount not in (None, ""):
+        try:
+            amount = Decimal(str(amount).replace(",", "."))
+        except InvalidOperation as error:
+            raise _err("Montant mensuel retenu : nombre invalide.", "monthly_amount") from error
+    else:
+        amount = None
+    return {
+        "decision": decision,
+        "reduction_percent": percent,
+        "duration_months": months,
+        "monthly_amount": amount,
+    }
+
+
+def observation_deadline(case):
+    """Fin du délai laissé à la personne pour présenter ses observations."""
+    if not case.notice_sent_on:
+        return None
+    days = get_delay("sanction_observation_days", case.beneficiary.departement)
+    return case.notice_sent_on + datetime.timedelta(days=days)
+
+
+def repayment_cap(case):
+    """Plafond des sommes restituées à la reprise : montant mensuel × ``sanction_repayment_cap_months``."""
+    if case.monthly_amount is None:
+        return None
+    return case.monthly_amount * get_delay("sanction_repayment_cap_months", case.beneficiary.departement)
+
+
+@transaction.atomic
+def transition_case(case, to_status, *, actor, on, reason, **data):
+    """Seul chemin de changement d'étape : vérifie le passage et ses conditions, date, motive, journalise.
+
+    ``data`` selon l'étape : ``observations``/``assisted_by`` (observations), ``session`` (inscription),
+    ``team_opinion``/``proposed_decision`` (avis), ``decision``/``reduction_percent``/``duration_months``/
+    ``monthly_amount`` (décision), ``repaid_amount`` (régularisation).
+    """
+    case = (
+        SanctionCase.objects.select_for_update(of=("self",))
+        .select_related("beneficiary__departement", "session")
+        .get(pk=case.pk)
+    )
+    current = case.status
+    if to_status not in TRANSITIONS.get(current, set()):
+        raise _err(
+            f"Procédure : impossible de passer de « {LABELS[current]} » à « {LABELS.get(to_status, to_status)} »."
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise _err("Motif : chaque étape de la procédure est motivée.", "reason")
+    _check_date(on, case.status_since)
+    departement = case.beneficiary.departement
+    payload = {}
+
+    if to_status == S.NOTICE_SENT:
+        case.notice_sent_on = on
+    elif to_status == S.OBSERVATIONS:
+        observations = (data.get("observations") or "").strip()
+        if not observations:
+            raise _err("Observations de la personne : champ obligatoire.", "observations")
+        case.observations = observations
+        case.assisted_by = (data.get("assisted_by") or "").strip()[:200]
+    elif to_status in (S.REFERRED, S.DECIDED) and current == S.NOTICE_SENT:
+        deadline = observation_deadline(case)
+        if on <= deadline:
+            raise _err(
+                f"La personne a jusqu'au {deadline:%d/%m/%Y} pour présenter ses observations : "
+                "attendez ses observations ou la fin du délai."
+            )
+
+    if to_status == S.REFERRED:
+        session = data.get("session")
+        if not isinstance(session, TeamSession):
+            raise _err("Séance de l'équipe pluridisciplinaire : à choisir.", "session")
+        if session.departement_id != case.beneficiary.departement_id:
+            raise _err("Séance : elle doit être une séance du Département de la personne.", "session")
+        if session.held_on < on:
+            raise _err("Séance : choisissez une séance à venir.", "session")
+        case.session = session
+        payload["seance"] = session.pk
+    elif to_status == S.OPINION:
+        session = case.session
+        if on < session.held_on:
+            raise _err(f"Avis : la séance du {session.held_on:%d/%m/%Y} n'a pas encore eu lieu.", "on")
+        quorum = get_delay("team_session_quorum", departement)
+        present = session.present.count()
+        if present < quorum:
+            raise _err(
+                f"Avis : le quorum n'est pas atteint ({present} membre(s) présent(s) sur {quorum} requis)."
+            )
+        opinion = (data.get("team_opinion") or "").strip()
+        proposed = data.get("proposed_decision")
+        if not opinion:
+            raise _err("Avis de l'équipe : champ obligatoire.", "team_opinion")
+        if proposed not in SanctionDecision.values:
+            raise _err("Sanction proposée par l'équipe : à choisir.", "proposed_decision")
+        case.team_opinion = opinion
+        case.proposed_decision = proposed
+        payload["avis"] = proposed
+    elif to_status == S.DECIDED:
+        fields = _check_decision(case, data, departement, current)
+        for name, value in fields.items():
+            setattr(case, name, value)
+        case.decided_on = on
+        payload.update(
+            {
+                "decision": case.decision,
+                "taux": case.reduction_percent,
+                "mois": case.duration_months,
+            }
+        )
+    elif to_status == S.NOTIFIED:
+        case.notified_on = on
+    elif to_status == S.REGULARISED:
+        if case.decision == SanctionDecision.NONE:
+            raise _err("Régularisation : aucune sanction n'a été décidée ; clôturez la procédure.")
+        repaid = data.get("repaid_amount")
+        if repaid not in (None, ""):
+            if case.decision != SanctionDecision.SUSPENSION:
+                raise _err("Sommes restituées : seulement après une suspension.", "repaid_amount")
+            try:
+                repaid = Decimal(str(repaid).replace(",", "."))
+            except InvalidOperation as error:
+                raise _err("Sommes restituées : montant invalide.", "repaid_amount") from error
+            cap = repayment_cap(case)
+            if repaid < 0 or (cap is not None and repaid > cap):
+                raise _err(f"Sommes restituées : au plus {cap} € (plafond de restitution).", "repaid_amount")
+            case.repaid_amount = repaid
+            payload["restitue"] = str(repaid)
+        case.regularised_on = on
+
+    case.status = to_status
+    case.status_since = on
+    case.save()
+    _log(case, current, to_status, actor=actor, on=on, reason=reason, **payload)
+    return case
+
+
+# --- listes et échéances --------------------------------------------------------------------------------
+
+
+def step_deadline(case):
+    """Échéance légale de l'étape en cours (None si l'étape n'a pas de délai)."""
+    name = STEP_DEADLINES.get(case.status)
+    if case.status == S.REFERRED and case.session_id:
+        return case.session.held_on
+    if name is None:
+        return None
+    return case.status_since + datetime.timedelta(days=get_delay(name, case.beneficiary.departement))
+
+
+def cases_in_progress(scope):
+    """Procédures en cours des personnes du périmètre (pour la liste des agents)."""
+    return (
+        SanctionCase.objects.filter(beneficiary__in=scope)
+        .exclude(status__in=FINAL)
+        .select_related("beneficiary__departement", "beneficiary__territory", "session")
+        .order_by("status_since", "pk")
+    )
+
+
+def absence_proposals(scope, on):
+    """Personnes soumises aux droits et devoirs dont les absences non excusées atteignent le seuil.
+
+    Seuil par type de rendez-vous (``sanction_absences_<type>``, par Département), absences comptées depuis
+    la dernière procédure ouverte ; aucune procédure n'est ouverte ici. Renvoie
+    ``[(personne, type, nombre)]``.
+    """
+    from parcours.orientation.models import Appointment, Attendance
+
+    people = scope.filter(is_sdd=True)
+    busy = set(
+        SanctionCase.objects.filter(beneficiary__in=people)
+        .exclude(status__in=FINAL)
+        .values_list("beneficiary_id", flat=True)
+    )
+    last_opened = dict(
+        SanctionCase.objects.filter(beneficiary__in=people)
+        .order_by()
+        .values("beneficiary_id")
+        .annotate(last=Max("opened_on"))
+        .values_list("beneficiary_id", "last")
+    )
+    counts = defaultdict(int)
+    rows = Appointment.objects.filter(
+        beneficiary__in=people, attendance=Attendance.NO_SHOW, starts_at__date__lte=on
+    ).values_list("beneficiary_id", "kind", "starts_at")
+    for beneficiary_id, kind, starts_at in rows:
+        if beneficiary_id in busy:
+            continue
+        since = last_opened.get(beneficiary_id)
+        if since and timezone.localdate(starts_at) <= since:
+            continue
+        counts[(beneficiary_id, kind)] += 1
+    if not counts:
+        return []
+    persons = {
+        b.pk: b
+        for b in Beneficiary.objects.filter(pk__in={k[0] for k in counts}).select_related(
+            "departement", "territory"
+        )
+    }
+    proposals = []
+    for (beneficiary_id, kind), number in counts.items():
+        person = persons[beneficiary_id]
+        if number >= get_delay(f"sanction_absences_{kind}", person.departement):
+            proposals.append((person, kind, number))
+    return sorted(proposals, key=lambda row: (row[0].last_name, row[0].pk, row[1]))
+
+
+# --- courriers et fiches --------------------------------------------------------------------------------
+
+
+def letter(case):
+    """Courrier de l'étape : information préalable (faits, sanction envisagée, délai) ou décision."""
+    person = case.beneficiary
+    if case.status in (S.NOTICE_SENT, S.OBSERVATIONS) or (case.notice_sent_on and not case.decided_on):
+        deadline = observation_deadline(case)
+        minimum = get_delay("sanction_min_percent", person.departement)
+        return (
+            "Information préalable à une éventuelle réduction ou suspension de votre RSA",
+            [
+                f"Madame, Monsieur {person.last_name},",
+                f"Nous avons constaté le manquement suivant : {case.get_ground_display().lower()}. {case.facts}",
+                f"Le Président du Conseil départemental envisage une suspension d'au moins {minimum} % de votre "
+                "allocation pendant un à deux mois, qui prendra fin dès que vous reprendrez vos engagements.",
+                f"Vous pouvez présenter vos observations, par écrit ou lors d'un entretien, jusqu'au "
+                f"{deadline:%d/%m/%Y}, accompagné(e) de la personne de votre choix.",
+            ],
+        )
+    if case.decided_on:
+        if case.decision == SanctionDecision.NONE:
+            detail = "Après examen de votre situation, aucune sanction n'est prise."
+        else:
+            detail = (
+                f"Votre RSA est {case.get_decision_display().lower()} à hauteur de {case.reduction_percent} % "
+                f"pendant {case.duration_months} mois à compter de la notification. La mesure prend fin dès "
+                "que vous reprenez vos engagements ; les sommes retenues vous sont alors restituées dans la "
+                "limite prévue."
+            )
+        return (
+            "Décision du Président du Conseil départemental",
+            [
+                f"Madame, Monsieur {person.last_name},",
+                detail,
+                "Voies de recours : recours administratif préalable auprès du Président du Conseil "
+                "départemental dans un délai de deux mois à compter de la notification, puis recours devant "
+                "le tribunal administratif.",
+            ],
+        )
+    return None
+
+
+def anonymised_label(case):
+    """Libellé anonymisé d'un dossier pour les fiches de synthèse de l'équipe pluridisciplinaire."""
+    person = case.beneficiary
+    initials = f"{person.first_name[:1]}. {person.last_name[:1]}.".upper()
+    return f"Dossier n°{case.pk} — {initials}"

@@ -1,0 +1,496 @@
+"""Pages de l'accompagnement intensif, des revues, des procédures de suspension-remobilisation et des
+sorties (étapes 7 à 10). Mêmes permissions que le diagnostic et le contrat (``permissions.access_for``) :
+lecture dans le périmètre de l'agent (404 sinon), modification par un référent, chargé d'orientation ou
+administrateur d'une organisation qui suit la personne (403 sinon) ; l'avis, la décision et la
+notification d'une sanction sont réservés au Département.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from parcours.beneficiaries.models import Beneficiary
+from parcours.core.access import Level, access, person_of
+
+from . import activities, exits, reviews, sanctions
+from .forms import (
+    ActivityForm,
+    ActivityStatusForm,
+    AdjustmentForm,
+    CaseStepForm,
+    EmploymentCheckForm,
+    ExitForm,
+    OpenCaseForm,
+    ReviewHoldForm,
+    ReviewPlanForm,
+)
+from .models import Exit, PlannedActivity, Review, SanctionCase, SanctionStatus, TeamSession
+from .permissions import access_for, is_departement_agent
+from .views import PAGE_SIZE, _add_errors, _beneficiary, _require_edit
+
+DEPARTEMENT_STEPS = {SanctionStatus.OPINION, SanctionStatus.DECIDED, SanctionStatus.NOTIFIED}
+
+
+def _flash_errors(request, error):
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _context(beneficiary, access, tab, title, **extra):
+    return {
+        "beneficiary": beneficiary,
+        "access": access,
+        "tab": tab,
+        "title": f"{title} — {beneficiary.full_name}",
+        **extra,
+    }
+
+
+def _date_param(request, name):
+    try:
+        return datetime.date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+# --- plan d'activités -----------------------------------------------------------------------------------
+
+
+@access(Level.AUTHENTICATED, person="pk", description="Plan d'activités")
+def activity_plan(request, pk):
+    beneficiary = _beneficiary(request, pk)
+    access = access_for(request.user, beneficiary)
+    form = ActivityForm(initial={"starts_on": timezone.localdate()})
+    adjustment_form = AdjustmentForm()
+    if request.method == "POST":
+        _require_edit(access)
+        if request.POST.get("form") == "adaptation":
+            adjustment_form = AdjustmentForm(request.POST)
+            if adjustment_form.is_valid():
+                try:
+                    activities.adjust_hours(beneficiary, author=request.user, **adjustment_form.cleaned_data)
+                except ValidationError as error:
+                    _add_errors(adjustment_form, error)
+                else:
+                    messages.success(request, "Adaptation de la durée hebdomadaire enregistrée.")
+                    return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
+        else:
+            form = ActivityForm(request.POST)
+            if form.is_valid():
+                try:
+                    activities.plan_activity(beneficiary, author=request.user, **form.cleaned_data)
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    messages.success(request, "Activité ajoutée au plan.")
+                    return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
+    start = _date_param(request, "semaine")
+    context = _context(
+        beneficiary,
+        access,
+        "activites",
+        "Plan d'activités",
+        weeks=activities.weekly_plan(beneficiary, start, weeks=4),
+        plan=activities.activity_plan(beneficiary),
+        adjustments=list(beneficiary.hours_adjustments.all()),
+        form=form,
+        adjustment_form=adjustment_form,
+        status_form=ActivityStatusForm(initial={"on": timezone.localdate()}),
+        previous_week=(activities.week_start(start) - datetime.timedelta(weeks=4)).isoformat(),
+        next_week=(activities.week_start(start) + datetime.timedelta(weeks=4)).isoformat(),
+    )
+    return render(request, "accompaniment/activity_plan.html", context)
+
+
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.PlannedActivity", "activity_pk"),
+    description="Statut d'une activité",
+)
+@require_POST
+def activity_status(request, activity_pk):
+    activity = get_object_or_404(PlannedActivity, pk=activity_pk)
+    beneficiary = _beneficiary(request, activity.beneficiary_id)
+    _require_edit(access_for(request.user, beneficiary))
+    form = ActivityStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Statut ou date invalide.")
+    else:
+        data = form.cleaned_data
+        try:
+            activities.set_activity_status(
+                activity,
+                data["status"],
+                actor=request.user,
+                on=data["on"],
+                actual_hours=data["actual_hours"],
+                outcome=data["outcome"],
+            )
+        except ValidationError as error:
+            _flash_errors(request, error)
+        else:
+            messages.success(request, "Activité mise à jour.")
+    return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
+
+
+# --- revues ---------------------------------------------------------------------------------------------
+
+
+@access(Level.AUTHENTICATED, person="pk", description="Revues d'une personne")
+def review_list(request, pk):
+    beneficiary = _beneficiary(request, pk)
+    access = access_for(request.user, beneficiary)
+    form = ReviewPlanForm(departement=beneficiary.departement)
+    if request.method == "POST":
+        _require_edit(access)
+        form = ReviewPlanForm(request.POST, departement=beneficiary.departement)
+        if form.is_valid():
+            try:
+                reviews.plan_review(beneficiary, author=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Revue prévue.")
+                return redirect("accompaniment:review_list", pk=beneficiary.pk)
+    context = _context(
+        beneficiary,
+        access,
+        "revues",
+        "Revues",
+        reviews=list(beneficiary.reviews.select_related("held_by").order_by("due_on", "pk")),
+        form=form,
+        hold_form=ReviewHoldForm(initial={"on": timezone.localdate()}),
+    )
+    return render(request, "accompaniment/review_list.html", context)
+
+
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.Review", "review_pk"),
+    description="Tenue d'une revue",
+)
+@require_POST
+def review_hold(request, review_pk):
+    review = get_object_or_404(Review, pk=review_pk)
+    beneficiary = _beneficiary(request, review.beneficiary_id)
+    _require_edit(access_for(request.user, beneficiary))
+    form = ReviewHoldForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Date et compte rendu : obligatoires.")
+    else:
+        try:
+            reviews.hold_review(review, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _flash_errors(request, error)
+        else:
+            messages.success(request, "Revue enregistrée.")
+    return redirect("accompaniment:review_list", pk=beneficiary.pk)
+
+
+@access(Level.AUTHENTICATED, description="Revues à tenir du périmètre")
+@require_GET
+def reviews_due(request):
+    on = _date_param(request, "on")
+    scope = Beneficiary.objects.visible_to(request.user)
+    page = Paginator(reviews.reviews_due(scope, on, horizon_days=30), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "title": "Revues à tenir",
+        "on": on,
+        "page_obj": page,
+        "second_year": reviews.second_year_candidates(scope, on)[:PAGE_SIZE],
+        "global_proposals": reviews.global_proposal_candidates(scope, on)[:PAGE_SIZE],
+    }
+    return render(request, "accompaniment/reviews_due.html", context)
+
+
+# --- procédures de suspension-remobilisation ------------------------------------------------------------
+
+
+@access(Level.AUTHENTICATED, person="pk", description="Procédures de sanction d'une personne")
+def case_list(request, pk):
+    beneficiary = _beneficiary(request, pk)
+    access = access_for(request.user, beneficiary)
+    form = OpenCaseForm(initial={"on": timezone.localdate()})
+    if request.method == "POST":
+        _require_edit(access)
+        form = OpenCaseForm(request.POST)
+        if form.is_valid():
+            try:
+                case = sanctions.open_case(beneficiary, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Procédure ouverte.")
+                return redirect("accompaniment:case_detail", case_pk=case.pk)
+    context = _context(
+        beneficiary,
+        access,
+        "procedures",
+        "Devoirs et sanctions",
+        cases=list(beneficiary.sanction_cases.select_related("session")),
+        form=form,
+    )
+    return render(request, "accompaniment/case_list.html", context)
+
+
+def _case(request, case_pk):
+    case = get_object_or_404(SanctionCase.objects.select_related("session", "opened_by"), pk=case_pk)
+    beneficiary = _beneficiary(request, case.beneficiary_id)
+    case.beneficiary = beneficiary
+    return case, beneficiary
+
+
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.SanctionCase", "case_pk"),
+    description="Procédure de sanction",
+)
+def case_detail(request, case_pk):
+    case, beneficiary = _case(request, case_pk)
+    access = access_for(request.user, beneficiary)
+    departement_agent = access.can_edit and is_departement_agent(request.user, beneficiary)
+    allowed = [
+        s for s in sanctions.TRANSITIONS[case.status] if departement_agent or s not in DEPARTEMENT_STEPS
+    ]
+    allowed.sort(key=list(SanctionStatus.values).index)
+    form = CaseStepForm(
+        departement=beneficiary.departement, allowed=allowed, initial={"on": timezone.localdate()}
+    )
+    if request.method == "POST":
+        _require_edit(access)
+        form = CaseStepForm(request.POST, departement=beneficiary.departement, allowed=allowed)
+        target = request.POST.get("to_status")
+        if target in DEPARTEMENT_STEPS and not departement_agent:
+            raise PermissionDenied(
+                "L'avis, la décision et la notification d'une sanction relèvent du Département."
+            )
+        if form.is_valid():
+            try:
+                sanctions.transition_case(
+                    case,
+                    form.cleaned_data["to_status"],
+                    actor=request.user,
+                    on=form.cleaned_data["on"],
+                    reason=form.cleaned_data["reason"],
+                    **form.service_data(),
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Étape enregistrée.")
+                return redirect("accompaniment:case_detail", case_pk=case.pk)
+    context = _context(
+        beneficiary,
+        access,
+        "procedures",
+        "Procédure de suspension-remobilisation",
+        case=case,
+        steps=list(case.steps.select_related("actor")),
+        deadline=sanctions.step_deadline(case),
+        form=form if access.can_edit and allowed else None,
+        letter=sanctions.letter(case),
+    )
+    return render(request, "accompaniment/case_detail.html", context)
+
+
+@access(
+    Level.AUTHENTICATED,
+    person=person_of("accompaniment.SanctionCase", "case_pk"),
+    description="Courrier de procédure",
+)
+@require_GET
+def case_letter(request, case_pk):
+    case, beneficiary = _case(request, case_pk)
+    letter = sanctions.letter(case)
+    context = {
+        "title": letter[0] if letter else "Courrier",
+        "case": case,
+        "beneficiary": beneficiary,
+        "letter": letter,
+    }
+    context["printed_on"] = timezone.localdate()
+    return render(request, "accompaniment/case_letter.html", context)
+
+
+@access(Level.AUTHENTICATED, description="Procédures en cours du périmètre")
+@require_GET
+def cases_in_progress(request):
+    on = _date_param(request, "on")
+    scope = Beneficiary.objects.visible_to(request.user)
+    page = Paginator(sanctions.cases_in_progress(scope), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(case, sanctions.step_deadline(case)) for case in page.object_list]
+    context = {
+        "title": "Procédures de suspension-remobilisation en cours",
+        "on": on,
+        "page_obj": page,
+        "rows": rows,
+        "proposals": sanctions.absence_proposals(scope, on)[:PAGE_SIZE],
+    }
+    return render(request, "accompaniment/cases_in_progress.html", context)
+
+
+@access(Level.AUTHENTICATED, description="Synthèse anonymisée d'une équipe pluridisciplinaire")
+@require_GET
+def session_summary(request, session_pk):
+    """Fiche de synthèse anonymisée d'une séance (imprimable) : dossiers du périmètre de l'agent."""
+    session = get_object_or_404(TeamSession.objects.select_related("departement"), pk=session_pk)
+    scope = Beneficiary.objects.visible_to(request.user)
+    cases = list(
+        SanctionCase.objects.filter(session=session, beneficiary__in=scope)
+        .select_related("beneficiary")
+        .order_by("pk")
+    )
+    situations = list(
+        Review.objects.filter(session=session, beneficiary__in=scope)
+        .select_related("beneficiary")
+        .order_by("pk")
+    )
+    if not cases and not situations and not scope.filter(departement=session.departement).exists():
+        raise PermissionDenied
+    rows = [(sanctions.anonymised_label(case), case) for case in cases]
+    situation_rows = [(reviews.anonymised_label(review), review) for review in situations]
+    context = {
+        "title": str(session),
+        "session": session,
+        "rows": rows,
+        "situation_rows": situation_rows,
+        "members": list(session.members.all()),
+        "present": set(session.present.values_list("pk", flat=True)),
+    }
+    return render(request, "accompaniment/session_summary.html", context)
+
+
+# --- sorties et suivi dans l'emploi ---------------------------------------------------------------------
+
+
+@access(Level.AUTHENTICATED, person="pk", description="Sorties et emploi d'une personne")
+def exit_list(request, pk):
+    beneficiary = _beneficiary(request, pk)
+    access = access_for(request.user, beneficiary)
+    form = ExitForm(initial={"exited_on": timezone.localdate()})
+    if request.method == "POST":
+        _require_edit(access)
+        form = ExitForm(request.POST)
+        if form.is_valid():
+            try:
+                exits.record_exit(beneficiary, author=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Sortie enregistrée.")
+                return redirect("accompaniment:exit_list", pk=beneficiary.pk)
+    context = _context(
+        beneficiary,
+        access,
+        "sorties",
+        "Sorties et emploi",
+        exits=exits.employment_history(beneficiary),
+        form=form,
+        check_form=EmploymentCheckForm(initial={"on": timezone.localdate()}),
+    )
+    return render(request, "accompaniment/exit_list.html", context)
+
+
+@access(
+    Level.AUTHENTICATED, person=person_of("accompaniment.Exit", "exit_pk"), description="Suivi dans l'emploi"
+)
+@require_POST
+def employment_check(request, exit_pk):
+    exit_ = get_object_or_404(Exit, pk=exit_pk)
+    beneficiary = _beneficiary(request, exit_.beneficiary_id)
+    _require_edit(access_for(request.user, beneficiary))
+    exit_.beneficiary = beneficiary
+    form = EmploymentCheckForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Date invalide.")
+    else:
+        try:
+            exits.record_employment_check(exit_, author=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _flash_errors(request, error)
+        else:
+            messages.success(request, "Suivi dans l'emploi enregistré.")
+    return redirect("accompaniment:exit_list", pk=beneficiary.pk)
+
+
+@access(Level.AUTHENTICATED, description="Vérifications à 6 mois du périmètre")
+@require_GET
+def durable_checks_due(request):
+    on = _date_param(request, "on")
+    scope = Beneficiary.objects.visible_to(request.user)
+    due = exits.durable_checks_due(scope, on)
+    page = Paginator(due, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(e, exits.durable_check_due_on(e)) for e in page.object_list]
+    context = {"title": "Vérifications de l'emploi durable à faire", "on": on, "page_obj": page, "rows": rows}
+    return render(request, "accompaniment/durable_checks_due.html", context)
+
+
+# --- espace de la personne ------------------------------------------------------------------------------
+
+
+def _person(request):
+    from . import person_space
+
+    person = person_space.person_for(request.user)
+    if person is None:
+        raise Http404("Espace réservé aux personnes accompagnées.")
+    return person
+
+
+@access(Level.AUTHENTICATED, description="Espace de la personne (ses seules données)")
+@require_GET
+def my_space(request):
+    from . import person_space
+
+    person = _person(request)
+    context = {"title": "Mon accompagnement", "person": person, **person_space.summary(person)}
+    return render(request, "accompaniment/my_space.html", context)
+
+
+@access(Level.AUTHENTICATED, description="Réponse de la personne à un rendez-vous")
+@require_POST
+def my_appointment_reply(request, appointment_pk):
+    from . import person_space
+
+    person = _person(request)
+    try:
+        person_space.reply_to_appointment(
+            person, appointment_pk, answer=request.POST.get("answer"), reason=request.POST.get("reason", "")
+        )
+    except LookupError as error:
+        raise Http404(str(error)) from error
+    except ValidationError as error:
+        _flash_errors(request, error)
+    else:
+        messages.success(request, "Merci, votre réponse a été transmise à votre référent.")
+    return redirect("accompaniment:my_space")
+
+
+@access(Level.AUTHENTICATED, description="Avis de la personne")
+def my_survey(request):
+    from . import person_space
+
+    person = _person(request)
+    error = None
+    if request.method == "POST":
+        try:
+            person_space.answer_survey(
+                person,
+                score=request.POST.get("score"),
+                listened_to=request.POST.get("listened_to") == "oui",
+                comment=request.POST.get("comment", ""),
+            )
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            messages.success(request, "Merci pour votre réponse.")
+            return redirect("accompaniment:my_space")
+    return render(request, "accompaniment/my_survey.html", {"title": "Votre avis", "error": error})
