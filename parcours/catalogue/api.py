@@ -2,7 +2,8 @@
 
 - ``GET services`` / ``GET structures`` : publication des services et structures saisis dans Parcours,
   au schéma data·inclusion v1, par pages ``{items, total, page, size, pages}`` comme l'API
-  data·inclusion (de quoi être moissonné) ;
+  data·inclusion (de quoi être moissonné : sans authentification, ce sont des données publiques ; les
+  données internes du Département n'y figurent jamais) ;
 - ``GET recherche`` : la recherche des référents (mêmes filtres que la page web) ;
 - ``GET/POST prescriptions`` : prescriptions des personnes du périmètre de l'agent.
 """
@@ -68,7 +69,13 @@ def _size(size):
     return min(size or conf.get("api_page_size"), conf.get("api_max_page_size"))
 
 
-@router.get("/services", response=ServicePage, summary="Services publiés (schéma data·inclusion v1)")
+@router.get(
+    "/services",
+    response=ServicePage,
+    auth=None,
+    openapi_extra={"x-parcours-acces": "public"},  # données ouvertes (schéma data·inclusion)
+    summary="Services publiés (schéma data·inclusion v1), sans authentification",
+)
 def list_services(request, query: Query[PageQuery]):
     return paginate(published_services(), query.page, _size(query.size), service_payload)
 
@@ -76,6 +83,8 @@ def list_services(request, query: Query[PageQuery]):
 @router.get(
     "/services/{service_id}",
     response={200: ServiceV1, 404: Error},
+    auth=None,
+    openapi_extra={"x-parcours-acces": "public"},  # données ouvertes (schéma data·inclusion)
     summary="Un service publié (identifiant du schéma)",
 )
 def get_service(request, service_id: str):
@@ -88,7 +97,13 @@ def get_service(request, service_id: str):
     return service_payload(service)
 
 
-@router.get("/structures", response=StructurePage, summary="Structures publiées (schéma data·inclusion v1)")
+@router.get(
+    "/structures",
+    response=StructurePage,
+    auth=None,
+    openapi_extra={"x-parcours-acces": "public"},  # données ouvertes (schéma data·inclusion)
+    summary="Structures publiées (schéma data·inclusion v1), sans authentification",
+)
 def list_structures(request, query: Query[PageQuery]):
     return paginate(published_structures(), query.page, _size(query.size), structure_payload)
 

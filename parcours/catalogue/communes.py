@@ -7,6 +7,7 @@ localisée par la moyenne des coordonnées des structures et services qui y sont
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from .geo import parse_point, valid_coordinates
 from .importers import ImportRejected
 from .models import Commune, Service, Structure
 from .text import normalize
+
+# Code INSEE (ou code postal) : 5 chiffres, ou 2A/2B et 3 chiffres pour la Corse. « Lille » est un nom.
+_CODE = re.compile(r"^(\d{5}|2[ABab]\d{3})$")
 
 
 def _str_code(value, width):
@@ -104,7 +108,7 @@ def resolve(text):
         return None
     code = text.split("(")[-1].rstrip(")").strip() if "(" in text else text
     commune = None
-    if len(code) == 5 and code[:2].isalnum():
+    if _CODE.match(code):
         commune = Commune.objects.filter(code=code.upper()).first()
         if commune is None and code.isdigit():
             candidates = [

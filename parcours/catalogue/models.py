@@ -39,6 +39,7 @@ class Commune(models.Model):
     class Meta:
         verbose_name = "commune"
         ordering = ["nom"]
+        indexes = [models.Index(fields=["latitude", "longitude"], name="catalogue_commune_geo_idx")]
 
     def __str__(self):
         return f"{self.nom} ({self.code})"
@@ -260,6 +261,10 @@ class Service(CatalogueRecord):
         indexes = [
             models.Index(fields=["is_active", "latitude", "longitude"], name="catalogue_service_geo_idx"),
             models.Index(fields=["origin", "is_active"], name="catalogue_service_origin_idx"),
+            # Services à distance (partie « à distance » de chaque recherche par commune).
+            models.Index(fields=["remote", "is_active"], name="catalogue_service_remote_idx"),
+            # Sur PostgreSQL, la migration 0002 ajoute des index trigrammes (pg_trgm) sur
+            # ``thematiques_index`` et ``search_text`` : les filtres ``LIKE '%…%'`` deviennent indexés.
         ]
 
     SCHEMA_LIST_FIELDS = (

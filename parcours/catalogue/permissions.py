@@ -10,12 +10,8 @@
   structures qu'il publie.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-
 from parcours.accounts.models import OrganisationKind, Role
+from parcours.core.access import Level, access
 
 from .models import Origin, Structure
 
@@ -72,13 +68,5 @@ def can_edit_service(user, service):
 
 
 def catalogue_required(view):
-    """Connexion obligatoire et appartenance active à une organisation."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not can_use_catalogue(request.user):
-            raise PermissionDenied("Votre compte n'est rattaché à aucune organisation.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    """Connexion obligatoire et appartenance active à une organisation (niveau d'accès « agent »)."""
+    return access(Level.AGENT, description="Catalogue : agents rattachés à une organisation")(view)

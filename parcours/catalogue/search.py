@@ -14,7 +14,9 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import F, Q
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import F, Func, Q, TextField
 
 from . import conf
 from . import referentiels as ref
@@ -163,15 +165,8 @@ class SearchOutcome:
 def filtered_queryset(params, place=None):
     """Services actifs qui passent les filtres (sans la distance)."""
     qs = Service.objects.active().select_related("structure")
-    thematiques = ref.expand_thematiques(params.thematiques)
     if params.thematiques:
-        q = Q(pk__in=[])
-        for value in params.thematiques:
-            if value in ref.thematiques_by_categorie():
-                q |= Q(thematiques_index__contains=f"|{value}--|")
-        for value in thematiques:
-            q |= Q(thematiques_index__contains=f"|{value}|")
-        qs = qs.filter(q)
+        qs = _filter_thematiques(qs, params.thematiques)
     if params.publics:
         q = Q(publics_index__contains=f"|{ref.TOUS_PUBLICS}|")
         for value in params.publics:
@@ -186,6 +181,34 @@ def filtered_queryset(params, place=None):
     if place is not None:
         qs = qs.filter(eligibility_q(place))
     return qs
+
+
+class _IndexValues(Func):
+    """``string_to_array(colonne, '|')`` : la liste « |a|b| » en tableau PostgreSQL (index GIN, migration 0002)."""
+
+    function = "string_to_array"
+    template = "%(function)s(%(expressions)s, '|')"
+    output_field = ArrayField(TextField())
+
+
+def _filter_thematiques(qs, values):
+    """Services qui portent l'une des thématiques (une catégorie vaut ses thématiques et sa propre marque).
+
+    ``thematiques_index`` contient chaque thématique et chaque catégorie (« |mobilite--| ») du service.
+    Sur PostgreSQL, le filtre est un recouvrement de tableaux servi par un index GIN ; ailleurs, un
+    ``LIKE`` par valeur.
+    """
+    wanted = set(ref.expand_thematiques(values))
+    wanted |= {f"{v}{ref.THEMATIQUE_SEPARATOR}" for v in values if v in ref.thematiques_by_categorie()}
+    wanted = sorted(wanted)
+    if not wanted:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        return qs.alias(_thematiques=_IndexValues("thematiques_index")).filter(_thematiques__overlap=wanted)
+    q = Q(pk__in=[])
+    for value in wanted:
+        q |= Q(thematiques_index__contains=f"|{value}|")
+    return qs.filter(q)
 
 
 def eligibility_q(place):
@@ -205,36 +228,65 @@ def _quality_order():
     return [F("quality_score").desc(nulls_last=True), "nom", "pk"]
 
 
+@dataclass
+class _Hit:
+    """Un service en présentiel dans le rayon, avant le chargement de la page (colonnes utiles seulement)."""
+
+    pk: int
+    distance_km: float
+    approximate: bool
+    latitude: float
+    longitude: float
+    remote: bool
+
+
 def _in_person(qs, place, radius_km):
-    """Services en présentiel dans le rayon, avec leur distance, triés du plus proche au plus lointain."""
+    """Services en présentiel dans le rayon, avec leur distance, triés du plus proche au plus lointain.
+
+    Seules les colonnes nécessaires au classement sont lues (pré-filtre rectangulaire sur l'index
+    ``latitude``/``longitude``) ; les services de la page affichée sont chargés ensuite.
+    """
     lat_min, lat_max, lon_min, lon_max = bounding_box(place.latitude, place.longitude, radius_km)
     communes = {
-        c.code: (c.latitude, c.longitude)
-        for c in Commune.objects.filter(
+        code: (lat, lon)
+        for code, lat, lon in Commune.objects.filter(
             latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max)
-        ).only("code", "latitude", "longitude")
+        )
+        .order_by()
+        .values_list("code", "latitude", "longitude")
     }
     if place.approximate:
         communes[place.code] = (place.latitude, place.longitude)
     located = Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max))
     by_commune = Q(latitude__isnull=True, code_insee__in=list(communes))
-    candidates = qs.filter(in_person=True).filter(located | by_commune)
-    results = []
-    for service in candidates:
+    rows = (
+        qs.filter(in_person=True)
+        .filter(located | by_commune)
+        .order_by()
+        .values_list("pk", "latitude", "longitude", "code_insee", "quality_score", "nom", "remote")
+    )
+    ranked = []
+    for pk, lat, lon, code_insee, quality, nom, remote in rows:
         approximate = False
-        lat, lon = service.latitude, service.longitude
         if not valid_coordinates(lat, lon):
-            if service.code_insee not in communes:
+            if code_insee not in communes:
                 continue
-            lat, lon = communes[service.code_insee]
+            lat, lon = communes[code_insee]
             approximate = True
             if not valid_coordinates(lat, lon):
                 continue
         distance = haversine_km(place.latitude, place.longitude, lat, lon)
         if distance <= radius_km:
-            results.append(Result(service, distance, "presentiel", approximate, lat, lon))
-    results.sort(key=lambda r: (r.distance_km, -(r.service.quality_score or 0), r.service.nom))
-    return results
+            hit = _Hit(pk, distance, approximate, lat, lon, remote)
+            ranked.append(((distance, -(quality or 0), nom, pk), hit))
+    ranked.sort(key=lambda item: item[0])
+    return [hit for _, hit in ranked]
+
+
+def _load(pks):
+    """Services de la page, avec leur structure, dans l'ordre de ``pks``."""
+    found = Service.objects.select_related("structure").in_bulk(pks)
+    return [found[pk] for pk in pks if pk in found]
 
 
 def search(params, page_size=None):
@@ -249,22 +301,32 @@ def search(params, page_size=None):
             )
     qs = filtered_queryset(params, place)
     if place is not None and place.has_centre:
-        in_person = _in_person(qs, place, params.rayon)
-        remote_qs = qs.none()
+        hits = _in_person(qs, place, params.rayon)
+        remote_pks = []
         if params.include_remote:
-            remote_qs = qs.filter(remote=True).exclude(pk__in=[r.service.pk for r in in_person])
-            remote_qs = remote_qs.order_by(*_quality_order())
-        total = len(in_person) + remote_qs.count()
+            # Un service à la fois sur place et à distance n'apparaît qu'une fois, avec sa distance.
+            # Une seule lecture (identifiants triés) sert au total et à la page.
+            both = {h.pk for h in hits if h.remote}
+            remote_pks = [
+                pk
+                for pk in qs.filter(remote=True).order_by(*_quality_order()).values_list("pk", flat=True)
+                if pk not in both
+            ]
+        total = len(hits) + len(remote_pks)
         pages = max(1, math.ceil(total / page_size))
         page = min(params.page, pages)
         start, end = (page - 1) * page_size, page * page_size
-        results = in_person[start:end]
-        if len(results) < page_size:
-            remote_start = max(0, start - len(in_person))
-            remote_end = remote_start + page_size - len(results)
-            results += [Result(s, None, "distance") for s in remote_qs[remote_start:remote_end]]
+        page_hits = hits[start:end]
+        page_remote = remote_pks[max(0, start - len(hits)) : max(0, end - len(hits))]
+        services = {s.pk: s for s in _load([h.pk for h in page_hits] + page_remote)}
+        results = [
+            Result(services[h.pk], h.distance_km, "presentiel", h.approximate, h.latitude, h.longitude)
+            for h in page_hits
+            if h.pk in services
+        ]
+        results += [Result(services[pk], None, "distance") for pk in page_remote if pk in services]
         _rank(results, start)
-        return SearchOutcome(params, place, results, total, page, pages, len(in_person), messages)
+        return SearchOutcome(params, place, results, total, page, pages, len(hits), messages)
     if place is not None:
         messages.append(f"Centre de {place.label} inconnu : les distances ne sont pas calculées.")
     if not params.include_remote:

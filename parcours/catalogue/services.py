@@ -100,5 +100,6 @@ def paginate(queryset, page, size, serializer):
     total = queryset.count()
     pages = max(1, math.ceil(total / size))
     page = max(1, int(page))
-    items = [serializer(obj) for obj in queryset[(page - 1) * size : page * size]]
+    # Au-delà de la dernière page : liste vide, sans demander à la base un décalage démesuré.
+    items = [serializer(obj) for obj in queryset[(page - 1) * size : page * size]] if page <= pages else []
     return {"items": items, "total": total, "page": page, "size": size, "pages": pages}

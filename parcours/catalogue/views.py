@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from parcours.beneficiaries.models import Beneficiary
+from parcours.core.access import Level, access
 
 from . import permissions as perms
 from . import prescriptions as rx
@@ -246,6 +247,7 @@ def prescription_detail(request, pk):
     )
 
 
+@access(Level.PUBLIC, description="Réponse d'une structure par lien signé (jeton vérifié par la vue)")
 @require_http_methods(["GET", "POST"])
 def answer(request, token):
     """Réponse de la structure depuis le lien signé reçu par courriel, sans compte."""

@@ -54,11 +54,15 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
-        for kind, label in (("structures", "Structures"), ("services", "Services")):
+        words = {
+            "structures": ("Structures", "créées", "mises à jour", "inchangées", "désactivées", "rejetées"),
+            "services": ("Services", "créés", "mis à jour", "inchangés", "désactivés", "rejetés"),
+        }
+        for kind, (label, created, updated, unchanged, deactivated, rejected) in words.items():
             c = report[kind]
             self.stdout.write(
-                f"{label} : {c['created']} créées, {c['updated']} mises à jour, {c['unchanged']} inchangées, "
-                f"{c['deactivated']} désactivées, {c['rejected']} rejetées."
+                f"{label} : {c['created']} {created}, {c['updated']} {updated}, {c['unchanged']} {unchanged}, "
+                f"{c['deactivated']} {deactivated}, {c['rejected']} {rejected}."
             )
         for level, items in (("Erreur", report["errors"]), ("Avertissement", report["warnings"])):
             for item in items:
