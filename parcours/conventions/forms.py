@@ -30,8 +30,18 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class FrenchDecimalField(forms.DecimalField):
+    """Nombre décimal saisi à la française : virgule décimale, espaces entre les milliers acceptées
+    (« 2 812,50 », y compris espaces insécables copiées depuis un tableur)."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = "".join(value.split())  # split() retire aussi les espaces insécables
+        return super().to_python(value)
+
+
 def money_field(label, required=True, help_text=""):
-    return forms.DecimalField(
+    return FrenchDecimalField(
         label=label,
         max_digits=14,
         decimal_places=2,
@@ -55,7 +65,7 @@ class ExpenseForm(DsfrFormMixin, forms.Form):
     nature = forms.ChoiceField(label="Catégorie de dépense", choices=ExpenseNature.choices)
     label = forms.CharField(label="Nature de la dépense", max_length=300)
     unit = forms.CharField(label="Unité (si pertinent)", max_length=100, required=False)
-    quantity = forms.DecimalField(
+    quantity = FrenchDecimalField(
         label="Nombre d'unités", max_digits=12, decimal_places=2, min_value=0, required=False, localize=True
     )
     unit_cost = money_field("Coût unitaire (€)", required=False)

@@ -51,12 +51,18 @@ class ExpenseNature(models.TextChoices):
 
 class ConventionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Conventions des Départements où l'agent est administrateur ou responsable."""
+        """Conventions que l'agent peut lire.
+
+        - administrateur ou responsable d'un Département : les conventions de ce Département ;
+        - administrateur ou responsable d'une organisation de l'État (DDETS…) rattachée à un Département :
+          les conventions de ce Département, en lecture seule (l'État est partie à la convention, reçoit
+          les bilans et contrôle les pièces justificatives, article 8 de la convention 2024).
+        """
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(departement_id__in=departements_for(user, VIEWER_ROLES))
+        return self.filter(departement_id__in=readable_departements(user))
 
     def editable_by(self, user):
         if not user.is_authenticated:
@@ -64,6 +70,19 @@ class ConventionQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(departement_id__in=departements_for(user, EDITOR_ROLES))
+
+
+def readable_departements(user):
+    """Départements dont l'agent lit les conventions (Département ou État rattaché ; hors superutilisateur)."""
+    if not user.is_authenticated:
+        return []
+    rows = user.memberships.filter(
+        Q(organisation__kind=OrganisationKind.DEPARTEMENT)
+        | Q(organisation__kind=OrganisationKind.ETAT, organisation__departement__isnull=False),
+        is_active=True,
+        role__in=VIEWER_ROLES,
+    ).values_list("organisation__kind", "organisation_id", "organisation__departement_id")
+    return sorted({org if kind == OrganisationKind.DEPARTEMENT else dep for kind, org, dep in rows})
 
 
 def departements_for(user, roles):

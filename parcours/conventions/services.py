@@ -14,10 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import global_settings, settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from parcours.accounts.models import Membership
+from parcours.core.delays import get_delay
 
 from .models import (
     VIEWER_ROLES,
@@ -38,8 +39,8 @@ from .models import (
 
 CENT = Decimal("0.01")
 
-# Délai de rappel par défaut avant l'échéance d'un bilan (réglage PARCOURS_CONVENTION_REMINDER_DAYS).
-DEFAULT_REMINDER_DAYS = 30
+# Délai de prévenance avant l'échéance d'un bilan : délai métier (PARCOURS_DELAYS, surchargeable par Département).
+REMINDER_DELAY = "convention_report_reminder_days"
 
 ARTICLE_42 = "(article 4.2 de la convention)"
 DEFAULT_INELIGIBLE_NATURES = {
@@ -548,28 +549,65 @@ class FinancialPosition:
 
 
 def financial_position(convention) -> FinancialPosition:
-    budget = budget_table(convention)
-    totals = defaultdict(lambda: [ZERO, ZERO])
-    for expense in convention.expenses.only("volet_id", "amount", "eligible"):
-        totals[expense.volet_id][0] += expense.amount
-        if expense.eligible:
-            totals[expense.volet_id][1] += expense.amount
-    volets = [
-        VoletPosition(
-            volet=vb.volet,
-            planned_state=vb.state,
-            expenses_total=totals[vb.volet.pk][0],
-            eligible_total=totals[vb.volet.pk][1],
-        )
-        for vb in budget.volets
-    ]
-    paid = sum((p.signed_amount for p in convention.payments.all()), ZERO)
-    final_submitted = convention.report_deadlines.filter(
-        kind=ReportKind.FINAL, submitted_on__isnull=False
-    ).exists()
-    return FinancialPosition(
-        convention=convention, volets=volets, paid=paid, final_report_submitted=final_submitted
+    return financial_positions([convention])[0]
+
+
+def financial_positions(conventions) -> list[FinancialPosition]:
+    """Situation financière de plusieurs conventions en un nombre fixe de requêtes (page de liste).
+
+    Par volet : parts de l'État prévues (lignes budgétaires), dépenses enregistrées et éligibles ;
+    par convention : versements nets des reversements, bilan final transmis ou non.
+    """
+    conventions = list(conventions)
+    if not conventions:
+        return []
+    ids = [c.pk for c in conventions]
+    # Requêtes groupées plutôt que prefetch : les caches des objets reçus restent intacts.
+    volets_of = defaultdict(list)
+    for volet in Volet.objects.filter(convention_id__in=ids).order_by("number"):
+        volets_of[volet.convention_id].append(volet)
+    paid_of = defaultdict(lambda: ZERO)
+    for payment in Payment.objects.filter(convention_id__in=ids).only("convention_id", "kind", "amount"):
+        paid_of[payment.convention_id] += payment.signed_amount
+    planned = dict(
+        BudgetLine.objects.filter(volet__convention_id__in=ids)
+        .values("volet_id")
+        .annotate(total=Sum("state_amount"))
+        .values_list("volet_id", "total")
     )
+    spent = {
+        row["volet_id"]: (row["total"], row["eligible"])
+        for row in Expense.objects.filter(convention_id__in=ids)
+        .values("volet_id")
+        .annotate(total=Sum("amount"), eligible=Sum("amount", filter=Q(eligible=True)))
+    }
+    submitted = set(
+        ReportDeadline.objects.filter(
+            convention_id__in=ids, kind=ReportKind.FINAL, submitted_on__isnull=False
+        ).values_list("convention_id", flat=True)
+    )
+    positions = []
+    for convention in conventions:
+        volets = []
+        for volet in volets_of[convention.pk]:
+            total, eligible = spent.get(volet.pk, (ZERO, ZERO))
+            volets.append(
+                VoletPosition(
+                    volet=volet,
+                    planned_state=planned.get(volet.pk) or ZERO,
+                    expenses_total=total or ZERO,
+                    eligible_total=eligible or ZERO,
+                )
+            )
+        positions.append(
+            FinancialPosition(
+                convention=convention,
+                volets=volets,
+                paid=paid_of[convention.pk],
+                final_report_submitted=convention.pk in submitted,
+            )
+        )
+    return positions
 
 
 def provisional_state_amount(convention) -> Decimal:
@@ -680,20 +718,31 @@ def payment_schedule(convention, position=None) -> PaymentSchedule:
 
 
 def beneficiaries_reached(action_sheet, date_from=None, date_to=None) -> int:
-    """Personnes distinctes touchées par la fiche : prescriptions acceptées sur les services financés.
+    """Personnes distinctes touchées par la fiche sur les services du catalogue qu'elle finance :
 
-    Une prescription compte pour la période si elle a été créée entre ``date_from`` et ``date_to``.
+    - prescriptions acceptées, créées pendant la période ;
+    - activités du plan d'accompagnement intensif en cours ou réalisées, commencées pendant la période.
+
+    Une personne comptée par les deux voies ne compte qu'une fois.
     """
+    from parcours.accompaniment.models import ActivityStatus, PlannedActivity
+    from parcours.beneficiaries.models import Beneficiary
     from parcours.catalogue.models import Prescription, PrescriptionStatus
 
-    qs = Prescription.objects.filter(
-        service__in=action_sheet.services.all(), status=PrescriptionStatus.ACCEPTED
+    services = action_sheet.services.all()
+    prescriptions = Prescription.objects.filter(service__in=services, status=PrescriptionStatus.ACCEPTED)
+    activities = PlannedActivity.objects.filter(
+        service__in=services, status__in=[ActivityStatus.IN_PROGRESS, ActivityStatus.DONE]
     )
     if date_from:
-        qs = qs.filter(created_at__date__gte=date_from)
+        prescriptions = prescriptions.filter(created_at__date__gte=date_from)
+        activities = activities.filter(starts_on__gte=date_from)
     if date_to:
-        qs = qs.filter(created_at__date__lte=date_to)
-    return qs.values("beneficiary_id").distinct().count()
+        prescriptions = prescriptions.filter(created_at__date__lte=date_to)
+        activities = activities.filter(starts_on__lte=date_to)
+    return Beneficiary.objects.filter(
+        Q(pk__in=prescriptions.values("beneficiary_id")) | Q(pk__in=activities.values("beneficiary_id"))
+    ).count()
 
 
 @dataclass
@@ -777,19 +826,30 @@ def implementation_report(convention, date_from, date_to):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def reminder_days():
-    return int(getattr(settings, "PARCOURS_CONVENTION_REMINDER_DAYS", DEFAULT_REMINDER_DAYS))
+def reminder_days(departement=None):
+    """Délai de prévenance des bilans (jours) : délai métier ``convention_report_reminder_days``
+    de PARCOURS_DELAYS, surchargeable par Département."""
+    return get_delay(REMINDER_DELAY, departement)
 
 
 def due_reports(today, days=None):
-    """Bilans non transmis dont l'échéance tombe dans les ``days`` prochains jours (ou est dépassée)."""
-    days = reminder_days() if days is None else days
-    horizon = today + datetime.timedelta(days=days)
-    return list(
-        ReportDeadline.objects.filter(submitted_on__isnull=True, due_on__lte=horizon)
+    """Bilans non transmis dont l'échéance tombe dans le délai de prévenance (ou est dépassée).
+
+    Sans ``days``, le délai est celui du Département de chaque convention.
+    """
+    deadlines = (
+        ReportDeadline.objects.filter(submitted_on__isnull=True)
         .select_related("convention__departement")
         .order_by("due_on", "pk")
     )
+    if days is not None:
+        return list(deadlines.filter(due_on__lte=today + datetime.timedelta(days=days)))
+    # Quelques échéances ouvertes par convention : le délai propre à chaque Département s'applique ici.
+    return [
+        d
+        for d in deadlines
+        if d.due_on <= today + datetime.timedelta(days=reminder_days(d.convention.departement))
+    ]
 
 
 def reminder_recipients(convention):

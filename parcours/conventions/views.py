@@ -1,18 +1,20 @@
-"""Pages des conventions : réservées aux administrateurs et responsables du Département ;
-seuls les administrateurs modifient. Les vues lisent la saisie, vérifient le droit, appellent un service."""
+"""Pages des conventions : réservées aux administrateurs et responsables du Département (et, en lecture
+seule, à ceux des services de l'État rattachés au Département) ; seuls les administrateurs du Département
+modifient. Les vues lisent la saisie, vérifient le droit, appellent un service."""
 
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parcours.core.access import Level, access
+
 from .forms import ExpenseForm, PaymentForm, PeriodForm, ReportSubmittedForm, Volet1IndicatorsForm
-from .models import VIEWER_ROLES, ZERO, Convention, departements_for
+from .models import ZERO, Convention, readable_departements
 from .reports import financial_report, financial_report_pdf, financial_report_xlsx, summary_rows
 from .services import (
     ConventionError,
@@ -20,6 +22,7 @@ from .services import (
     budget_table,
     delete_expense,
     financial_position,
+    financial_positions,
     implementation_report,
     mark_report_submitted,
     payment_schedule,
@@ -29,7 +32,10 @@ from .services import (
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-READ_DENIED = "Les conventions sont réservées aux administrateurs et responsables du Département."
+READ_DENIED = (
+    "Les conventions sont réservées aux administrateurs et responsables du Département "
+    "et aux services de l'État qui lui sont rattachés."
+)
 EDIT_DENIED = "Seuls les administrateurs du Département modifient les conventions."
 
 
@@ -37,7 +43,7 @@ def convention_view(edit=False):
     """Permission des pages d'une convention : lecture (admin, responsable) ou écriture (admin)."""
 
     def decorator(view):
-        @login_required
+        @access(Level.AUTHENTICATED, description="Convention visible (Département, État rattaché)")
         @wraps(view)
         def wrapper(request, pk, *args, **kwargs):
             convention = get_object_or_404(
@@ -54,15 +60,17 @@ def convention_view(edit=False):
     return decorator
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Conventions des Départements lisibles par l'agent")
 @require_GET
 def convention_list(request):
-    if not request.user.is_superuser and not departements_for(request.user, VIEWER_ROLES):
+    if not request.user.is_superuser and not readable_departements(request.user):
         raise PermissionDenied(READ_DENIED)
-    conventions = [
-        (c, financial_position(c))
-        for c in Convention.objects.visible_to(request.user).select_related("departement")
-    ]
+    visible = list(
+        Convention.objects.visible_to(request.user)
+        .select_related("departement")
+        .prefetch_related("amendments")
+    )
+    conventions = list(zip(visible, financial_positions(visible), strict=True))
     return render(request, "conventions/list.html", {"title": "Conventions", "conventions": conventions})
 
 

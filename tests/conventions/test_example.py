@@ -148,14 +148,14 @@ def test_loading_twice_changes_nothing_and_keeps_expenses(example):
 
 
 def test_command_prints_the_totals(db, capsys):
-    call_command("load_convention_example", "--json")
+    call_command("conventions-example", "--json")
     payload = json.loads(capsys.readouterr().out)
     assert payload["created"] is True
     assert payload["state_total"] == "730670.00"
     assert payload["volets"]["1"]["state"] == "106000.00"
     assert payload["volets"]["2"]["state"] == "624670.00"
     assert payload["volets"]["2"]["action_sheets"]["6"] == {"state": "27043.00", "departement": "27043.00"}
-    call_command("load_convention_example")
+    call_command("conventions-example")
     out = capsys.readouterr().out
     assert "mise à jour" in out
     assert "Total État : 730\u202f670,00\u00a0€" in out

@@ -391,7 +391,7 @@ def test_reminders_go_to_admins_and_managers_once_a_day(example, admin, manager,
 
 
 def test_reminders_respect_the_setting_and_dry_run(example, admin, settings):
-    settings.PARCOURS_CONVENTION_REMINDER_DAYS = 10
+    settings.PARCOURS_DELAYS = {**settings.PARCOURS_DELAYS, "convention_report_reminder_days": 10}
     assert send_report_reminders(datetime.date(2025, 3, 10)) == []
     listed = send_report_reminders(datetime.date(2025, 3, 25), dry_run=True)
     assert len(listed) == 1 and not listed[0].sent
@@ -458,6 +458,48 @@ def test_beneficiaries_reached_counts_accepted_prescriptions_on_linked_services(
         )
     assert beneficiaries_reached(fa1) == 2
     assert beneficiaries_reached(sheet(example, 2)) == 0
+
+
+def test_beneficiaries_reached_also_counts_started_activities_once_per_person(example, departement):
+    from parcours.accompaniment.models import ActivityKind, ActivityStatus, PlannedActivity
+    from parcours.catalogue.models import Service, Structure
+    from parcours.conventions.services import beneficiaries_reached
+
+    today = datetime.date(2024, 6, 1)
+    structure = Structure.objects.create(
+        source="parcours", di_id="s-emmaus", nom="Emmaüs Rennes", date_maj=today
+    )
+    service = Service.objects.create(
+        source="parcours",
+        di_id="svc-phc",
+        nom="Premières Heures en Chantier",
+        structure=structure,
+        date_maj=today,
+    )
+    fa2 = sheet(example, 2)
+    fa2.services.add(service)
+    people = [BeneficiaryFactory(departement=departement) for _ in range(5)]
+    for person, status, starts_on in [
+        (people[0], ActivityStatus.IN_PROGRESS, datetime.date(2024, 3, 4)),
+        (people[0], ActivityStatus.DONE, datetime.date(2024, 1, 8)),  # même personne : comptée une fois
+        (people[1], ActivityStatus.DONE, datetime.date(2024, 11, 4)),
+        (people[2], ActivityStatus.PLANNED, datetime.date(2024, 4, 1)),  # pas encore commencée
+        (people[3], ActivityStatus.IN_PROGRESS, datetime.date(2023, 12, 4)),  # avant la période
+    ]:
+        PlannedActivity.objects.create(
+            beneficiary=person,
+            kind=ActivityKind.IAE,
+            label="Premières Heures en Chantier",
+            service=service,
+            weekly_hours=D("8"),
+            weeks=12,
+            starts_on=starts_on,
+            status=status,
+        )
+    year = (datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))
+    assert beneficiaries_reached(fa2, *year) == 2
+    assert beneficiaries_reached(fa2, datetime.date(2024, 1, 1), datetime.date(2024, 6, 30)) == 1
+    assert beneficiaries_reached(fa2) == 3
 
 
 def test_membership_role_change_stops_reminders(example, admin):

@@ -1,4 +1,4 @@
-"""``parcours load_convention_example`` : charge la convention insertion-emploi 2024 d'Ille-et-Vilaine."""
+"""``parcours conventions-example`` : charge la convention insertion-emploi 2024 d'Ille-et-Vilaine."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""``parcours conventions_reminders [--dry-run]`` : bilans de conventions à produire, et rappel par courriel."""
+"""``parcours conventions-reminders [--dry-run]`` : bilans de conventions à produire, et rappel par courriel."""
 
 import datetime
 import json
@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "Liste les bilans (intermédiaires, finaux) non transmis dont l'échéance approche ou est dépassée, "
         "et envoie un rappel aux administrateurs et responsables du Département (une fois par jour au plus). "
-        "Le délai de prévenance vient du réglage PARCOURS_CONVENTION_REMINDER_DAYS (30 jours par défaut)."
+        "Le délai de prévenance est le délai métier convention_report_reminder_days (PARCOURS_DELAYS, "
+        "30 jours par défaut), surchargeable par Département."
     )
 
     def add_arguments(self, parser):
@@ -21,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--today", help="Date du jour à utiliser (AAAA-MM-JJ), pour rejouer une échéance."
         )
-        parser.add_argument("--days", type=int, help="Délai de prévenance en jours (remplace le réglage).")
+        parser.add_argument(
+            "--days", type=int, help="Délai de prévenance en jours (remplace celui de chaque Département)."
+        )
         parser.add_argument("--json", action="store_true", help="Sortie JSON.")
 
     def handle(self, *args, **options):
@@ -33,8 +36,8 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Date invalide : {options['today']} (format attendu AAAA-MM-JJ)."
                 ) from error
-        days = options["days"] if options["days"] is not None else reminder_days()
-        if days < 0:
+        days = options["days"]
+        if days is not None and days < 0:
             raise CommandError("Le délai de prévenance doit être positif.")
         reminders = send_report_reminders(today, days=days, dry_run=options["dry_run"])
         if options["json"]:
@@ -57,7 +60,13 @@ class Command(BaseCommand):
             )
             return
         if not reminders:
-            self.stdout.write(f"Aucun bilan à produire dans les {days} prochains jours.")
+            if days is None:
+                self.stdout.write(
+                    "Aucun bilan à produire dans le délai de prévenance "
+                    f"({reminder_days()} jours par défaut, ou délai propre au Département)."
+                )
+            else:
+                self.stdout.write(f"Aucun bilan à produire dans les {days} prochains jours.")
             return
         for r in reminders:
             d = r.deadline
