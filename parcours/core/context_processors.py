@@ -28,6 +28,9 @@ MAIN_NAV = [
     ("Bénéficiaires", "beneficiary_list"),
     ("Imports de flux", "import_list"),
     ("Orientation", "orientation:queues"),
+    ("Catalogue", "catalogue:search"),
+    ("Pilotage", "indicators:dashboard"),
+    ("Conventions", "conventions:list"),
 ]
 
 

@@ -1,0 +1,185 @@
+"""Moteur analytique embarqué (DuckDB) sur un export Parquet : mêmes définitions, autre moteur.
+
+Les indicateurs sont définis une seule fois, en requêtes de l'ORM (``definitions.py``). Pour la
+consolidation nationale, ces mêmes requêtes sont **compilées en SQL PostgreSQL** par Django (sans
+connexion) et exécutées par DuckDB sur des vues posées sur les fichiers Parquet exportés ; DuckDB lit ce
+dialecte (opérateurs JSON ``->``/``->>``, ``FILTER``, ``::varchar``). Aucune requête n'est écrite deux fois.
+
+    export_parquet("/chemin/export")                      # depuis la base de Django
+    engine = DuckDBEngine("/chemin/export")
+    compute_indicators(Beneficiary.objects.all(), debut, fin, engine=engine)
+
+DuckDB est une dépendance optionnelle (``duckdb``) : ce module ne l'importe qu'à l'usage.
+"""
+
+import csv
+from pathlib import Path
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection as default_connection
+from django.db import connections
+
+from parcours.accompaniment.models import Contract, EmploymentCheck, Exit
+from parcours.accounts.models import Organisation, Territory
+from parcours.beneficiaries.models import Beneficiary, FollowUp, Household, RsaRight
+from parcours.journal.models import Event
+
+# Tables lues par les indicateurs (le reste de la base n'est pas exporté).
+EXPORTED_MODELS = (
+    Event,
+    Beneficiary,
+    Household,
+    RsaRight,
+    FollowUp,
+    Contract,
+    Exit,
+    EmploymentCheck,
+    Organisation,
+    Territory,
+)
+
+NULL = "\\N"
+
+_DUCKDB_TYPES = {
+    "AutoField": "BIGINT",
+    "BigAutoField": "BIGINT",
+    "ForeignKey": "BIGINT",
+    "OneToOneField": "BIGINT",
+    "IntegerField": "BIGINT",
+    "BigIntegerField": "BIGINT",
+    "SmallIntegerField": "BIGINT",
+    "PositiveIntegerField": "BIGINT",
+    "PositiveSmallIntegerField": "BIGINT",
+    "PositiveBigIntegerField": "BIGINT",
+    "BooleanField": "BOOLEAN",
+    "DateField": "DATE",
+    "DateTimeField": "TIMESTAMPTZ",
+    "DecimalField": "DOUBLE",
+    "FloatField": "DOUBLE",
+    "JSONField": "VARCHAR",
+}
+
+
+def _columns(model):
+    return [
+        (f.column, _DUCKDB_TYPES.get(f.get_internal_type(), "VARCHAR")) for f in model._meta.concrete_fields
+    ]
+
+
+def _write_csv(model, path, using):
+    """Copie une table en CSV (``\\N`` = NULL) : COPY sur PostgreSQL, lecture par l'ORM ailleurs."""
+    connection = connections[using]
+    columns = [c for c, _ in _columns(model)]
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        sql = "COPY {} ({}) TO STDOUT WITH (FORMAT csv, HEADER true, NULL '{}')".format(  # noqa: S608
+            quote(model._meta.db_table), ", ".join(quote(c) for c in columns), NULL
+        )
+        with connection.cursor() as cursor, open(path, "wb") as handle, cursor.cursor.copy(sql) as copy:
+            for chunk in copy:
+                handle.write(chunk)
+        return
+    import json
+
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in (
+            model._base_manager.using(using).order_by().values_list(*attnames).iterator(chunk_size=5000)
+        ):
+            writer.writerow(
+                [
+                    NULL
+                    if v is None
+                    else json.dumps(v)
+                    if isinstance(v, dict | list)
+                    else ("true" if v else "false")
+                    if isinstance(v, bool)
+                    else v
+                    for v in row
+                ]
+            )
+
+
+def export_parquet(directory, *, using="default"):
+    """Exporte les tables des indicateurs en Parquet (un fichier par table) ; renvoie le dossier."""
+    import duckdb
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        for model in EXPORTED_MODELS:
+            table = model._meta.db_table
+            csv_path = directory / f"{table}.csv"
+            _write_csv(model, csv_path, using)
+            columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in _columns(model)) + "}"
+            con.execute(
+                f"COPY (SELECT * FROM read_csv('{csv_path}', header=true, nullstr='{NULL}', "  # noqa: S608
+                f"columns={columns}, quote='\"', escape='\"')) TO '{directory / table}.parquet' (FORMAT parquet)"
+            )
+            csv_path.unlink()
+    finally:
+        con.close()
+    return directory
+
+
+class DuckDBEngine:
+    """Exécute les requêtes des indicateurs avec DuckDB sur les fichiers Parquet d'un dossier."""
+
+    name = "duckdb"
+
+    def __init__(self, directory, *, threads=None):
+        import duckdb
+
+        self.con = duckdb.connect()
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        for model in EXPORTED_MODELS:
+            table = model._meta.db_table
+            path = Path(directory) / f"{table}.parquet"
+            json_columns = [
+                f.column for f in model._meta.concrete_fields if f.get_internal_type() == "JSONField"
+            ]
+            select = "*"
+            if json_columns:
+                select = "* REPLACE ({})".format(
+                    ", ".join(f'CAST("{c}" AS JSON) AS "{c}"' for c in json_columns)
+                )
+            self.con.execute(f"CREATE VIEW \"{table}\" AS SELECT {select} FROM read_parquet('{path}')")  # noqa: S608
+        self._compiler_connection = _postgresql_compiler()
+
+    def _sql(self, queryset):
+        sql, params = queryset.query.get_compiler(connection=self._compiler_connection).as_sql()
+        return sql.replace("%s", "?").replace("%%", "%"), list(params)
+
+    def rows(self, queryset):
+        try:
+            sql, params = self._sql(queryset)
+        except EmptyResultSet:  # ex. ``pk__in=[]`` : Django sait d'avance qu'il n'y a rien
+            return []
+        return [tuple(row) for row in self.con.execute(sql, params).fetchall()]
+
+    def count(self, queryset):
+        try:
+            sql, params = self._sql(queryset)
+        except EmptyResultSet:
+            return 0
+        return self.con.execute(f"SELECT COUNT(*) FROM ({sql}) AS q", params).fetchone()[0]  # noqa: S608
+
+    def close(self):
+        self.con.close()
+
+
+def _postgresql_compiler():
+    """Un « connecteur » PostgreSQL de Django qui ne se connecte jamais : il sert à compiler le SQL."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    settings = dict(default_connection.settings_dict)
+    settings.update(ENGINE="django.db.backends.postgresql", NAME="duckdb", OPTIONS={})
+    wrapper = DatabaseWrapper(settings, alias="indicators_duckdb")
+    wrapper.pg_version = 160000  # pas de connexion pour lire la version du serveur
+    # DuckDB ne déduit pas les colonnes d'une ligne de sa clé primaire : GROUP BY complet.
+    wrapper.features.allows_group_by_selected_pks = False
+    return wrapper
