@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "parcours.accompaniment",
     "parcours.conventions",
     "parcours.catalogue",
+    "parcours.audit",
+    "parcours.indicators",
     "parcours.www",
 ]
 
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "parcours.core.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "parcours.urls"
@@ -124,6 +127,8 @@ LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
+# Champs URL des formulaires : https par défaut (comportement de Django 6).
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -136,6 +141,29 @@ CACHES = {
     }
 }
 
+# ProConnect (OpenID Connect) : activé quand OIDC_RP_CLIENT_ID est fourni. Comptes locaux en repli.
+AUTHENTICATION_BACKENDS = [
+    "parcours.accounts.oidc.AgentOIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email given_name usual_name siret")
+_OIDC_BASE = os.environ.get("OIDC_OP_BASE_URL", "https://auth.agentconnect.gouv.fr/api/v2").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", f"{_OIDC_BASE}/authorize")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", f"{_OIDC_BASE}/token")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", f"{_OIDC_BASE}/userinfo")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", f"{_OIDC_BASE}/jwks")
+OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", f"{_OIDC_BASE}/session/end")
+# « Création » confiée à AgentOIDCBackend.create_user, qui refuse avec un message : aucun compte à la volée.
+OIDC_CREATE_USER = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/connexion/"
+
+# Connexion : au-delà de ce nombre d'échecs pour un compte, blocage temporaire (secondes).
+PARCOURS_LOGIN_MAX_ATTEMPTS = int(os.environ.get("PARCOURS_LOGIN_MAX_ATTEMPTS", "5"))
+PARCOURS_LOGIN_LOCK_SECONDS = int(os.environ.get("PARCOURS_LOGIN_LOCK_SECONDS", "900"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("PARCOURS_SESSION_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -165,8 +193,11 @@ PARCOURS_DELAYS = {
     "orientation_legal_days": 42,
     # Au-delà de ce nombre de mois de suspension, l'accompagnement est clos (annexe 4 de la convention).
     "suspension_closes_follow_up_months": 12,
-    # Conservation des données après la fin de l'accompagnement (mois d'inactivité).
+    # Conservation des données après la fin de l'accompagnement (mois d'inactivité) : au-delà, la commande
+    # « parcours purge » anonymise la personne (droit clos, aucun suivi ouvert, aucun flux depuis ce délai).
     "retention_inactive_months": 24,
+    # Fichiers de flux déposés : supprimés après ce délai (le rapport d'import est conservé).
+    "retention_import_files_days": 90,
     # Contrat d'engagement signé au plus tard 1 mois après la notification de l'orientation (D5411-14-1).
     "contract_deadline_months": 1,
     # Révision du contrat proposée par défaut 6 mois après la signature (revue conjointe, CASF L262-31).
@@ -174,6 +205,38 @@ PARCOURS_DELAYS = {
     # Invitations à l'orientation : relance automatique au 3e jour après l'envoi, expiration après 10 jours.
     "invitation_reminder_days": 3,
     "invitation_validity_days": 10,
+    # Accompagnement intensif (étape 7) : objectif de 15 à 20 h d'activité par semaine (L5411-6).
+    "activity_target_min_hours": 15,
+    "activity_target_max_hours": 20,
+    # Revues (étape 8) : entretien d'étape tous les 3 mois ; revue conjointe 6 mois après le contrat en
+    # parcours social, 12 mois pour une personne vulnérable (CASF L262-31) ; revue de 2e année à 12 mois ;
+    # proposition d'accompagnement global après 6 mois de suivi par France Travail.
+    "review_milestone_months": 3,
+    "review_joint_months": 6,
+    "review_joint_vulnerable_months": 12,
+    "review_second_year_months": 12,
+    "review_global_proposal_months": 6,
+    # Suspension-remobilisation (étape 9, CASF L262-37, R262-68 et suivants).
+    "sanction_absences_orientation": 2,
+    "sanction_absences_accompaniment": 3,
+    "sanction_notice_days": 15,
+    "sanction_observation_days": 30,
+    "sanction_referral_days": 60,
+    "sanction_decision_days": 30,
+    "sanction_notification_days": 15,
+    "sanction_min_percent": 30,
+    "sanction_first_min_months": 1,
+    "sanction_first_max_months": 2,
+    "sanction_repeat_max_months": 4,
+    "sanction_household_cap_percent": 50,
+    "sanction_repayment_cap_months": 3,
+    "team_session_quorum": 3,
+    # Suivi dans l'emploi (étape 10) : emploi durable vérifié 6 mois après la prise de poste (CDI ou
+    # contrat d'au moins 6 mois).
+    "employment_durable_check_months": 6,
+    "employment_durable_min_contract_months": 6,
+    # Conventions : rappel des bilans (intermédiaire, final) non transmis, 30 jours avant l'échéance.
+    "convention_report_reminder_days": 30,
 }
 
 # Envoi des invitations (parcours.orientation) : courriel par Django (console en développement, SMTP en

@@ -2,19 +2,32 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from parcours.accounts import oidc
+from parcours.accounts.views import ThrottledLoginView
 from parcours.api.main import api
+from parcours.core.access import Level, declare
 from parcours.www.views import core as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("", core_views.home, name="home"),
-    path("connexion/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "connexion/",
+        declare(ThrottledLoginView.as_view(), Level.PUBLIC, "Connexion (tentatives limitées)"),
+        name="login",
+    ),
+    path("connexion/proconnect/", oidc.oidc_login, name="oidc_login"),
+    path("connexion/proconnect/retour/", oidc.oidc_callback, name="oidc_callback"),
+    path(
+        "deconnexion/", declare(auth_views.LogoutView.as_view(), Level.PUBLIC, "Déconnexion"), name="logout"
+    ),
     path("", include("parcours.www.urls")),
     path("conventions/", include("parcours.conventions.urls")),
     path("catalogue/", include("parcours.catalogue.urls")),
     path("accompagnement/", include("parcours.accompaniment.urls")),
     path("orientation/", include("parcours.orientation.urls")),
+    path("pilotage/", include("parcours.indicators.urls")),
+    path("journal-acces/", include("parcours.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

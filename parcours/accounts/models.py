@@ -121,6 +121,7 @@ class Role(models.TextChoices):
     ORIENTATION_MANAGER = "orientation_manager", "Chargé d'orientation"
     REFERENT = "referent", "Référent"
     MANAGER = "manager", "Responsable (lecture seule)"
+    DPO = "dpo", "Délégué à la protection des données"
 
 
 class ParcoursUserManager(UserManager):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from parcours.accounts.models import OrganisationKind
+from parcours.accounts.models import OrganisationKind, Role
 from parcours.core.bulk import TracksLoadedValues
 
 from .nir import format_nir, mask_nir
@@ -101,6 +101,8 @@ class BeneficiaryQuerySet(models.QuerySet):
         scope = Q(pk__in=[])
         for membership in user.memberships.filter(is_active=True).select_related("organisation"):
             org = membership.organisation
+            if membership.role == Role.DPO:
+                continue  # le délégué à la protection des données contrôle le journal, pas les dossiers
             if org.kind == OrganisationKind.DEPARTEMENT:
                 part = Q(departement_id=org.pk)
                 if membership.territory_id:
@@ -181,6 +183,7 @@ class Beneficiary(TracksLoadedValues):
     new_entrant_t0 = models.DateField("nouvel entrant — T0", null=True, blank=True)
     last_flux_on = models.DateField("date de référence du dernier flux", null=True, blank=True)
     suspended_since = models.DateField("droit suspendu depuis", null=True, blank=True)
+    anonymised_on = models.DateField("anonymisé le", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

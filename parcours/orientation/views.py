@@ -9,7 +9,6 @@ portefeuille (404 sinon), y saisit la présence à ses rendez-vous et peut deman
 import datetime
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parcours.accounts.models import Organisation, User
+from parcours.core.access import Level, access
 
 from . import forms, permissions, services
 from .models import (
@@ -86,7 +86,7 @@ def _queue(name, scope, today):
     return services.new_entrants_to_invite(scope, today).select_related("territory")
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Files de travail de l'orientation")
 @require_GET
 def queues(request):
     _require_team(request.user)
@@ -111,7 +111,7 @@ def queues(request):
     return render(request, template, context)
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Invitations groupées")
 @require_POST
 def invite_bulk(request):
     """Invitation en nombre depuis la file « à inviter » (ou une campagne de re-contact)."""
@@ -288,7 +288,7 @@ def _handle(action, request, beneficiary, form):
     raise ValidationError("Action inconnue.")
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Orientation d'une personne")
 @require_http_methods(["GET", "POST"])
 def panel(request, pk):
     beneficiary = get_object_or_404(
@@ -380,7 +380,7 @@ def panel(request, pk):
 # --- portefeuille d'un référent ---------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Portefeuille d'un référent")
 @require_GET
 def portfolio(request, user_pk=None):
     referent = request.user if user_pk is None else get_object_or_404(User, pk=user_pk)
@@ -402,7 +402,7 @@ def portfolio(request, user_pk=None):
 # --- écran par lot ----------------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Traitement par lot")
 @require_http_methods(["GET", "POST"])
 def batch(request):
     """Proposer, valider et notifier les orientations d'une liste de personnes à la fois."""
@@ -475,7 +475,7 @@ def _batch_validate(request, scope, today):
 # --- courriers imprimables --------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Courriers d'invitation")
 @require_GET
 def letters(request):
     """Courriers d'invitation ou de convocation à imprimer (un par page), pour une ou plusieurs invitations."""
@@ -492,7 +492,7 @@ def letters(request):
     return render(request, "orientation/letters.html", {"title": "Courriers d'invitation", "pages": pages})
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Notifications d'orientation")
 @require_GET
 def decision_letters(request):
     """Courriers de notification des orientations (impression en nombre)."""
@@ -514,7 +514,7 @@ def decision_letters(request):
 # --- agenda -----------------------------------------------------------------------------------------------
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Agenda des rendez-vous")
 @require_GET
 def agenda(request):
     """Agenda de l'agent connecté : ses rendez-vous de la semaine."""

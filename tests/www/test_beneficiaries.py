@@ -503,6 +503,14 @@ def test_main_navigation_marks_current_page(client):
     login(client)
     response = client.get(LIST_URL)
     nav = response.context["main_nav"]
-    assert [item["label"] for item in nav] == ["Accueil", "Bénéficiaires", "Imports de flux", "Orientation"]
-    assert [item["active"] for item in nav] == [False, True, False, False]
+    assert [item["label"] for item in nav] == [
+        "Accueil",
+        "Bénéficiaires",
+        "Imports de flux",
+        "Orientation",
+        "Catalogue",
+        "Pilotage",
+        "Conventions",
+    ]
+    assert [item["active"] for item in nav] == [False, True, False, False, False, False, False]
     assert 'href="/beneficiaires/" aria-current="page"' in response.content.decode()

@@ -888,12 +888,42 @@ def read_csv(path, mapping=None):
 # XLSX
 
 
+XLSX_MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # un flux de 150 000 lignes fait environ 60 Mo décompressé
+XLSX_MAX_RATIO = 200  # taux de compression au-delà duquel un membre du classeur est suspect
+
+
+def _check_zip_bomb(path):
+    """Refuse un classeur dont le contenu décompressé serait démesuré (« bombe zip »)."""
+    from django.conf import settings
+
+    limit = getattr(settings, "PARCOURS_IMPORT_MAX_UNCOMPRESSED_BYTES", XLSX_MAX_UNCOMPRESSED_BYTES)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # load_workbook produira le message adapté
+    total = sum(member.file_size for member in members)
+    suspicious = [
+        member.filename
+        for member in members
+        if member.file_size > 10 * 1024**2
+        and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)
+    ]
+    if total > limit or suspicious:
+        raise FileRejected(
+            f"Classeur refusé : son contenu décompressé ({total / 1024**2:,.0f} Mo"
+            + (f", taux de compression anormal pour {suspicious[0]}" if suspicious else "")
+            + ") dépasse ce qu'un flux peut contenir. Vérifiez le fichier auprès de son émetteur."
+        )
+
+
 def _open_workbook(path):
     """Ouvre le classeur en lecture seule. openpyxl refuse un chemin sans extension .xlsx : on lui passe
     le fichier ouvert (le format est reconnu par le contenu, pas par l'extension)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_zip_bomb(path)
     handle = open(path, "rb")  # noqa: SIM115 - fermé par _close_workbook
     try:
         wb = load_workbook(handle, read_only=True, data_only=True)

@@ -10,7 +10,6 @@ import datetime
 import re
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
@@ -31,6 +30,7 @@ from parcours.beneficiaries.queries import (
     for_list,
     household_members,
 )
+from parcours.core.access import Level, access
 from parcours.www.forms import BeneficiaryFilterForm
 
 PAGE_SIZE = 50
@@ -56,7 +56,7 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Liste des bénéficiaires du périmètre de l'agent")
 @require_GET
 def beneficiary_list(request):
     memberships = active_memberships(request.user)
@@ -126,7 +126,7 @@ class _Echo:
         return value
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Export CSV de la liste filtrée (sans NIR)")
 @require_GET
 def beneficiary_export(request):
     """Export CSV (point-virgule, UTF-8 avec BOM) de la liste filtrée ; jamais de NIR."""
@@ -262,7 +262,7 @@ def _visible_beneficiary(request, pk):
     return beneficiary, scope
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="Fiche d'une personne du périmètre")
 @require_GET
 def beneficiary_detail(request, pk):
     beneficiary, scope = _visible_beneficiary(request, pk)
@@ -305,7 +305,7 @@ def beneficiary_detail(request, pk):
     return render(request, "www/beneficiaries/detail.html", context)
 
 
-@login_required
+@access(Level.AUTHENTICATED, person="pk", description="NIR en clair (Département : admin, orientation)")
 @require_GET
 def beneficiary_nir(request, pk):
     """Fragment : le NIR en clair, pour les rôles habilités du Département de la personne."""

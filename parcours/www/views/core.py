@@ -1,11 +1,13 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from parcours.core.access import Level, access
 
+
+@access(Level.PUBLIC, description="Sonde de disponibilité")
 @require_GET
 @never_cache
 def healthz(request):
@@ -19,6 +21,10 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Accueil")
 def home(request):
+    from parcours.accompaniment.person_space import person_for
+
+    if person_for(request.user) is not None:
+        return redirect("accompaniment:my_space")  # une personne accompagnée : son espace
     return render(request, "www/home.html", {"title": "Accueil"})

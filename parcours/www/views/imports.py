@@ -7,7 +7,6 @@ commande.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.beneficiaries.nir import mask_nir
 from parcours.beneficiaries.queries import PRIVILEGED_ROLES, active_memberships
+from parcours.core.access import Level, access
 from parcours.intake.models import ImportBatch, ImportStatus
 from parcours.intake.records import FileRejected
 from parcours.www.forms import ImportUploadForm
@@ -68,7 +68,7 @@ def visible_batches(user, memberships):
     return batches.filter(organisation_id__in=[m.organisation_id for m in memberships])
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Historique des imports des organisations de l'agent")
 @require_GET
 def import_list(request):
     memberships = active_memberships(request.user)
@@ -83,7 +83,7 @@ def import_list(request):
     return render(request, "www/imports/list.html", context)
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Dépôt d'un flux (administrateurs et chargés d'orientation)")
 @require_http_methods(["GET", "POST"])
 def import_new(request):
     organisations = importable_organisations(request.user, active_memberships(request.user))
@@ -203,7 +203,7 @@ def report_context(batch):
     }
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Rapport d'un import visible")
 @require_GET
 def import_detail(request, pk):
     batch = _visible_batch(request, pk)
@@ -214,7 +214,7 @@ def import_detail(request, pk):
     return render(request, "www/imports/detail.html", context)
 
 
-@login_required
+@access(Level.AUTHENTICATED, description="Progression d'un import visible")
 @require_GET
 def import_progress(request, pk):
     """Fragment interrogé chaque seconde : la barre de progression, puis le rapport une fois terminé."""

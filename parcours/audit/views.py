@@ -1,0 +1,89 @@
+"""Pages du délégué à la protection des données : consultation et export du journal d'accès."""
+
+import csv
+import datetime
+
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from parcours.core.access import Level, access
+
+from .models import AccessAction
+from .services import export_rows, record, visible_entries
+
+PAGE_SIZE = 100
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _parse_date(text):
+    try:
+        return datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filtered(request):
+    """Entrées visibles filtrées par personne, agent et période ; renvoie (entrées, filtres, erreurs)."""
+    entries = visible_entries(request.user)
+    filters = {
+        "personne": request.GET.get("personne", "").strip(),
+        "agent": request.GET.get("agent", "").strip(),
+        "du": request.GET.get("du", "").strip(),
+        "au": request.GET.get("au", "").strip(),
+    }
+    errors = []
+    if filters["personne"]:
+        if filters["personne"].isdigit():
+            entries = entries.filter(beneficiary_id=int(filters["personne"]))
+        else:
+            errors.append("Personne : indiquez le numéro du dossier (chiffres uniquement).")
+    if filters["agent"]:
+        entries = entries.filter(user_label__icontains=filters["agent"])
+    for key, lookup in (("du", "at__date__gte"), ("au", "at__date__lte")):
+        if filters[key]:
+            day = _parse_date(filters[key])
+            if day is None:
+                errors.append(f"Date « {filters[key]} » invalide : format attendu AAAA-MM-JJ.")
+            else:
+                entries = entries.filter(**{lookup: day})
+    return entries, filters, errors
+
+
+@access(Level.DPO, description="Journal d'accès aux dossiers, pour le délégué à la protection des données")
+@require_GET
+def log_list(request):
+    entries, filters, errors = _filtered(request)
+    page = Paginator(entries.order_by("-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/list.html",
+        {"title": "Journal d'accès", "page_obj": page, "filters": filters, "errors": errors},
+    )
+
+
+@access(Level.DPO, description="Export CSV du journal d'accès")
+@require_GET
+def log_export(request):
+    entries, _filters, _errors = _filtered(request)
+    record(user=request.user, action=AccessAction.EXPORT, request=request, reason="Export du journal d'accès")
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def rows():
+        first = True
+        for row in export_rows(entries):
+            line = writer.writerow(row)
+            yield ("\ufeff" + line) if first else line
+            first = False
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="journal-acces-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+    return response

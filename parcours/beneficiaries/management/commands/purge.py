@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+
+from parcours.beneficiaries.retention import purge
+
+
+class Command(BaseCommand):
+    help = (
+        "Applique les durées de conservation : anonymise les dossiers échus et supprime les fichiers de flux "
+        "anciens. --dry-run : compte sans rien modifier."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="affiche ce qui serait fait, sans l'appliquer"
+        )
+
+    def handle(self, *args, **options):
+        report = purge(dry_run=options["dry_run"])
+        verb = "seraient anonymisées" if report.dry_run else "anonymisées"
+        for name, count in report.anonymised.items():
+            self.stdout.write(f"{name} : {count} personne(s) {verb}")
+        files_verb = "seraient supprimés" if report.dry_run else "supprimés"
+        self.stdout.write(
+            f"Fichiers de flux {files_verb} : {report.files_deleted} ({report.bytes_freed / 1e6:.1f} Mo)"
+        )
+        self.stdout.write(f"Total : {report.total} personne(s) {verb}.")
