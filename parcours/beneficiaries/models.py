@@ -118,6 +118,26 @@ class BeneficiaryQuerySet(models.QuerySet):
             scope |= part
         return self.filter(scope)
 
+    def countable_by(self, user):
+        """Les bénéficiaires que l'agent peut compter dans des agrégats (indicateurs, jamais de liste) :
+        son périmètre, plus tout le Département pour les services de l'État qui lui sont rattachés."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        state_departements = [
+            m.organisation.departement_id
+            for m in user.memberships.filter(
+                is_active=True, organisation__kind=OrganisationKind.ETAT
+            ).select_related("organisation")
+            if m.organisation.departement_id and m.role != Role.DPO
+        ]
+        if not state_departements:
+            return self.visible_to(user)
+        return self.filter(
+            Q(pk__in=self.visible_to(user).values("pk")) | Q(departement_id__in=state_departements)
+        )
+
     def search(self, text):
         text = (text or "").strip()
         if not text:

@@ -1,7 +1,8 @@
 """Tableau de bord de pilotage et exports des indicateurs.
 
 Permission : agent rattaché à une organisation (``@access(Level.AGENT)``) ; les indicateurs portent sur les bénéficiaires que l'agent a le droit de voir
-(``Beneficiary.objects.visible_to(user)``, comme la liste des bénéficiaires), restreints au territoire et
+(``Beneficiary.objects.countable_by(user)`` : le périmètre de la liste des bénéficiaires, plus tout le
+Département pour les services de l'État qui lui sont rattachés — agrégats seulement), restreints au territoire et
 à la période choisis. Les exports sont agrégés (aucune ligne par personne).
 """
 
@@ -73,7 +74,7 @@ def _context(request):
     ids = None if request.user.is_superuser else departement_ids(memberships)
     form = DashboardFilterForm(request.GET or None, departement_ids=ids)
     start, end, territory = form.criteria()
-    scope = beneficiary_scope(territory=territory, base=Beneficiary.objects.visible_to(request.user))
+    scope = beneficiary_scope(territory=territory, base=Beneficiary.objects.countable_by(request.user))
     return form, start, end, territory, scope, memberships
 
 

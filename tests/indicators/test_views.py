@@ -170,3 +170,20 @@ def test_a_user_without_organisation_is_refused(client, db):
 
     client.force_login(UserFactory())
     assert client.get(reverse("indicators:dashboard")).status_code == 403
+
+
+def test_state_services_see_the_departement_aggregates_but_no_person(client, departement, march):
+    from parcours.accounts.models import OrganisationKind
+    from tests.factories import OrganisationFactory
+
+    ddets = OrganisationFactory(
+        kind=OrganisationKind.ETAT, name="DDETS d'Ille-et-Vilaine", departement=departement
+    )
+    client.force_login(MembershipFactory(organisation=ddets, role=Role.MANAGER).user)
+    response = client.get(reverse("indicators:dashboard"), MARCH)
+    assert figure(response, "nouveaux_entrants")["display"] == "4"
+    assert figure(response, "taux_orientation_15j")["display"] == "50\u202f%"
+    # Aucune personne n'est visible nominativement.
+    assert list(client.get(reverse("beneficiary_list")).context["page_obj"]) == []
+    alice = person("alice")
+    assert client.get(reverse("beneficiary_detail", args=[alice.pk])).status_code == 404
