@@ -80,6 +80,7 @@ class MembershipFactory(DjangoModelFactory):
 class HouseholdFactory(DjangoModelFactory):
     class Meta:
         model = Household
+        skip_postgeneration_save = True  # le droit est créé après le foyer : rien à réenregistrer
 
     departement = factory.SubFactory(DepartementFactory)
     organism = "CAF"
