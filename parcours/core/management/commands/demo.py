@@ -99,6 +99,11 @@ class Command(BaseCommand):
             )
         except DemoAlreadyExists as exc:
             raise CommandError(str(exc)) from exc
+        # La convention 2024 d'Ille-et-Vilaine (seed 002) rattachée au Département de démonstration.
+        from parcours.conventions.examples import load_convention_example
+
+        convention, _created = load_convention_example()
+        summary["convention"] = convention.title
         if show_progress:
             self.stdout.write("")
         if as_json:
@@ -125,6 +130,8 @@ class Command(BaseCommand):
             f"{_fr(summary['dernier_flux_recu_le'])}) : {summary['situations_historisees']} situations "
             f"historisées, {summary['nouveaux_entrants']} nouveaux entrants, {summary['suivis']} suivis ouverts"
         )
+        if summary.get("convention"):
+            write(f"  Convention État–Département : {summary['convention']}")
         write("")
         write("Pour vous connecter : lancez « parcours serve » puis ouvrez " + summary["url"])
         write(f"Mot de passe de tous les comptes : {summary['mot_de_passe']}")
