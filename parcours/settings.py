@@ -32,6 +32,10 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("PARCOURS_SECRET_KEY doit être défini en production.")
     SECRET_KEY = "dev-insecure-parcours-key-do-not-use-in-production"  # noqa: S105
+# Clé de chiffrement des NIR (AES-SIV, 64 octets en hexadécimal) ; dérivée de SECRET_KEY en développement.
+PARCOURS_NIR_KEY = os.environ.get("PARCOURS_NIR_KEY", "")
+if not PARCOURS_NIR_KEY and not DEBUG:
+    raise ImproperlyConfigured("PARCOURS_NIR_KEY doit être défini en production (64 octets en hexadécimal).")
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("PARCOURS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
     "parcours.catalogue",
     "parcours.audit",
     "parcours.indicators",
+    "parcours.interop",
     "parcours.www",
 ]
 

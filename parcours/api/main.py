@@ -67,3 +67,7 @@ def _http_error(request, exc):
 from parcours.catalogue.api import router as catalogue_router  # noqa: E402
 
 api.add_router("/catalogue/", catalogue_router)
+
+from parcours.interop.api import router as interop_router  # noqa: E402
+
+api.add_router("/interop/", interop_router)

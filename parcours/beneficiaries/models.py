@@ -7,7 +7,8 @@ from django.db.models import Q
 from parcours.accounts.models import OrganisationKind, Role
 from parcours.core.bulk import TracksLoadedValues
 
-from .nir import format_nir, mask_nir
+from .fields import EncryptedNirField
+from .nir import compute_key, format_nir, mask_nir
 
 
 class Organism(models.TextChoices):
@@ -148,8 +149,9 @@ class BeneficiaryQuerySet(models.QuerySet):
             q &= Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(birth_name__icontains=word)
         q |= Q(household__matricule__iexact=compact) | Q(departement_internal_id__iexact=compact)
         q |= Q(france_travail_id__iexact=compact)
-        if compact.isdigit() and len(compact) >= 13:
-            q |= Q(nir__startswith=compact[:13])
+        if compact[:13].isdigit() and len(compact) in (13, 15):
+            # NIR chiffré : recherche exacte du numéro complet (la clé se déduit des 13 premiers caractères).
+            q |= Q(nir=f"{compact[:13]}{compute_key(compact[:13]):02d}")
         return self.filter(q)
 
 
@@ -176,7 +178,7 @@ class Beneficiary(TracksLoadedValues):
     birth_name = models.CharField("nom de naissance", max_length=150, blank=True)
     first_name = models.CharField("prénom", max_length=150)
     birth_date = models.DateField("date de naissance", null=True, blank=True)
-    nir = models.CharField("NIR", max_length=15, null=True, blank=True)
+    nir = EncryptedNirField("NIR", null=True, blank=True)  # chiffré au repos (voir fields.py)
     france_travail_id = models.CharField(
         "identifiant France Travail", max_length=30, blank=True, db_index=True
     )

@@ -83,6 +83,8 @@ def bulk_update_changed(objects, fields, *, always=()):
 
 def _converter(field, connection):
     """Conversion Python → base d'une valeur, choisie une fois par champ (et non par valeur)."""
+    if getattr(field, "encrypts_on_save", False):
+        return lambda value: field.get_db_prep_save(value, connection)
     internal = field.get_internal_type()
     if internal == "DateField":
         return connection.ops.adapt_datefield_value

@@ -169,6 +169,7 @@ class Appointment(models.Model):
         verbose_name="créé par",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)  # synchronisation des partenaires (API)
 
     class Meta:
         verbose_name = "rendez-vous"
@@ -177,6 +178,7 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["attendance", "starts_at"], name="appt_attendance_start_idx"),
             models.Index(fields=["beneficiary", "starts_at"], name="appt_benef_start_idx"),
+            models.Index(fields=["updated_at", "id"], name="appt_updated_idx"),
         ]
 
     def __str__(self):
@@ -248,6 +250,7 @@ class OrientationDecision(models.Model):
         verbose_name="décidée par",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)  # synchronisation des partenaires (API)
 
     class Meta:
         verbose_name = "décision d'orientation"
@@ -261,6 +264,7 @@ class OrientationDecision(models.Model):
         indexes = [
             models.Index(fields=["beneficiary", "decided_on"], name="orient_benef_decided_idx"),
             models.Index(fields=["pathway", "notified_on"], name="orient_pathway_notified_idx"),
+            models.Index(fields=["updated_at", "id"], name="orient_updated_idx"),
         ]
 
     def __str__(self):
