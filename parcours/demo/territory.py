@@ -275,6 +275,11 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
                 if progress:
                     progress(index + 2, steps, f"flux reçu le {flux.received_on:%d/%m/%Y}")
         planner.flush(today + datetime.timedelta(days=1))
+        # Étapes 3 à 6 (invitations, rendez-vous, orientations, référents, contrats des nouveaux entrants) :
+        # avant l'accompagnement intensif, dont les revues lisent l'orientation en vigueur.
+        from parcours.orientation.demo import populate_demo as populate_orientation
+
+        orientation = populate_orientation(demo.departement, demo.agents, seed=seed, today=today)
         # Étapes 7 à 10 (accompagnement intensif, revues, sanctions, sorties, espace de la personne).
         from parcours.accompaniment.demo import populate_demo
 
@@ -294,6 +299,7 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
         "situations_historisees": RightSnapshot.objects.filter(beneficiary__departement=departement).count(),
         "nouveaux_entrants": new_entrants,
         "suivis": planner.created,
+        "orientation": orientation,
         "accompagnement_intensif": intensive,
         "graine": seed,
         "secondes": round(time.monotonic() - started, 1),

@@ -614,8 +614,11 @@ def schedule_appointment(
     organisations=(),
     duration_minutes=60,
     notes="",
+    planned_on=None,
 ):
-    """Fixe un rendez-vous ; un rendez-vous d'orientation vaut réponse aux invitations en cours."""
+    """Fixe un rendez-vous ; un rendez-vous d'orientation vaut réponse aux invitations en cours.
+
+    ``planned_on`` : date de la prise de rendez-vous (défaut : aujourd'hui ; la démonstration la date)."""
     if not place or not place.strip():
         raise ValidationError({"place": "Lieu : obligatoire."})
     if starts_at is None:
@@ -637,7 +640,7 @@ def schedule_appointment(
     )
     appointment.professionals.set(professionals)
     appointment.organisations.set(organisations)
-    on = timezone.localdate()
+    on = _today(planned_on)
     _log(
         beneficiary,
         EVENT_APPOINTMENT_PLANNED,

@@ -132,11 +132,22 @@ class Command(BaseCommand):
         )
         if summary.get("convention"):
             write(f"  Convention État–Département : {summary['convention']}")
+        orientation = summary.get("orientation") or {}
+        if orientation.get("nouveaux_entrants"):
+            write(
+                f"  Orientation des nouveaux entrants : {orientation.get('invitations', 0)} invitations, "
+                f"{orientation.get('orientations', 0)} orientations notifiées (dont "
+                f"{orientation.get('dans_les_15_jours', 0)} dans les 15 jours), "
+                f"{orientation.get('referents', 0)} référents désignés, {orientation.get('contrats', 0)} contrats signés"
+            )
         write("")
         write("Pour vous connecter : lancez « parcours serve » puis ouvrez " + summary["url"])
         write(f"Mot de passe de tous les comptes : {summary['mot_de_passe']}")
         for email, *_rest in AGENTS:
             write(f"  {email:<38} {summary['comptes'][email]}{_territory_note(email)}")
+        person_email = (summary.get("accompagnement_intensif") or {}).get("compte_personne")
+        if person_email and person_email not in summary["comptes"]:
+            write(f"  {person_email:<38} Espace de la personne (bénéficiaire)")
 
 
 def _territory_note(email):
