@@ -44,9 +44,10 @@ def _changed(obj, attnames):
     }
 
 
-def bulk_update_changed(objects, fields, *, always=()):
+def bulk_update_changed(objects, fields, *, always=(), quiet=()):
     """Écrit en base les ``fields`` modifiés des ``objects`` (déjà enregistrés) ; renvoie le nombre
-    d'objets modifiés. ``always`` : champs écrits dès qu'un autre champ change (ex. ``updated_at``)."""
+    d'objets modifiés. ``always`` : champs écrits dès qu'un autre champ change (ex. ``updated_at``),
+    sauf si seuls des champs ``quiet`` ont changé (ex. la date du dernier flux, réécrite chaque mois)."""
     objects = [obj for obj in objects if obj.pk is not None]
     if not objects:
         return 0
@@ -55,6 +56,7 @@ def bulk_update_changed(objects, fields, *, always=()):
     attnames = [field.attname for field in model_fields]
     relations = [field for field in model_fields if field.many_to_one]
     always_attnames = [model._meta.get_field(name).attname for name in always]
+    quiet_attnames = {model._meta.get_field(name).attname for name in quiet}
     groups = {}
     for obj in objects:
         for field in relations:  # objet lié créé entre-temps : reprendre son identifiant
@@ -65,8 +67,9 @@ def bulk_update_changed(objects, fields, *, always=()):
         changes = _changed(obj, attnames)
         if not changes:
             continue
-        for name in always_attnames:
-            changes[name] = getattr(obj, name)
+        if not set(changes) <= quiet_attnames:
+            for name in always_attnames:
+                changes[name] = getattr(obj, name)
         key = tuple(sorted((name, _hashable(value)) for name, value in changes.items()))
         groups.setdefault(key, (changes, []))[1].append(obj)
     manager = model._base_manager

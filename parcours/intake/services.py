@@ -571,6 +571,9 @@ class _Importer:
                     "suspended_since",
                 ],
                 always=["updated_at"],
+                # Un flux qui ne change rien d'autre que sa date ne fait pas « changer » la personne
+                # (synchronisation des partenaires par updated_after).
+                quiet=["last_flux_on"],
             )
         for hh, right in rights_to_create.values():
             right.household = hh

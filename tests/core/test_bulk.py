@@ -91,3 +91,23 @@ def test_create_objects_gives_ids_links_new_relations_and_keeps_the_sequence_usa
     # Une création ordinaire après coup ne heurte pas les identifiants réservés.
     later = BeneficiaryFactory(departement=departement)
     assert later.pk not in {p.pk for p in people}
+
+
+def test_quiet_fields_do_not_trigger_the_always_fields():
+    person = BeneficiaryFactory(last_flux_on=datetime.date(2026, 1, 1))
+    person = Beneficiary.objects.get(pk=person.pk)
+    stamp = person.updated_at
+    person.last_flux_on = datetime.date(2026, 2, 1)
+    person.updated_at = timezone.now()
+    bulk_update_changed(
+        [person], ["first_name", "last_flux_on"], always=["updated_at"], quiet=["last_flux_on"]
+    )
+    stored = Beneficiary.objects.get(pk=person.pk)
+    assert stored.last_flux_on == datetime.date(2026, 2, 1)
+    assert stored.updated_at == stamp  # seule la date du flux a changé
+    person.first_name = "Renommée"
+    person.updated_at = timezone.now()
+    bulk_update_changed(
+        [person], ["first_name", "last_flux_on"], always=["updated_at"], quiet=["last_flux_on"]
+    )
+    assert Beneficiary.objects.get(pk=person.pk).updated_at > stamp
