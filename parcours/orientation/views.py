@@ -489,7 +489,20 @@ def letters(request):
         .order_by("beneficiary__last_name", "pk")
     )
     pages = [(inv.beneficiary, services.render_message(inv, "letter")) for inv in invitations]
+    if request.GET.get("format") == "pdf":
+        return _pdf_response(pages, "Courriers d'invitation", "courriers-invitation")
     return render(request, "orientation/letters.html", {"title": "Courriers d'invitation", "pages": pages})
+
+
+def _pdf_response(pages, title, stem):
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from parcours.core.pdf import letters_pdf
+
+    response = HttpResponse(letters_pdf(pages, title=title), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{timezone.localdate():%Y-%m-%d}.pdf"'
+    return response
 
 
 @access(Level.AUTHENTICATED, description="Notifications d'orientation")
@@ -506,6 +519,8 @@ def decision_letters(request):
         .order_by("beneficiary__last_name", "pk")
     )
     pages = [(d.beneficiary, services.render_decision_letter(d)) for d in decisions]
+    if request.GET.get("format") == "pdf":
+        return _pdf_response(pages, "Notifications d'orientation", "notifications-orientation")
     return render(
         request, "orientation/letters.html", {"title": "Notifications d'orientation", "pages": pages}
     )

@@ -1,6 +1,7 @@
 """Pages de l'orientation par HTTP : files, volet d'une personne, portefeuille, lot, courriers, permissions."""
 
 import datetime
+import re
 from html import unescape
 
 import pytest
@@ -147,6 +148,14 @@ def test_bulk_postal_invitation_opens_letters(client, manager, departement, froz
     assert response.status_code == 302 and reverse("orientation:letters") in response.url
     html = page(client.get(response.url))
     assert html.count('class="letter"') == 2 and "avant le 13/03/2026" in html
+
+    # Les mêmes courriers en PDF, un par page, pour l'envoi postal en nombre.
+    pdf = client.get(response.url + "&format=pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf["Content-Disposition"].startswith('attachment; filename="courriers-invitation-')
+    assert pdf.content.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type /Page\b", pdf.content)) == 2
+    assert b"1 place de la Mairie" in pdf.content and b"13/03/2026" in pdf.content
 
 
 # --- volet d'une personne : le parcours de bout en bout ---------------------------------------------------
