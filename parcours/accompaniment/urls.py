@@ -36,6 +36,7 @@ urlpatterns = [
     path("sorties/verifications-6-mois/", intensive.durable_checks_due, name="durable_checks_due"),
     # Espace de la personne accompagnée
     path("mon-espace/", intensive.my_space, name="my_space"),
+    path("mon-espace/mes-donnees.json", intensive.my_data, name="my_data"),
     path(
         "mon-espace/rendez-vous/<int:appointment_pk>/",
         intensive.my_appointment_reply,

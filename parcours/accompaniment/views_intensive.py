@@ -455,6 +455,29 @@ def my_space(request):
     return render(request, "accompaniment/my_space.html", context)
 
 
+@access(
+    Level.AUTHENTICATED, description="Téléchargement par la personne de toutes ses données (droit d'accès)"
+)
+@require_GET
+def my_data(request):
+    import json
+
+    from django.http import HttpResponse
+
+    from parcours.audit.models import AccessAction
+    from parcours.audit.services import record_person_access
+    from parcours.beneficiaries.access_request import export_person_data
+
+    person = _person(request)
+    payload = json.dumps(export_person_data(person), ensure_ascii=False, indent=2, default=str)
+    record_person_access(
+        request, person.pk, action=AccessAction.RIGHT_OF_ACCESS, reason="Téléchargement par la personne"
+    )
+    response = HttpResponse(payload, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="mes-donnees-parcours.json"'
+    return response
+
+
 @access(Level.AUTHENTICATED, description="Réponse de la personne à un rendez-vous")
 @require_POST
 def my_appointment_reply(request, appointment_pk):
