@@ -166,6 +166,12 @@ OIDC_CREATE_USER = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/connexion/"
 
+# API : débit maximal par adresse IP (anonyme) et par session ou jeton (authentifié).
+PARCOURS_API_RATES = {
+    "anon": os.environ.get("PARCOURS_API_RATE_ANON", "120/min"),
+    "auth": os.environ.get("PARCOURS_API_RATE_AUTH", "1200/min"),
+}
+
 # Connexion : au-delà de ce nombre d'échecs pour un compte, blocage temporaire (secondes).
 PARCOURS_LOGIN_MAX_ATTEMPTS = int(os.environ.get("PARCOURS_LOGIN_MAX_ATTEMPTS", "5"))
 PARCOURS_LOGIN_LOCK_SECONDS = int(os.environ.get("PARCOURS_LOGIN_LOCK_SECONDS", "900"))

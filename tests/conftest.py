@@ -28,4 +28,7 @@ def _isolated_data_dir(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.PARCOURS_IMPORT_IN_BACKGROUND = False
+    # Le fuzzing enchaîne des centaines de requêtes : débit de l'API sans limite pratique dans les tests
+    # (tests/api/test_rate_limits.py vérifie la limitation avec des débits bas).
+    settings.PARCOURS_API_RATES = {"anon": "100000/min", "auth": "100000/min"}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,10 +5,30 @@ Authentification par session Django pour l'instant (``django_auth``). Toute erre
 français. Chaque domaine ajoute son routeur ici.
 """
 
+from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.security import django_auth
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+
+class _SettingsRate:
+    """Débit lu dans les réglages à chaque requête (PARCOURS_API_RATES), modifiable sans redémarrer."""
+
+    def allow_request(self, request):
+        self.rate = settings.PARCOURS_API_RATES[self.scope]
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+class AnonymousRate(_SettingsRate, AnonRateThrottle):
+    pass
+
+
+class AuthenticatedRate(_SettingsRate, AuthRateThrottle):
+    pass
+
 
 api = NinjaAPI(
     title="API Parcours",
@@ -17,6 +37,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url="/docs",
     auth=django_auth,
+    throttle=[AnonymousRate("60/min"), AuthenticatedRate("600/min")],
 )
 
 _CODES = {
@@ -56,6 +77,19 @@ def _authorization_error(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return error_response(request, 404, "introuvable", "Ressource introuvable.")
+
+
+@api.exception_handler(Throttled)
+def _throttled(request, exc):
+    response = error_response(
+        request,
+        429,
+        "trop_de_requetes",
+        "Trop de requêtes : le débit autorisé est dépassé, réessayez dans quelques instants.",
+    )
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait) + 1)
+    return response
 
 
 @api.exception_handler(HttpError)
