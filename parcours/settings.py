@@ -166,6 +166,9 @@ OIDC_CREATE_USER = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/connexion/"
 
+# Personnes accompagnées : durée de validité du lien de connexion envoyé par courriel (minutes).
+PARCOURS_PERSON_LINK_MINUTES = int(os.environ.get("PARCOURS_PERSON_LINK_MINUTES", "15"))
+
 # API : débit maximal par adresse IP (anonyme) et par session ou jeton (authentifié).
 PARCOURS_API_RATES = {
     "anon": os.environ.get("PARCOURS_API_RATE_ANON", "120/min"),

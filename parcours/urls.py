@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.http import require_GET, require_http_methods
 
 from parcours.accounts import oidc
-from parcours.accounts.views import ThrottledLoginView
+from parcours.accounts.views import ThrottledLoginView, person_link_login, person_link_request
 from parcours.api.main import api
 from parcours.core.access import Level, declare
 from parcours.www.views import core as core_views
@@ -15,6 +16,18 @@ urlpatterns = [
         "connexion/",
         declare(ThrottledLoginView.as_view(), Level.PUBLIC, "Connexion (tentatives limitées)"),
         name="login",
+    ),
+    path(
+        "connexion/personne/",
+        declare(
+            require_http_methods(["GET", "POST"])(person_link_request), Level.PUBLIC, "Lien de connexion"
+        ),
+        name="person_link",
+    ),
+    path(
+        "connexion/personne/<str:token>/",
+        declare(require_GET(person_link_login), Level.PUBLIC, "Connexion par lien (jeton signé)"),
+        name="person_link_login",
     ),
     path("connexion/proconnect/", oidc.oidc_login, name="oidc_login"),
     path("connexion/proconnect/retour/", oidc.oidc_callback, name="oidc_callback"),

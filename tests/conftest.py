@@ -32,3 +32,7 @@ def _isolated_data_dir(settings, tmp_path):
     # (tests/api/test_rate_limits.py vérifie la limitation avec des débits bas).
     settings.PARCOURS_API_RATES = {"anon": "100000/min", "auth": "100000/min"}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Cache vidé à chaque test : compteurs de tentatives et de débit propres à chacun.
+    from django.core.cache import cache
+
+    cache.clear()
