@@ -1,25 +1,19 @@
 """Pages du délégué à la protection des données : consultation et export du journal d'accès."""
 
-import csv
 import datetime
 
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from parcours.core.access import Level, access
+from parcours.core.csv_export import streaming_csv_response
 
 from .models import AccessAction
 from .services import export_rows, record, visible_entries
 
 PAGE_SIZE = 100
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 def _parse_date(text):
@@ -73,17 +67,4 @@ def log_list(request):
 def log_export(request):
     entries, _filters, _errors = _filtered(request)
     record(user=request.user, action=AccessAction.EXPORT, request=request, reason="Export du journal d'accès")
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def rows():
-        first = True
-        for row in export_rows(entries):
-            line = writer.writerow(row)
-            yield ("\ufeff" + line) if first else line
-            first = False
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="journal-acces-{timezone.localdate():%Y-%m-%d}.csv"'
-    )
-    return response
+    return streaming_csv_response(export_rows(entries), f"journal-acces-{timezone.localdate():%Y-%m-%d}.csv")

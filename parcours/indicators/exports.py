@@ -7,16 +7,9 @@ import io
 import json
 
 from parcours.accounts.models import Territory
+from parcours.core.csv_export import safe_cell
 
 from .definitions import DEFINITIONS, DEFINITIONS_BY_ID, beneficiary_scope, compute_indicators
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Neutralise une cellule qu'un tableur interpréterait comme une formule."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def flat_items(values):

@@ -5,15 +5,14 @@ personne hors périmètre donne 404 (jamais 403, qui révélerait son existence)
 réservé aux administrateurs et chargés d'orientation du Département de la personne.
 """
 
-import csv
 import datetime
+import itertools
 import re
 from urllib.parse import urlencode
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -31,6 +30,7 @@ from parcours.beneficiaries.queries import (
     household_members,
 )
 from parcours.core.access import Level, access
+from parcours.core.csv_export import streaming_csv_response
 from parcours.www.forms import BeneficiaryFilterForm
 
 PAGE_SIZE = 50
@@ -106,24 +106,9 @@ EXPORT_COLUMNS = [
     ("Dernier flux", lambda b: _fr_date(b.last_flux_on)),
 ]
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _fr_date(value):
     return value.strftime("%d/%m/%Y") if value else ""
-
-
-def safe_cell(value):
-    """Neutralise une cellule qu'un tableur interpréterait comme une formule (injection CSV)."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 @access(Level.AUTHENTICATED, description="Export CSV de la liste filtrée (sans NIR)")
@@ -133,17 +118,14 @@ def beneficiary_export(request):
     memberships = active_memberships(request.user)
     form = _filter_form(request, memberships)
     queryset = _filtered(request, memberships, form)
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def rows():
-        yield "\ufeff" + writer.writerow([label for label, _ in EXPORT_COLUMNS])
-        for beneficiary in queryset.iterator(chunk_size=2000):
-            yield writer.writerow([safe_cell(getter(beneficiary)) for _, getter in EXPORT_COLUMNS])
-
-    filename = f"beneficiaires-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    rows = (
+        [getter(beneficiary) for _, getter in EXPORT_COLUMNS]
+        for beneficiary in queryset.iterator(chunk_size=2000)
+    )
+    header = [label for label, _ in EXPORT_COLUMNS]
+    return streaming_csv_response(
+        itertools.chain([header], rows), f"beneficiaires-{timezone.localdate():%Y-%m-%d}.csv"
+    )
 
 
 # --- fiche ----------------------------------------------------------------------------------------------
