@@ -1,8 +1,5 @@
 """Écriture, vérification et export du journal d'accès."""
 
-import csv
-import io
-
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -32,27 +29,37 @@ def record(
     if request is not None and not view:
         match = getattr(request, "resolver_match", None)
         view = (match.view_name if match else "") or ""
+    entry = AccessLog(
+        at=timezone.now(),
+        **_author(user, ""),
+        beneficiary_id=beneficiary_id,
+        departement_id=departement_id,
+        action=action,
+        view=view[:100],
+        path=(request.get_full_path()[:300] if request is not None else ""),
+        reason=reason,
+        ip=_client_ip(request),
+    )
+    _append_to_chain([entry])
+    return entry
+
+
+def _author(user, anonymous_label):
+    known = user is not None and user.is_authenticated
+    return {"user": user if known else None, "user_label": user.get_username() if known else anonymous_label}
+
+
+def _append_to_chain(entries):
+    """Chaîne et enregistre des entrées neuves à la suite de la dernière, sous un verrou exclusif."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         previous = AccessLog.objects.order_by("-pk").values_list("hash", flat=True).first() or GENESIS
-        entry = AccessLog(
-            at=timezone.now(),
-            user=user if user is not None and user.is_authenticated else None,
-            user_label=(user.get_username() if user is not None and user.is_authenticated else ""),
-            beneficiary_id=beneficiary_id,
-            departement_id=departement_id,
-            action=action,
-            view=view[:100],
-            path=(request.get_full_path()[:300] if request is not None else ""),
-            reason=reason,
-            ip=_client_ip(request),
-            previous_hash=previous,
-        )
-        entry.hash = entry.compute_hash()
-        entry.save()
-    return entry
+        for entry in entries:
+            entry.previous_hash = previous
+            entry.hash = previous = entry.compute_hash()
+        AccessLog.objects.bulk_create(entries, batch_size=1000)
 
 
 def record_person_access(request, beneficiary_id, action=AccessAction.READ, reason=""):
@@ -125,37 +132,14 @@ def export_rows(queryset):
         ]
 
 
-def export_csv_text(queryset):
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    for row in export_rows(queryset):
-        writer.writerow(row)
-    return out.getvalue()
-
-
 def record_many(entries, *, user=None, view="", reason=""):
     """Ajoute d'un coup plusieurs entrées chaînées (ex. anonymisation de masse) ; renvoie leur nombre."""
     if not entries:
         return 0
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        previous = AccessLog.objects.order_by("-pk").values_list("hash", flat=True).first() or GENESIS
-        now = timezone.now()
-        built = []
-        for values in entries:
-            entry = AccessLog(
-                at=now,
-                user=user if user is not None and user.is_authenticated else None,
-                user_label=(user.get_username() if user is not None and user.is_authenticated else "système"),
-                view=view,
-                reason=reason,
-                previous_hash=previous,
-                **values,
-            )
-            entry.hash = entry.compute_hash()
-            previous = entry.hash
-            built.append(entry)
-        AccessLog.objects.bulk_create(built, batch_size=1000)
+    now = timezone.now()
+    built = [
+        AccessLog(at=now, **_author(user, "système"), view=view, reason=reason, **values)
+        for values in entries
+    ]
+    _append_to_chain(built)
     return len(built)
