@@ -69,24 +69,20 @@ def purge(*, dry_run=False, today=None, user=None):
     today = today or timezone.localdate()
     report = PurgeReport(dry_run=dry_run)
     for departement in Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("name"):
-        people = expired_people(departement, today)
-        ids = list(people.values_list("pk", flat=True))
+        ids = list(expired_people(departement, today).values_list("pk", flat=True))
         report.anonymised[departement.name] = len(ids)
-        if dry_run or not ids:
-            continue
-        with transaction.atomic():
-            Beneficiary.objects.filter(pk__in=ids).update(anonymised_on=today, **CLEARED)
-            record_many(
-                [
-                    {"beneficiary_id": pk, "departement_id": departement.pk, "action": AccessAction.PURGE}
-                    for pk in ids
-                ],
-                user=user,
-                view="parcours purge",
-                reason="Durée de conservation échue : identité et coordonnées effacées.",
-            )
-
-    for departement in Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT):
+        if ids and not dry_run:
+            with transaction.atomic():
+                Beneficiary.objects.filter(pk__in=ids).update(anonymised_on=today, **CLEARED)
+                record_many(
+                    [
+                        {"beneficiary_id": pk, "departement_id": departement.pk, "action": AccessAction.PURGE}
+                        for pk in ids
+                    ],
+                    user=user,
+                    view="parcours purge",
+                    reason="Durée de conservation échue : identité et coordonnées effacées.",
+                )
         _purge_import_files(departement, report, dry_run)
     return report
 

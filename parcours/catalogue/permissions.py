@@ -11,19 +11,10 @@
 """
 
 from parcours.accounts.models import OrganisationKind, Role
+from parcours.beneficiaries.queries import active_memberships
 from parcours.core.access import Level, access
 
 from .models import Origin, Structure
-
-
-def active_memberships(user):
-    if not user.is_authenticated:
-        return []
-    return list(user.memberships.filter(is_active=True).select_related("organisation"))
-
-
-def can_use_catalogue(user):
-    return user.is_authenticated and (user.is_superuser or bool(active_memberships(user)))
 
 
 def departement_memberships(user, roles=None):

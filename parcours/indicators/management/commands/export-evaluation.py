@@ -2,13 +2,12 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.audit.models import AccessAction
 from parcours.audit.services import record
 from parcours.indicators.definitions import beneficiary_scope, check_period
 from parcours.indicators.evaluation import evaluation_key, write_evaluation_csv
 
-from .indicators import parse_date
+from .indicators import departement_from_code, parse_date
 
 
 class Command(BaseCommand):
@@ -30,13 +29,7 @@ class Command(BaseCommand):
             check_period(start, end)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        departement = None
-        if options["departement"]:
-            departement = Organisation.objects.filter(
-                kind=OrganisationKind.DEPARTEMENT, departement_code=options["departement"]
-            ).first()
-            if departement is None:
-                raise CommandError(f"Département « {options['departement']} » inconnu.")
+        departement = departement_from_code(options["departement"])
         scope = beneficiary_scope(departement=departement)
         key = evaluation_key(options["key"])
         with open(options["output"], "w", encoding="utf-8", newline="") as handle:

@@ -19,6 +19,18 @@ def parse_date(value):
         raise argparse.ArgumentTypeError(f"date « {value} » invalide : format attendu AAAA-MM-JJ") from exc
 
 
+def departement_from_code(code):
+    """Le Département de code ``code`` (None si aucun code n'est donné) ; erreur de commande s'il est inconnu."""
+    if not code:
+        return None
+    departement = Organisation.objects.filter(
+        kind=OrganisationKind.DEPARTEMENT, departement_code=code
+    ).first()
+    if departement is None:
+        raise CommandError(f"Département « {code} » inconnu.")
+    return departement
+
+
 def _parquet_engine(directory):
     from pathlib import Path
 
@@ -67,13 +79,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if options["target_days"] is not None and options["target_days"] < 1:
             raise CommandError("--target-days : un nombre de jours supérieur ou égal à 1 est attendu.")
-        departement = None
-        if options["departement"]:
-            departement = Organisation.objects.filter(
-                kind=OrganisationKind.DEPARTEMENT, departement_code=options["departement"]
-            ).first()
-            if departement is None:
-                raise CommandError(f"Département « {options['departement']} » inconnu.")
+        departement = departement_from_code(options["departement"])
         territory = None
         label = departement.name if departement else "tous les Départements"
         if options["territory"]:
