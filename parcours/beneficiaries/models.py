@@ -95,6 +95,14 @@ class RsaRight(TracksLoadedValues):
 class BeneficiaryQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Les bénéficiaires que l'agent a le droit de voir (périmètre de ses organisations)."""
+        return self._scoped(user, state_aggregates=False)
+
+    def countable_by(self, user):
+        """Les bénéficiaires que l'agent peut compter dans des agrégats (indicateurs, jamais de liste) :
+        son périmètre, plus tout le Département pour les services de l'État qui lui sont rattachés."""
+        return self._scoped(user, state_aggregates=True)
+
+    def _scoped(self, user, *, state_aggregates):
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
@@ -109,7 +117,10 @@ class BeneficiaryQuerySet(models.QuerySet):
                 if membership.territory_id:
                     part &= Q(territory_id=membership.territory_id)
             elif org.kind == OrganisationKind.ETAT:
-                continue  # l'État ne voit que des agrégats
+                # L'État ne voit aucune personne ; il compte tout le Département auquel il est rattaché.
+                if not (state_aggregates and org.departement_id):
+                    continue
+                part = Q(departement_id=org.departement_id)
             else:
                 part = Q(
                     pk__in=FollowUp.objects.filter(organisation_id=org.pk, ended_on__isnull=True).values(
@@ -118,26 +129,6 @@ class BeneficiaryQuerySet(models.QuerySet):
                 )
             scope |= part
         return self.filter(scope)
-
-    def countable_by(self, user):
-        """Les bénéficiaires que l'agent peut compter dans des agrégats (indicateurs, jamais de liste) :
-        son périmètre, plus tout le Département pour les services de l'État qui lui sont rattachés."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        state_departements = [
-            m.organisation.departement_id
-            for m in user.memberships.filter(
-                is_active=True, organisation__kind=OrganisationKind.ETAT
-            ).select_related("organisation")
-            if m.organisation.departement_id and m.role != Role.DPO
-        ]
-        if not state_departements:
-            return self.visible_to(user)
-        return self.filter(
-            Q(pk__in=self.visible_to(user).values("pk")) | Q(departement_id__in=state_departements)
-        )
 
     def search(self, text):
         text = (text or "").strip()
