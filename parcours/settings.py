@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "widget_tweaks",
     "dsfr",
+    "django_tasks",
+    "django_tasks_db",
     "parcours.core",
     "parcours.accounts",
     "parcours.beneficiaries",
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "parcours.audit",
     "parcours.indicators",
     "parcours.interop",
+    "parcours.jobs",
     "parcours.www",
 ]
 
@@ -198,6 +201,13 @@ PARCOURS_IMPORT_MAX_UPLOAD_BYTES = int(
 )
 # Les imports déposés sur le web tournent dans un fil d'exécution séparé (False : en ligne, pour les tests).
 PARCOURS_IMPORT_IN_BACKGROUND = env_bool("PARCOURS_IMPORT_IN_BACKGROUND", True)
+
+# Tâches de fond (parcours.jobs, docs/taches.md) : file en base (django-tasks), exécutée par
+# « parcours jobs-worker ». Nouvel essai après 1 min, 2 min, 4 min… (plafond), jusqu'au nombre maximal d'essais.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+PARCOURS_JOBS_MAX_ATTEMPTS = int(os.environ.get("PARCOURS_JOBS_MAX_ATTEMPTS", "5"))
+PARCOURS_JOBS_BACKOFF_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_SECONDS", "60"))
+PARCOURS_JOBS_BACKOFF_MAX_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_MAX_SECONDS", "3600"))
 
 # Délais métier : valeurs par défaut, surchargées par Département (Organisation.delay_overrides).
 PARCOURS_DELAYS = {

@@ -1,0 +1,139 @@
+"""Ce que font les tâches de fond : chacune appelle le service existant, sans en reprendre la logique.
+
+Une tâche reçoit ses paramètres (JSON) et renvoie un résumé (JSON) ; elle signale un échec en levant une
+exception. ``JobError(message, retry=False)`` : échec définitif (un nouvel essai n'y changerait rien,
+par exemple un fichier refusé) ; toute autre exception donne lieu à un nouvel essai, avec attente.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+
+class JobError(Exception):
+    """Échec d'une tâche, avec un message en français ; ``retry=False`` : inutile de réessayer."""
+
+    def __init__(self, message, *, retry=True):
+        super().__init__(message)
+        self.message = message
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    func: Any
+    max_attempts: int | None = None  # None : réglage PARCOURS_JOBS_MAX_ATTEMPTS
+    singleton: bool = False  # une seule en attente à la fois (tâches périodiques)
+
+
+def _date(value, name="date"):
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise JobError(
+            f"Paramètre « {name} » invalide : {value} (format attendu AAAA-MM-JJ).", retry=False
+        ) from exc
+
+
+def import_flux(batch):
+    """Import d'un flux déjà déposé (lot ``batch``) : une transaction, rien d'écrit en cas de refus.
+
+    Un lot déjà importé n'est pas refait ; un fichier refusé (erreurs de lignes ou de structure) est un
+    échec définitif ; un échec technique (base indisponible…) est réessayé, l'import repartant de zéro.
+    """
+    from parcours.intake.models import ImportBatch, ImportStatus
+    from parcours.intake.services import run_batch
+
+    found = ImportBatch.objects.select_related("organisation").filter(pk=batch).first()
+    if found is None:
+        raise JobError(f"Lot d'import n° {batch} introuvable.", retry=False)
+    summary = {"lot": found.pk, "fichier": found.filename}
+    if found.status == ImportStatus.DONE:
+        return {**summary, "message": "Lot déjà importé : rien à refaire.", "deja_importe": True}
+    report = run_batch(found)
+    if found.status == ImportStatus.REJECTED:
+        message = report.message
+        if report.errors:
+            first = report.errors[0]
+            where = f"ligne {first['row']}" if first.get("row") else "fichier"
+            if first.get("field"):
+                where += f", champ {first['field']}"
+            if first["message"] != report.message:
+                message += f" Première erreur ({where}) : {first['message']}"
+        raise JobError(message, retry=False)
+    if found.status != ImportStatus.DONE:
+        raise JobError(report.message)
+    return {
+        **summary,
+        "message": report.message,
+        "crees": report.created,
+        "mis_a_jour": report.updated,
+        "inchanges": report.unchanged,
+        "nouveaux_entrants": report.new_entrants,
+    }
+
+
+def deliver_webhooks(limit=500):
+    """Envoie les livraisons de webhooks dues (chaque livraison a ses propres essais, voir interop)."""
+    from parcours.interop import webhooks
+
+    return webhooks.deliver_due(limit=limit)
+
+
+def purge(today=None, dry_run=False):
+    """Durées de conservation : ce que fait ``parcours purge``."""
+    from parcours.beneficiaries.retention import purge as run_purge
+
+    report = run_purge(dry_run=dry_run, today=_date(today, "today"))
+    return {
+        "anonymisees": report.total,
+        "par_departement": report.anonymised,
+        "fichiers_supprimes": report.files_deleted,
+        "octets_liberes": report.bytes_freed,
+        "simulation": report.dry_run,
+    }
+
+
+def conventions_reminders(today=None, days=None):
+    """Rappels par courriel des bilans de conventions à produire (``parcours conventions-reminders``)."""
+    from parcours.conventions.services import send_report_reminders
+
+    reminders = send_report_reminders(_date(today, "today") or timezone.localdate(), days=days)
+    return {
+        "bilans_a_produire": len(reminders),
+        "rappels_envoyes": sum(1 for r in reminders if r.sent),
+    }
+
+
+def orientation_reminders(today=None):
+    """Relances (courriel, SMS) et expiration des invitations (``parcours orientation-reminders``)."""
+    from parcours.orientation import services
+
+    day = _date(today, "today")
+    expired = services.expire_invitations(day)
+    reminded, errors = services.send_reminders(day)
+    return {
+        "relancees": len(reminded),
+        "expirees": len(expired),
+        "erreurs": [{"invitation": inv.pk, "message": message} for inv, message in errors],
+    }
+
+
+KINDS = {
+    "import-flux": Kind(
+        "Import d'un flux de bénéficiaires (CAF/MSA, Département)", import_flux, max_attempts=3
+    ),
+    "webhooks": Kind("Envoi des webhooks aux partenaires", deliver_webhooks, singleton=True),
+    "purge": Kind("Purge (durées de conservation)", purge, singleton=True),
+    "rappels-conventions": Kind(
+        "Rappels des bilans de conventions (courriel)", conventions_reminders, singleton=True
+    ),
+    "relances-invitations": Kind(
+        "Relances des invitations à l'orientation (courriel, SMS)", orientation_reminders, singleton=True
+    ),
+}
