@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "parcours.indicators",
     "parcours.interop",
     "parcours.jobs",
+    "parcours.connectors",
     "parcours.www",
 ]
 

@@ -917,7 +917,7 @@ def _check_zip_bomb(path):
         )
 
 
-def _open_workbook(path):
+def open_workbook(path):
     """Ouvre le classeur en lecture seule. openpyxl refuse un chemin sans extension .xlsx : on lui passe
     le fichier ouvert (le format est reconnu par le contenu, pas par l'extension)."""
     from openpyxl import load_workbook
@@ -951,7 +951,7 @@ def _sheet_records(ws, min_row=1):
 def read_xlsx(path, mapping=None):
     """Lit un classeur XLSX (openpyxl en lecture seule) : premier onglet dont l'en-tête est reconnu, ou
     l'onglet de la correspondance ; ``ParsedFile`` en flux."""
-    wb, close = _open_workbook(path)
+    wb, close = open_workbook(path)
     try:
         sheet_name = (getattr(mapping, "sheet_name", "") or "") if mapping is not None else ""
         if sheet_name:
