@@ -672,6 +672,9 @@ class Exit(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Avance aussi à chaque suivi dans l'emploi (signal de ``parcours.interop``) : synchronisation des
+    # partenaires par ``updated_after``.
+    updated_at = models.DateTimeField("modifiée le", auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = "sortie"

@@ -579,6 +579,8 @@ class _Importer:
             right.household = hh
         create_objects(right for _, right in rights_to_create.values())
         if rights_to_update:
+            for right in rights_to_update.values():
+                right.updated_at = now
             bulk_update_changed(
                 rights_to_update.values(),
                 [
@@ -592,6 +594,9 @@ class _Importer:
                     "closed_on",
                     "last_reference_date",
                 ],
+                # Synchronisation des partenaires (droits) par updated_after, comme pour les personnes.
+                always=["updated_at"],
+                quiet=["last_reference_date"],
             )
         new_snaps, updated_snaps = [], []
         for pending in pending_snapshots.values():

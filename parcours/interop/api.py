@@ -4,106 +4,47 @@ Authentification par jeton (``Authorization: Bearer …`` ou ``X-Api-Key: …``)
 opération, périmètre de l'organisation du système. Listes paginées par curseur opaque sur
 (date de modification, identifiant) et filtrables par ``updated_after`` pour la synchronisation.
 Écritures : en-tête ``Idempotency-Key`` obligatoire (la même clé rejoue la même réponse).
+
+Ce module : personnes, orientations, rendez-vous, contrats et les écritures (présence, contrat signé chez
+le partenaire). Les autres ressources sont dans ``api_accompaniment.py`` et ``api_indicators.py``, le
+socle commun (jetons, curseur, idempotence) dans ``api_common.py``.
 """
 
-import base64
-import binascii
 import datetime
-import json
 
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema
-from ninja.errors import HttpError
-from ninja.security import APIKeyHeader, HttpBearer
+from django.db import transaction
+from ninja import Field, Query, Schema
 
-from parcours.accompaniment.models import Contract
-from parcours.beneficiaries.models import Beneficiary
+from parcours.accompaniment import services as accompaniment
+from parcours.accompaniment.models import Contract, ContractKind
 from parcours.orientation import services as orientation
 from parcours.orientation.models import Appointment, Attendance, OrientationDecision
 
 from . import services
+from .api_common import (
+    EARLIEST,
+    LATEST,
+    ONE_ERRORS,
+    READ_ERRORS,
+    Error,
+    OrganisationOut,
+    PageMeta,
+    SyncQuery,
+    cursor_page,
+    get_one,
+    idempotency_key_header,
+    idempotent_response,
+    not_found,
+    organisation_payload,
+    partner_auth,
+    refused,
+    router,
+    stored_body,
+)
 from .models import Scope
 
-router = Router(tags=["interop"])
-
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 100
-
-
-# --- authentification -----------------------------------------------------------------------------------------
-
-
-class _ScopedToken:
-    def __init__(self, scope):
-        self.scope = scope
-        super().__init__()
-
-    def authenticate(self, request, token):
-        partner = services.authenticate(token)
-        if partner is None:
-            return None
-        if not partner.has_scope(self.scope):
-            raise HttpError(403, f"Ce système partenaire n'a pas la portée « {self.scope} ».")
-        return partner
-
-
-class JetonBearer(_ScopedToken, HttpBearer):
-    """Jeton d'API dans ``Authorization: Bearer <jeton>``."""
-
-
-class JetonApiKey(_ScopedToken, APIKeyHeader):
-    """Jeton d'API dans ``X-Api-Key: <jeton>``."""
-
-    param_name = "X-Api-Key"
-
-
-def partner_auth(scope):
-    return [JetonBearer(scope), JetonApiKey(scope)]
-
-
 # --- schémas ---------------------------------------------------------------------------------------------------
-
-
-class Error(Schema):
-    code: str = Field(..., examples=["introuvable"])
-    message: str = Field(..., examples=["Ressource introuvable."])
-
-
-class SyncQuery(Schema):
-    updated_after: datetime.datetime | None = Field(
-        None,
-        description="Ne renvoyer que ce qui a été modifié strictement après cet instant (ISO 8601).",
-        examples=["2026-03-01T00:00:00+01:00"],
-    )
-    curseur: str | None = Field(
-        None,
-        max_length=200,
-        description="Curseur opaque renvoyé par la page précédente (`curseur_suivant`).",
-    )
-    limite: int = Field(
-        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Nombre d'éléments par page (1 à 500)."
-    )
-    personne: int | None = Field(
-        None,
-        ge=1,
-        le=2**31 - 1,
-        description="Restreindre à une personne (ex. pour reprendre tout l'historique d'une personne entrée "
-        "dans le périmètre). Sans effet sur la liste des personnes.",
-    )
-
-
-class PageMeta(Schema):
-    curseur_suivant: str | None = Field(
-        None,
-        description=(
-            "Curseur à repasser pour lire la suite ; à conserver aussi en fin de liste pour reprendre "
-            "la synchronisation plus tard (il pointe après le dernier élément lu). `null` si la page est vide "
-            "et qu'aucun curseur n'a été fourni."
-        ),
-    )
-    fin: bool = Field(..., description="`true` si la page est la dernière pour l'instant.")
 
 
 class RightOut(Schema):
@@ -136,12 +77,6 @@ class PersonOut(Schema):
 
 class PersonPage(PageMeta):
     elements: list[PersonOut]
-
-
-class OrganisationOut(Schema):
-    id: int
-    nom: str = Field(..., examples=["France Travail Redon"])
-    type: str = Field(..., examples=["france_travail"])
 
 
 class OrientationOut(Schema):
@@ -200,6 +135,12 @@ class ContractOut(Schema):
     fin_prevue: datetime.date | None = None
     signe_le: datetime.date | None = None
     termine_le: datetime.date | None = None
+    reference: str = Field(
+        "",
+        description="Référence d'origine du contrat : dans le logiciel du partenaire qui l'a transmis, ou de "
+        "l'import ; vide sinon.",
+        examples=["PPAE-2026-000123"],
+    )
     modifie_le: datetime.datetime
 
 
@@ -215,6 +156,52 @@ class AttendanceIn(Schema):
         pattern="^(present|absent|excuse)$",
     )
     observations: str | None = Field(None, max_length=2000, examples=["Venue avec sa conseillère."])
+
+
+class SignedContractIn(Schema):
+    """Contrat signé dans le logiciel du partenaire (ex. PPAE signé à France Travail)."""
+
+    personne: int = Field(
+        ..., ge=1, le=2**31 - 1, description="Identifiant Parcours de la personne.", examples=[1042]
+    )
+    type: str = Field(
+        ...,
+        description=(
+            "ppae (projet personnalisé d'accès à l'emploi, signé à France Travail) ou cer (contrat "
+            "d'engagement réciproque). Le contrat d'engagement de la loi pour le plein emploi se rédige "
+            "dans Parcours (engagements, plan d'action, durée hebdomadaire)."
+        ),
+        examples=["ppae"],
+        pattern="^(ppae|cer)$",
+    )
+    signe_le: datetime.date = Field(
+        ...,
+        ge=EARLIEST,
+        le=LATEST,
+        description="Date de signature (pas dans le futur).",
+        examples=["2026-03-20"],
+    )
+    debut: datetime.date | None = Field(
+        None,
+        ge=EARLIEST,
+        le=LATEST,
+        description="Début du contrat (défaut : la date de signature).",
+        examples=["2026-03-20"],
+    )
+    fin_prevue: datetime.date | None = Field(
+        None, ge=EARLIEST, le=LATEST, description="Fin prévue.", examples=["2026-09-20"]
+    )
+    reference: str = Field(
+        ...,
+        min_length=1,
+        max_length=60,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description=(
+            "Référence du contrat dans le logiciel du partenaire : un même contrat (même personne, même "
+            "référence) n'est enregistré qu'une fois."
+        ),
+        examples=["PPAE-2026-000123"],
+    )
 
 
 # --- sérialisation ---------------------------------------------------------------------------------------------
@@ -247,13 +234,12 @@ def person_payload(person, with_nir):
 
 
 def orientation_payload(decision):
-    org = decision.organisation
     return {
         "id": decision.pk,
         "personne": decision.beneficiary_id,
         "parcours": decision.pathway,
         "code_france_travail": decision.france_travail_code,
-        "organisation": {"id": org.pk, "nom": org.name, "type": org.kind},
+        "organisation": organisation_payload(decision.organisation),
         "statut": decision.status,
         "en_vigueur": decision.is_current,
         "reorientation": decision.is_reorientation,
@@ -289,50 +275,26 @@ def contract_payload(contract):
         "fin_prevue": contract.ends_on,
         "signe_le": contract.signed_on,
         "termine_le": contract.ended_on,
+        "reference": contract.external_reference,
         "modifie_le": contract.updated_at,
     }
 
 
-# --- pagination par curseur ------------------------------------------------------------------------------------
+# --- périmètres -------------------------------------------------------------------------------------------------
 
 
-def encode_cursor(updated_at, pk):
-    raw = json.dumps([updated_at.isoformat(), pk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _orientations(partner):
+    return OrientationDecision.objects.filter(services.orientations_q(partner)).select_related("organisation")
 
 
-def decode_cursor(cursor):
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, pk = json.loads(raw)
-        moment = datetime.datetime.fromisoformat(stamp)
-        if timezone.is_naive(moment) or type(pk) is not int or not 0 <= pk < 2**63:
-            raise ValueError
-        return moment, pk
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HttpError(400, "Curseur invalide : repassez la valeur `curseur_suivant` reçue.") from exc
+def _appointments(partner):
+    return Appointment.objects.filter(services.appointments_q(partner, Appointment)).prefetch_related(
+        "organisations"
+    )
 
 
-def cursor_page(queryset, query, serialize):
-    """Une page ordonnée par (date de modification, identifiant), après le curseur et ``updated_after``."""
-    if query.updated_after is not None:
-        after = query.updated_after
-        if timezone.is_naive(after):
-            after = timezone.make_aware(after)
-        queryset = queryset.filter(updated_at__gt=after)
-    if query.personne is not None and queryset.model is not Beneficiary:
-        queryset = queryset.filter(beneficiary_id=query.personne)
-    cursor = None
-    if query.curseur:
-        moment, pk = decode_cursor(query.curseur)
-        queryset = queryset.filter(updated_at__gte=moment).exclude(updated_at=moment, pk__lte=pk)
-        cursor = query.curseur
-    rows = list(queryset.order_by("updated_at", "pk")[: query.limite + 1])
-    last_page = len(rows) <= query.limite
-    rows = rows[: query.limite]
-    if rows:
-        cursor = encode_cursor(rows[-1].updated_at, rows[-1].pk)
-    return {"elements": [serialize(row) for row in rows], "curseur_suivant": cursor, "fin": last_page}
+def _contracts(partner):
+    return Contract.objects.filter(services.people_q(partner, "beneficiary__"))
 
 
 # --- lecture ---------------------------------------------------------------------------------------------------
@@ -340,7 +302,7 @@ def cursor_page(queryset, query, serialize):
 
 @router.get(
     "/personnes",
-    response={200: PersonPage, 400: Error, 401: Error, 403: Error},
+    response={200: PersonPage, **READ_ERRORS},
     auth=partner_auth(Scope.PEOPLE_READ),
     summary="Personnes du périmètre du système partenaire (synchronisation)",
     description=(
@@ -352,24 +314,30 @@ def cursor_page(queryset, query, serialize):
 def list_people(request, query: Query[SyncQuery]):
     partner = request.auth
     with_nir = services.sees_nir(partner)
-    return cursor_page(services.visible_people(partner), query, lambda p: person_payload(p, with_nir))
+    return cursor_page(
+        services.visible_people(partner), query, lambda p: person_payload(p, with_nir), person_lookup=None
+    )
 
 
 @router.get(
     "/personnes/{person_id}",
-    response={200: PersonOut, 401: Error, 403: Error, 404: Error},
+    response={200: PersonOut, **ONE_ERRORS},
     auth=partner_auth(Scope.PEOPLE_READ),
     summary="Une personne du périmètre",
+    description=(
+        "La personne désignée par un événement (champ `personne`), si elle est dans le périmètre du "
+        "système ; le NIR n'est transmis qu'au système du Département. Portée requise : `personnes:lecture`."
+    ),
 )
 def get_person(request, person_id: int):
     partner = request.auth
-    person = get_object_or_404(services.visible_people(partner), pk=person_id)
-    return person_payload(person, services.sees_nir(partner))
+    with_nir = services.sees_nir(partner)
+    return get_one(services.visible_people(partner), person_id, lambda p: person_payload(p, with_nir))
 
 
 @router.get(
     "/orientations",
-    response={200: OrientationPage, 400: Error, 401: Error, 403: Error},
+    response={200: OrientationPage, **READ_ERRORS},
     auth=partner_auth(Scope.ORIENTATIONS_READ),
     summary="Décisions d'orientation (synchronisation)",
     description=(
@@ -379,21 +347,26 @@ def get_person(request, person_id: int):
     ),
 )
 def list_orientations(request, query: Query[SyncQuery]):
-    queryset = OrientationDecision.objects.filter(services.orientations_q(request.auth)).select_related(
-        "organisation"
-    )
-    return cursor_page(queryset, query, orientation_payload)
+    return cursor_page(_orientations(request.auth), query, orientation_payload)
 
 
-def _appointments(partner):
-    return Appointment.objects.filter(services.appointments_q(partner, Appointment)).prefetch_related(
-        "organisations"
-    )
+@router.get(
+    "/orientations/{orientation_id}",
+    response={200: OrientationOut, **ONE_ERRORS},
+    auth=partner_auth(Scope.ORIENTATIONS_READ),
+    summary="Une décision d'orientation",
+    description=(
+        "La décision désignée par un événement `orientation.decidee` (champ `donnees.orientation`). "
+        "Portée requise : `orientations:lecture`."
+    ),
+)
+def get_orientation(request, orientation_id: int):
+    return get_one(_orientations(request.auth), orientation_id, orientation_payload)
 
 
 @router.get(
     "/rendez-vous",
-    response={200: AppointmentPage, 400: Error, 401: Error, 403: Error},
+    response={200: AppointmentPage, **READ_ERRORS},
     auth=partner_auth(Scope.APPOINTMENTS_READ),
     summary="Rendez-vous (synchronisation)",
     description=(
@@ -406,24 +379,45 @@ def list_appointments(request, query: Query[SyncQuery]):
 
 
 @router.get(
+    "/rendez-vous/{appointment_id}",
+    response={200: AppointmentOut, **ONE_ERRORS},
+    auth=partner_auth(Scope.APPOINTMENTS_READ),
+    summary="Un rendez-vous",
+    description=(
+        "Le rendez-vous désigné par un événement `rendez-vous.*` (champ `donnees.rendez_vous`). "
+        "Portée requise : `rendez-vous:lecture`."
+    ),
+)
+def get_appointment(request, appointment_id: int):
+    return get_one(_appointments(request.auth), appointment_id, appointment_payload)
+
+
+@router.get(
     "/contrats",
-    response={200: ContractPage, 400: Error, 401: Error, 403: Error},
+    response={200: ContractPage, **READ_ERRORS},
     auth=partner_auth(Scope.CONTRACTS_READ),
     summary="Contrats d'engagement, CER et PPAE (synchronisation)",
     description="Contrats des personnes du périmètre. Portée requise : `contrats:lecture`.",
 )
 def list_contracts(request, query: Query[SyncQuery]):
-    queryset = Contract.objects.filter(services.people_q(request.auth, "beneficiary__"))
-    return cursor_page(queryset, query, contract_payload)
+    return cursor_page(_contracts(request.auth), query, contract_payload)
+
+
+@router.get(
+    "/contrats/{contract_id}",
+    response={200: ContractOut, **ONE_ERRORS},
+    auth=partner_auth(Scope.CONTRACTS_READ),
+    summary="Un contrat",
+    description=(
+        "Le contrat désigné par un événement `contrat.signe` (champ `donnees.contrat`). "
+        "Portée requise : `contrats:lecture`."
+    ),
+)
+def get_contract(request, contract_id: int):
+    return get_one(_contracts(request.auth), contract_id, contract_payload)
 
 
 # --- écriture --------------------------------------------------------------------------------------------------
-
-
-def _error_message(exc):
-    if hasattr(exc, "message_dict"):
-        return " ".join(m for messages in exc.message_dict.values() for m in messages)
-    return " ".join(exc.messages)
 
 
 @router.post(
@@ -440,26 +434,17 @@ def _error_message(exc):
     ),
 )
 def post_attendance(
-    request,
-    appointment_id: int,
-    payload: AttendanceIn,
-    idempotency_key: str = Header(
-        ...,
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Clé unique choisie par le partenaire pour cette écriture (ex. un UUID).",
-        examples=["5f0c1d0e-8a52-4c55-b0d1-0c9b0d2f6a11"],
-    ),
+    request, appointment_id: int, payload: AttendanceIn, idempotency_key: str = idempotency_key_header()
 ):
     partner = request.auth
-    body = payload.model_dump()
-    fingerprint = services.request_hash("POST", f"rendez-vous/{appointment_id}/presence", body)
+    fingerprint = services.request_hash(
+        "POST", f"rendez-vous/{appointment_id}/presence", payload.model_dump()
+    )
 
     def perform():
         appointment = _appointments(partner).filter(pk=appointment_id).select_related("beneficiary").first()
         if appointment is None:
-            return 404, {"code": "introuvable", "message": "Rendez-vous introuvable dans votre périmètre."}
+            return not_found("Rendez-vous introuvable dans votre périmètre.")
         try:
             orientation.record_attendance(
                 appointment,
@@ -468,20 +453,84 @@ def post_attendance(
                 notes=payload.observations,
             )
         except ValidationError as exc:
-            return 422, {"code": "transition_impossible", "message": _error_message(exc)}
+            return refused(exc)
         appointment = _appointments(partner).get(pk=appointment.pk)
-        return 200, AppointmentOut(**appointment_payload(appointment)).model_dump(mode="json")
+        return 200, stored_body(AppointmentOut, appointment_payload(appointment))
 
-    try:
-        status, response, replayed = services.idempotent(partner, idempotency_key, fingerprint, perform)
-    except services.IdempotencyConflict as exc:
-        raise HttpError(
-            409,
-            "Cette clé d'idempotence a déjà servi pour une autre requête : choisissez une nouvelle clé.",
-        ) from exc
-    from parcours.api.main import api  # import tardif : main.py importe ce module
+    return idempotent_response(request, partner, idempotency_key, fingerprint, perform)
 
-    result = api.create_response(request, response, status=status)
-    if replayed:
-        result["Idempotent-Replayed"] = "true"
-    return result
+
+@router.post(
+    "/contrats",
+    response={201: ContractOut, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error},
+    auth=partner_auth(Scope.CONTRACTS_WRITE),
+    summary="Transmettre un contrat signé chez le partenaire (PPAE, CER) et sa date de signature",
+    description=(
+        "Annexe 5 de la convention (§ 2.1) : « partage a minima de la date de signature du contrat "
+        "d'engagement ». Le système enregistre un contrat signé dans son propre logiciel (ex. le PPAE signé "
+        "à France Travail) pour une personne de son périmètre : Parcours crée le contrat au nom de "
+        "l'organisation du système et le signe à la date donnée par le service des contrats (mêmes règles "
+        "qu'à l'écran : date non future, fin après le début ; le contrat signé précédent de la personne est "
+        "terminé, remplacé). Le journal du parcours l'inscrit (« Contrat d'engagement signé », signé par le "
+        "compte technique du système), les indicateurs le comptent et les abonnés reçoivent "
+        "`contrat.signe`. Une même référence pour la même personne n'est enregistrée qu'une fois (409). "
+        "Portée requise : `contrats:ecriture` ; en-tête `Idempotency-Key` obligatoire (même règle que pour "
+        "la présence). Réponse : le contrat créé (201)."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "personne": 1042,
+                        "type": "ppae",
+                        "signe_le": "2026-03-20",
+                        "fin_prevue": "2026-09-20",
+                        "reference": "PPAE-2026-000123",
+                    }
+                }
+            }
+        }
+    },
+)
+def post_signed_contract(request, payload: SignedContractIn, idempotency_key: str = idempotency_key_header()):
+    partner = request.auth
+    fingerprint = services.request_hash("POST", "contrats", payload.model_dump(mode="json"))
+
+    def perform():
+        person = services.visible_people(partner).filter(pk=payload.personne).first()
+        if person is None:
+            return not_found("Personne introuvable dans votre périmètre.")
+        reference = payload.reference.strip()
+        existing = Contract.objects.filter(
+            beneficiary=person, organisation_id=partner.organisation_id, external_reference=reference
+        ).first()
+        if existing is not None:
+            return 409, {
+                "code": "deja_enregistre",
+                "message": f"Le contrat de référence « {reference} » est déjà enregistré "
+                f"(contrat n° {existing.pk}).",
+            }
+        try:
+            with transaction.atomic():
+                contract = accompaniment.create_contract(
+                    person,
+                    author=partner.service_user,
+                    kind=ContractKind(payload.type),
+                    organisation=partner.organisation,
+                    starts_on=payload.debut,
+                    ends_on=payload.fin_prevue,
+                    external_reference=reference,
+                )
+                contract = accompaniment.sign_contract(
+                    contract, actor=partner.service_user, on=payload.signe_le
+                )
+        except ValidationError as exc:
+            return refused(exc, code="contrat_refuse")
+        return 201, stored_body(ContractOut, contract_payload(contract))
+
+    return idempotent_response(request, partner, idempotency_key, fingerprint, perform)
+
+
+# Les autres ressources s'enregistrent sur le même routeur.
+from . import api_accompaniment, api_indicators  # noqa: E402, F401

@@ -13,6 +13,13 @@ class Scope(models.TextChoices):
     APPOINTMENTS_READ = "rendez-vous:lecture", "Lire les rendez-vous"
     APPOINTMENTS_WRITE = "rendez-vous:ecriture", "Saisir la présence aux rendez-vous"
     CONTRACTS_READ = "contrats:lecture", "Lire les contrats"
+    CONTRACTS_WRITE = "contrats:ecriture", "Transmettre les contrats signés chez le partenaire"
+    RIGHTS_READ = "droits:lecture", "Lire les droits RSA des foyers"
+    DIAGNOSTICS_READ = "diagnostics:lecture", "Lire les diagnostics (thèmes et freins, sans texte libre)"
+    ACTIVITIES_READ = "activites:lecture", "Lire les activités du plan d'accompagnement"
+    PRESCRIPTIONS_READ = "prescriptions:lecture", "Lire les prescriptions vers le catalogue"
+    EXITS_READ = "sorties:lecture", "Lire les sorties et le suivi dans l'emploi"
+    INDICATORS_READ = "indicateurs:lecture", "Lire les indicateurs agrégés du Département"
 
 
 class PartnerSystem(models.Model):

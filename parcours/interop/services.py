@@ -142,6 +142,34 @@ def appointments_q(partner, model):
     return people_q(partner, "beneficiary__") | Q(present)
 
 
+def rights_q(partner):
+    """Droits RSA des foyers dont une personne au moins est dans le périmètre."""
+    return Q(household__in=visible_people(partner).order_by().values("household"))
+
+
+def prescriptions_q(partner):
+    """Prescriptions des personnes du périmètre, et celles reçues par les structures du catalogue
+    rattachées à l'organisation du système (comme l'espace structure des agents)."""
+    return people_q(partner, "beneficiary__") | Q(structure__organisation_id=partner.organisation_id)
+
+
+def indicator_departement(partner):
+    """Le Département dont relève l'organisation du système (lui-même pour un Département)."""
+    return partner.organisation.home_departement
+
+
+def countable_people(partner):
+    """Personnes que le système peut compter dans des agrégats (jamais de liste) — comme
+    ``Beneficiary.objects.countable_by`` : son périmètre, et tout son Département pour les services de
+    l'État qui lui sont rattachés."""
+    org = partner.organisation
+    if org.kind == OrganisationKind.ETAT:
+        if org.departement_id is None:
+            return Beneficiary.objects.none()
+        return Beneficiary.objects.filter(departement_id=org.departement_id)
+    return visible_people(partner)
+
+
 # --- idempotence ----------------------------------------------------------------------------------------------
 
 

@@ -1,11 +1,13 @@
-"""Branchements : livraisons de webhooks à l'écriture du journal ; date de modification des objets exposés."""
+"""Branchements : livraisons de webhooks à l'écriture du journal ; date de modification des objets exposés
+(synchronisation des partenaires par ``updated_after``)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from parcours.accompaniment.models import Contract
-from parcours.beneficiaries.models import Beneficiary, FollowUp
+from parcours.accompaniment.models import Contract, EmploymentCheck, Exit, PlannedActivity
+from parcours.beneficiaries.models import Beneficiary, FollowUp, RsaRight
+from parcours.catalogue.models import Prescription
 from parcours.journal.models import Event
 from parcours.orientation.models import Appointment, OrientationDecision
 
@@ -28,8 +30,16 @@ def _touch(sender, instance, created, raw=False, update_fields=None, **kwargs):
     instance.updated_at = now
 
 
-for _model in (Appointment, OrientationDecision, Contract):
+for _model in (Appointment, OrientationDecision, Contract, RsaRight, PlannedActivity, Prescription, Exit):
     post_save.connect(_touch, sender=_model, dispatch_uid=f"interop_touch_{_model.__name__}")
+
+
+@receiver(post_save, sender=EmploymentCheck, dispatch_uid="interop_employment_check_touches_exit")
+def _employment_check_touches_exit(sender, instance, raw=False, **kwargs):
+    """Un suivi dans l'emploi fait partie de la sortie publiée (``suivis``) : sa date de modification
+    avance, pour que les partenaires le reçoivent à leur prochaine synchronisation."""
+    if not raw:
+        Exit.objects.filter(pk=instance.exit_id).update(updated_at=timezone.now())
 
 
 @receiver(post_save, sender=FollowUp, dispatch_uid="interop_follow_up_touches_person")

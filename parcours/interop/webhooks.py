@@ -48,6 +48,9 @@ PAYLOAD_IDS = {
     "sortie": "sortie",
 }
 PUBLISHED_FIELDS = ("pathway", "code", "kind", "starts_at", "appointment_kind", "type", "motif")
+# Clés dont le sens dépend du fait : pour une sortie, « contrat » est le type de contrat de travail (cdi,
+# cdd…), pas l'identifiant d'un contrat d'engagement.
+RENAMED_FIELDS = {EventKind.EXITED: {"contrat": "contrat_travail"}}
 
 MAX_ATTEMPTS = 8
 BASE_DELAY_SECONDS = 60
@@ -73,9 +76,10 @@ def subscribe(partner, url, event_types, secret=None):
 
 def build_payload(event, event_type, event_id):
     data = {}
+    renamed = RENAMED_FIELDS.get(event.kind, {})
     for key, name in PAYLOAD_IDS.items():
         if event.payload.get(key) is not None:
-            data[name] = event.payload[key]
+            data[renamed.get(key, name)] = event.payload[key]
     for key in PUBLISHED_FIELDS:
         if event.payload.get(key) is not None:
             data[key] = event.payload[key]

@@ -8,17 +8,12 @@ from django.utils import timezone
 from parcours.accounts.models import OrganisationKind, Role
 from parcours.beneficiaries.models import FollowUp
 from parcours.interop import services, webhooks
+from parcours.interop.models import Scope
 from parcours.orientation import sms
 from tests.factories import BeneficiaryFactory, DepartementFactory, MembershipFactory, OrganisationFactory
 
 D = datetime.date
-ALL_SCOPES = [
-    "personnes:lecture",
-    "orientations:lecture",
-    "rendez-vous:lecture",
-    "rendez-vous:ecriture",
-    "contrats:lecture",
-]
+ALL_SCOPES = list(Scope.values)
 
 
 @pytest.fixture(autouse=True)

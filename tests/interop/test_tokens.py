@@ -95,11 +95,11 @@ def test_every_interop_operation_declares_token_security_and_french_docs():
         if path.startswith("/api/v1/interop/")
         for method, op in methods.items()
     ]
-    assert len(operations) == 6
+    assert len(operations) == 21
     for path, method, op in operations:
         assert {"JetonBearer": []} in op["security"], f"{method} {path}"
         assert {"JetonApiKey": []} in op["security"], f"{method} {path}"
-        assert op["summary"]
+        assert op["summary"] and "Portée requise" in op["description"], f"{method} {path}"
     schemes = schema["components"]["securitySchemes"]
     assert schemes["JetonBearer"] == {"type": "http", "scheme": "bearer"}
     assert schemes["JetonApiKey"]["name"] == "X-Api-Key"
