@@ -315,7 +315,11 @@ def list_people(request, query: Query[SyncQuery]):
     partner = request.auth
     with_nir = services.sees_nir(partner)
     return cursor_page(
-        services.visible_people(partner), query, lambda p: person_payload(p, with_nir), person_lookup=None
+        request,
+        services.visible_people(partner),
+        query,
+        lambda p: person_payload(p, with_nir),
+        person_lookup=None,
     )
 
 
@@ -332,7 +336,9 @@ def list_people(request, query: Query[SyncQuery]):
 def get_person(request, person_id: int):
     partner = request.auth
     with_nir = services.sees_nir(partner)
-    return get_one(services.visible_people(partner), person_id, lambda p: person_payload(p, with_nir))
+    return get_one(
+        request, services.visible_people(partner), person_id, lambda p: person_payload(p, with_nir)
+    )
 
 
 @router.get(
@@ -347,7 +353,7 @@ def get_person(request, person_id: int):
     ),
 )
 def list_orientations(request, query: Query[SyncQuery]):
-    return cursor_page(_orientations(request.auth), query, orientation_payload)
+    return cursor_page(request, _orientations(request.auth), query, orientation_payload)
 
 
 @router.get(
@@ -361,7 +367,7 @@ def list_orientations(request, query: Query[SyncQuery]):
     ),
 )
 def get_orientation(request, orientation_id: int):
-    return get_one(_orientations(request.auth), orientation_id, orientation_payload)
+    return get_one(request, _orientations(request.auth), orientation_id, orientation_payload)
 
 
 @router.get(
@@ -375,7 +381,7 @@ def get_orientation(request, orientation_id: int):
     ),
 )
 def list_appointments(request, query: Query[SyncQuery]):
-    return cursor_page(_appointments(request.auth), query, appointment_payload)
+    return cursor_page(request, _appointments(request.auth), query, appointment_payload)
 
 
 @router.get(
@@ -389,7 +395,7 @@ def list_appointments(request, query: Query[SyncQuery]):
     ),
 )
 def get_appointment(request, appointment_id: int):
-    return get_one(_appointments(request.auth), appointment_id, appointment_payload)
+    return get_one(request, _appointments(request.auth), appointment_id, appointment_payload)
 
 
 @router.get(
@@ -400,7 +406,7 @@ def get_appointment(request, appointment_id: int):
     description="Contrats des personnes du périmètre. Portée requise : `contrats:lecture`.",
 )
 def list_contracts(request, query: Query[SyncQuery]):
-    return cursor_page(_contracts(request.auth), query, contract_payload)
+    return cursor_page(request, _contracts(request.auth), query, contract_payload)
 
 
 @router.get(
@@ -414,7 +420,7 @@ def list_contracts(request, query: Query[SyncQuery]):
     ),
 )
 def get_contract(request, contract_id: int):
-    return get_one(_contracts(request.auth), contract_id, contract_payload)
+    return get_one(request, _contracts(request.auth), contract_id, contract_payload)
 
 
 # --- écriture --------------------------------------------------------------------------------------------------

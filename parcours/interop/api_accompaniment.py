@@ -135,6 +135,7 @@ def list_rights(request, query: Query[SyncQuery]):
     partner = request.auth
     with_identifiers = services.sees_nir(partner)
     return cursor_page(
+        request,
         _rights(partner),
         query,
         lambda right: right_payload(right, with_identifiers),
@@ -152,7 +153,7 @@ def list_rights(request, query: Query[SyncQuery]):
 def get_right(request, right_id: int):
     partner = request.auth
     with_identifiers = services.sees_nir(partner)
-    return get_one(_rights(partner), right_id, lambda right: right_payload(right, with_identifiers))
+    return get_one(request, _rights(partner), right_id, lambda right: right_payload(right, with_identifiers))
 
 
 # --- diagnostics ------------------------------------------------------------------------------------------------
@@ -276,7 +277,9 @@ DIAGNOSTIC_DESCRIPTION = (
     description=DIAGNOSTIC_DESCRIPTION,
 )
 def list_diagnostics(request, query: Query[SyncQuery]):
-    return cursor_page(_diagnostics(request.auth), query, diagnostic_payload, sync_field="created_at")
+    return cursor_page(
+        request, _diagnostics(request.auth), query, diagnostic_payload, sync_field="created_at"
+    )
 
 
 @router.get(
@@ -287,7 +290,7 @@ def list_diagnostics(request, query: Query[SyncQuery]):
     description=DIAGNOSTIC_DESCRIPTION,
 )
 def get_diagnostic(request, diagnostic_id: int):
-    return get_one(_diagnostics(request.auth), diagnostic_id, diagnostic_payload)
+    return get_one(request, _diagnostics(request.auth), diagnostic_id, diagnostic_payload)
 
 
 # --- activités du plan d'accompagnement ---------------------------------------------------------------------------
@@ -366,7 +369,7 @@ ACTIVITY_DESCRIPTION = (
     description=ACTIVITY_DESCRIPTION,
 )
 def list_activities(request, query: Query[SyncQuery]):
-    return cursor_page(_activities(request.auth), query, activity_payload)
+    return cursor_page(request, _activities(request.auth), query, activity_payload)
 
 
 @router.get(
@@ -377,7 +380,7 @@ def list_activities(request, query: Query[SyncQuery]):
     description=ACTIVITY_DESCRIPTION,
 )
 def get_activity(request, activity_id: int):
-    return get_one(_activities(request.auth), activity_id, activity_payload)
+    return get_one(request, _activities(request.auth), activity_id, activity_payload)
 
 
 # --- prescriptions vers le catalogue ------------------------------------------------------------------------------
@@ -467,7 +470,7 @@ PRESCRIPTION_DESCRIPTION = (
     description=PRESCRIPTION_DESCRIPTION,
 )
 def list_prescriptions(request, query: Query[SyncQuery]):
-    return cursor_page(_prescriptions(request.auth), query, prescription_payload)
+    return cursor_page(request, _prescriptions(request.auth), query, prescription_payload)
 
 
 @router.get(
@@ -478,7 +481,7 @@ def list_prescriptions(request, query: Query[SyncQuery]):
     description=PRESCRIPTION_DESCRIPTION,
 )
 def get_prescription(request, prescription_id: int):
-    return get_one(_prescriptions(request.auth), prescription_id, prescription_payload)
+    return get_one(request, _prescriptions(request.auth), prescription_id, prescription_payload)
 
 
 # --- sorties et suivi dans l'emploi -----------------------------------------------------------------------------
@@ -595,7 +598,7 @@ EXIT_DESCRIPTION = (
     description=EXIT_DESCRIPTION,
 )
 def list_exits(request, query: Query[SyncQuery]):
-    return cursor_page(_exits(request.auth), query, exit_payload)
+    return cursor_page(request, _exits(request.auth), query, exit_payload)
 
 
 @router.get(
@@ -607,4 +610,4 @@ def list_exits(request, query: Query[SyncQuery]):
     + EXIT_DESCRIPTION,
 )
 def get_exit(request, exit_id: int):
-    return get_one(_exits(request.auth), exit_id, exit_payload)
+    return get_one(request, _exits(request.auth), exit_id, exit_payload)

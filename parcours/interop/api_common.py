@@ -139,7 +139,38 @@ def decode_cursor(cursor):
         raise HttpError(400, "Curseur invalide : repassez la valeur `curseur_suivant` reçue.") from exc
 
 
-def cursor_page(queryset, query, serialize, *, sync_field="updated_at", person_lookup="beneficiary_id"):
+def log_partner_read(request, rows):
+    """Journal d'accès : une entrée par personne dont le système partenaire a lu les données (personnes,
+    ou lignes rattachées à une personne). Auteur : le compte technique du système, motif : son nom."""
+    from parcours.audit.models import AccessAction
+    from parcours.audit.services import record_many
+
+    partner = request.auth
+    people = []
+    for row in rows:
+        person = row.pk if row._meta.model_name == "beneficiary" else getattr(row, "beneficiary_id", None)
+        if person is not None and person not in people:
+            people.append(person)
+    departement = partner.organisation.home_departement
+    record_many(
+        [
+            {
+                "beneficiary_id": person,
+                "action": AccessAction.READ,
+                "departement_id": departement.pk if departement else None,
+                "path": request.path[:300],
+            }
+            for person in people
+        ],
+        user=partner.service_user,
+        view=getattr(request.resolver_match, "view_name", "")[:100] if request.resolver_match else "",
+        reason=f"API des partenaires : {partner.name}",
+    )
+
+
+def cursor_page(
+    request, queryset, query, serialize, *, sync_field="updated_at", person_lookup="beneficiary_id"
+):
     """Une page ordonnée par (``sync_field``, identifiant), après le curseur et ``updated_after``.
 
     ``sync_field`` : date de modification (ou d'enregistrement pour une table dont les lignes ne changent
@@ -164,12 +195,15 @@ def cursor_page(queryset, query, serialize, *, sync_field="updated_at", person_l
     rows = rows[: query.limite]
     if rows:
         cursor = encode_cursor(getattr(rows[-1], sync_field), rows[-1].pk)
+    log_partner_read(request, rows)
     return {"elements": [serialize(row) for row in rows], "curseur_suivant": cursor, "fin": last_page}
 
 
-def get_one(queryset, pk, serialize):
-    """Un élément du périmètre (404 hors périmètre, comme s'il n'existait pas)."""
-    return serialize(get_object_or_404(queryset, pk=pk))
+def get_one(request, queryset, pk, serialize):
+    """Un élément du périmètre (404 hors périmètre, comme s'il n'existait pas) ; lecture journalisée."""
+    row = get_object_or_404(queryset, pk=pk)
+    log_partner_read(request, [row])
+    return serialize(row)
 
 
 # --- écritures idempotentes -----------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def authenticate(token):
         return None
     api_token = (
         ApiToken.objects.filter(digest=digest(token), revoked_at__isnull=True, partner__active=True)
-        .select_related("partner__organisation", "partner__service_user")
+        .select_related("partner__organisation__departement", "partner__service_user")
         .first()
     )
     if api_token is None:

@@ -92,7 +92,7 @@ def test_list_query_count_does_not_grow_with_page_size(
     _, token = make_partner(departement)
     client = api_client(token)
     for path in ("personnes", "orientations", "rendez-vous", "contrats"):
-        with django_assert_max_num_queries(5):
+        with django_assert_max_num_queries(8):  # dont 3 pour le journal d'accès (transaction, chaînage, insertion)
             assert client.get(path, limite=50).status_code == 200
 
 
@@ -170,3 +170,25 @@ def test_person_entering_the_scope_is_synchronised_with_its_history(
     # … et son historique se lit par le filtre ``personne``.
     history, _ = client.pull_all("rendez-vous", personne=person.pk)
     assert [a["id"] for a in history] == [appointment.pk]
+
+
+def test_partner_reads_are_written_to_the_access_log(
+    departement, france_travail, person, make_partner, api_client
+):
+    """Chaque personne lue par un système partenaire (liste ou fiche, y compris ses contrats, rendez-vous…)
+    laisse une entrée dans le journal d'accès, au nom du compte technique du système."""
+    from parcours.audit.models import AccessLog
+
+    follow(person, france_travail)
+    partner, token = make_partner(france_travail)
+    client = api_client(token)
+    client.pull_all("personnes")
+    entries = list(AccessLog.objects.filter(beneficiary_id=person.pk))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.action == "read" and entry.departement_id == departement.pk
+    assert entry.reason == f"API des partenaires : {partner.name}"
+    assert entry.path.startswith("/api/v1/interop/personnes")
+    assert entry.user_id == partner.service_user_id
+    client.pull_all("contrats")  # aucun contrat : rien de lu, rien de journalisé
+    assert AccessLog.objects.filter(beneficiary_id=person.pk).count() == 1
