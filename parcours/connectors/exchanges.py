@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from parcours.core.csv_export import safe_cell
 from parcours.intake.formats import values as v
-from parcours.intake.formats.tabular import open_workbook, detect_encoding, sniff_delimiter
+from parcours.intake.formats.tabular import detect_encoding, open_workbook, sniff_delimiter
 from parcours.intake.records import FileRejected
 from parcours.orientation import services as orientation
 from parcours.orientation.models import Attendance, DecisionStatus, OrientationDecision
