@@ -9,12 +9,14 @@ par les indicateurs (droits, suivis, contrats, sorties), puis mesure le calcul d
 d'indicateurs (``compute_indicators``) sur un an et sur toute la période, pour le Département et pour
 un territoire. Cible : moins de 5 s sur PostgreSQL à 150 000 bénéficiaires. Avec ``--engines django,duckdb``
 (défaut), les mêmes définitions sont aussi exécutées par DuckDB sur un export Parquet des tables, et le
-banc vérifie que les deux moteurs donnent les mêmes chiffres.
+banc vérifie que les deux moteurs donnent les mêmes chiffres. Avec ``--engines django,duckdb,spark``, Spark
+(local, ``requirements-spark.txt`` et Java 17) les exécute aussi sur le même export.
 """
 
 import argparse
 import datetime
 import importlib.util
+import json
 import os
 import random
 import shutil
@@ -188,6 +190,79 @@ def generate(n, seed):
     return departement, territories[0], total_events
 
 
+def measure(engine_label, engine, cases, repeat, results):
+    """Mesure le jeu complet pour chaque cas ; compare au premier moteur mesuré (``results``)."""
+    from parcours.indicators.definitions import compute_indicators
+
+    print(f"Moteur {engine_label} :")
+    for label, scope, year in cases:
+        start, end = (
+            (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+            if year
+            else (START, datetime.date(2026, 12, 31))
+        )
+        timings = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            cpu = time.process_time()
+            values = compute_indicators(scope, start, end, engine=engine)
+            timings.append((time.perf_counter() - t, time.process_time() - cpu))
+        agree = ""
+        if label in results:
+            agree = " ; identique au premier moteur" if results[label] == values else " ; DIFFÉRENT !"
+        results.setdefault(label, values)
+        wall, cpu = min(timings)
+        print(
+            f"- {label} : jeu complet en {wall:.2f} s (meilleur de {repeat} ; CPU du processus {cpu:.2f} s) ; "
+            f"nouveaux entrants {values['nouveaux_entrants']}, "
+            f"taux 15 j {values['taux_orientation_15j']:.3f}, "
+            f"délai médian T0→orientation {values['delai_median_t0_orientation_jours']} j{agree}"
+        )
+
+
+def spark_available():
+    if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
+        print("Spark : paquet « pyspark » (requirements-spark.txt) ou Java absent, moteur ignoré.")
+        return False
+    return True
+
+
+def measure_saved_export(directory, repeat, engines="duckdb"):
+    """DuckDB (et Spark s'il est demandé) sur un export gardé par ``--parquet`` (aucune base n'est créée ni
+    lue)."""
+    from parcours.accounts.models import Organisation, Territory
+    from parcours.indicators.definitions import beneficiary_scope
+    from parcours.indicators.engines import DuckDBEngine
+
+    meta = json.loads((directory / "banc.json").read_text())
+    print(
+        f"Export gardé {directory} : {meta['beneficiaries']:_} bénéficiaires ; "
+        f"{meta['events']:_} événements".replace("_", " ")
+    )
+    departement = Organisation(pk=meta["departement"])
+    territory = Territory(pk=meta["territory"])
+    cases = [
+        ("Département, 1 an (2026)", beneficiary_scope(departement=departement), 2026),
+        ("Département, toute la période", beneficiary_scope(departement=departement), None),
+        ("un territoire, 1 an (2026)", beneficiary_scope(departement=departement, territory=territory), 2026),
+    ]
+    results = {}
+    if "duckdb" in engines:
+        engine = DuckDBEngine(directory)
+        try:
+            measure("DuckDB (Parquet)", engine, cases, repeat, results)
+        finally:
+            engine.close()
+    if "spark" in engines and spark_available():
+        from parcours.indicators.engines_spark import SparkEngine
+
+        engine = SparkEngine(directory)
+        try:
+            measure("Spark (Parquet)", engine, cases, repeat, results)
+        finally:
+            engine.close()
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -198,7 +273,14 @@ def main():
     parser.add_argument(
         "--engines",
         default="django,duckdb",
-        help="moteurs mesurés : django (la base de DATABASE_URL), duckdb (export Parquet, paquet duckdb)",
+        help="moteurs mesurés : django (la base de DATABASE_URL), duckdb (export Parquet, paquet duckdb), "
+        "spark (le même export, Spark local)",
+    )
+    parser.add_argument(
+        "--parquet",
+        metavar="DOSSIER",
+        help="garde l'export Parquet dans DOSSIER ; s'il en contient déjà un (fichier banc.json), ne génère "
+        "rien et mesure DuckDB seul sur cet export (profilage sans régénérer 2 millions de bénéficiaires)",
     )
     args = parser.parse_args()
 
@@ -208,8 +290,10 @@ def main():
     from django.db import connection
 
     from parcours.accounts.models import Territory
-    from parcours.indicators.definitions import beneficiary_scope, compute_indicators
+    from parcours.indicators.definitions import beneficiary_scope
 
+    if args.parquet and (Path(args.parquet) / "banc.json").exists():
+        return measure_saved_export(Path(args.parquet), args.repeat, args.engines)
     old_name = connection.settings_dict["NAME"]
     creation = connection.creation
     test_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
@@ -235,40 +319,42 @@ def main():
         if "duckdb" in args.engines and importlib.util.find_spec("duckdb") is None:
             print("DuckDB : paquet « duckdb » non installé, moteur ignoré.")
             args.engines = "django"
+        export_dir = None
         if "duckdb" in args.engines:
             from parcours.indicators.engines import DuckDBEngine, export_parquet
 
-            export_dir = tempfile.mkdtemp(prefix="indicateurs-parquet-")
+            export_dir = args.parquet or tempfile.mkdtemp(prefix="indicateurs-parquet-")
             started = time.perf_counter()
             export_parquet(export_dir)
             print(f"Export Parquet : {time.perf_counter() - started:.1f} s")
+            if args.parquet:
+                (Path(export_dir) / "banc.json").write_text(
+                    json.dumps(
+                        {
+                            "departement": departement.pk,
+                            "territory": territory_id,
+                            "beneficiaries": args.beneficiaries,
+                            "events": events,
+                        }
+                    )
+                )
             engines.append(("DuckDB (Parquet)", DuckDBEngine(export_dir)))
+        if "spark" in args.engines and spark_available():
+            from parcours.indicators.engines import export_parquet
+            from parcours.indicators.engines_spark import SparkEngine
+
+            if export_dir is None:
+                export_dir = args.parquet or tempfile.mkdtemp(prefix="indicateurs-parquet-")
+                export_parquet(export_dir)
+            started = time.perf_counter()
+            engines.append(("Spark (Parquet)", SparkEngine(export_dir)))
+            print(f"Démarrage de Spark : {time.perf_counter() - started:.1f} s")
         results = {}
         for engine_label, engine in engines:
-            print(f"Moteur {engine_label} :")
-            for label, scope, year in cases:
-                start, end = (
-                    (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
-                    if year
-                    else (START, datetime.date(2026, 12, 31))
-                )
-                timings = []
-                for _ in range(args.repeat):
-                    t = time.perf_counter()
-                    values = compute_indicators(scope, start, end, engine=engine)
-                    timings.append(time.perf_counter() - t)
-                agree = ""
-                if label in results:
-                    agree = " ; identique au premier moteur" if results[label] == values else " ; DIFFÉRENT !"
-                results.setdefault(label, values)
-                print(
-                    f"- {label} : jeu complet en {min(timings):.2f} s (meilleur de {args.repeat}) ; "
-                    f"nouveaux entrants {values['nouveaux_entrants']}, "
-                    f"taux 15 j {values['taux_orientation_15j']:.3f}, "
-                    f"délai médian T0→orientation {values['delai_median_t0_orientation_jours']} j{agree}"
-                )
-        if "duckdb" in args.engines:
-            engines[-1][1].close()
+            measure(engine_label, engine, cases, args.repeat, results)
+        for _, engine in engines[1:]:
+            engine.close()
+        if export_dir and not args.parquet:
             shutil.rmtree(export_dir, ignore_errors=True)
     finally:
         creation.destroy_test_db(old_name, verbosity=0)

@@ -22,9 +22,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connections, router, transaction
-from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
+from django.db.models.lookups import In
 
 from parcours.accompaniment.models import (
     Contract,
@@ -35,11 +46,13 @@ from parcours.accompaniment.models import (
     ExitReason,
 )
 from parcours.accompaniment.services import min_weekly_hours
-from parcours.accounts.models import Organisation
+from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
 from parcours.orientation.models import Pathway
+
+from .sql import DaysBetween, Median, as_number
 
 # --- événements du journal lus par les indicateurs ------------------------------------------------------
 
@@ -237,14 +250,25 @@ DELAY_BUCKET_LABELS = {
 # --- périmètre ------------------------------------------------------------------------------------------
 
 
-def beneficiary_scope(*, departement=None, territory=None, base=None):
+def beneficiary_scope(
+    *, departement=None, territory=None, base=None, organisation=None, referent=None, period=None
+):
     """Ensemble de bénéficiaires sur lequel calculer : ``base`` (ex. ``visible_to(user)``, défaut : tous),
-    restreint au Département et au territoire donnés."""
+    restreint au Département et au territoire donnés, et aux personnes rattachées à ``organisation`` ou à
+    ``referent`` pendant ``period`` (``(début, fin)`` ; sans période : rattachement en cours). Le
+    rattachement est défini dans ``attachments.py``."""
+    from .attachments import organisation_members, referent_members
+
     scope = Beneficiary.objects.all() if base is None else base
     if departement is not None:
         scope = scope.filter(departement=departement)
     if territory is not None:
         scope = scope.filter(territory=territory)
+    start, end = period or (None, None)
+    if organisation is not None:
+        scope = scope.filter(organisation_members(organisation, start, end))
+    if referent is not None:
+        scope = scope.filter(referent_members(referent, start, end))
     return scope
 
 
@@ -263,11 +287,8 @@ class DjangoEngine:
 
     name = "django"
 
-    def rows(self, queryset):
-        return list(queryset)
-
-    def count(self, queryset):
-        return queryset.count()
+    def bind(self, queryset):
+        return queryset
 
 
 DJANGO_ENGINE = DjangoEngine()
@@ -278,12 +299,18 @@ def _engine():
     return _ENGINE.get() or DJANGO_ENGINE
 
 
+def _on_engine(queryset):
+    """Le QuerySet lié au moteur courant (``bind``) : ``list()``, ``.count()`` et ``.aggregate()`` s'y
+    exécutent."""
+    return _engine().bind(queryset)
+
+
 def _rows(queryset):
-    return _engine().rows(queryset)
+    return list(_on_engine(queryset))
 
 
 def _count(queryset):
-    return _engine().count(queryset)
+    return _on_engine(queryset).count()
 
 
 def _events(scope):
@@ -295,34 +322,16 @@ def _ratio(numerator, denominator):
 
 
 def _median(values):
-    return None if not values else statistics.median(values)
+    return None if not values else as_number(statistics.median(values))
 
 
 # --- nouveaux entrants : une requête, une ligne par entrée ----------------------------------------------
 
 
-def notified_orientations():
-    """Orientations notifiées (première orientation ou réorientation) dont la décision n'a pas été annulée."""
-    cancelled = Event.objects.filter(
-        beneficiary_id=OuterRef("beneficiary_id"),
-        kind=ORIENTATION_CANCELLED,
-        payload__decision_id=OuterRef("payload__decision_id"),
-    )
-    return Event.objects.filter(kind__in=ORIENTATION_KINDS).filter(~Exists(cancelled))
-
-
-def _first_since_t0(events, field="occurred_on"):
-    """Sous-requête : ``field`` (nom ou expression) du premier de ``events`` depuis le T0 de l'entrée."""
-    events = events.filter(
-        beneficiary_id=OuterRef("beneficiary_id"), occurred_on__gte=OuterRef("occurred_on")
-    ).order_by("occurred_on", "pk")
-    values = events.values(field) if isinstance(field, str) else events.values(value=field)
-    return Subquery(values[:1])
-
-
 @dataclass(slots=True)
 class Entry:
-    """Un nouvel entrant de la période et les dates de ses premières étapes depuis T0."""
+    """Un nouvel entrant de la période et les dates de ses premières étapes depuis T0 (une ligne de
+    ``cohort_queryset`` ; ``bucket`` est la tranche de délai d'orientation calculée par la base)."""
 
     beneficiary_id: int
     t0: datetime.date
@@ -334,21 +343,20 @@ class Entry:
     first_appointment_on: datetime.date | None
     referent_on: datetime.date | None
     contract_on: datetime.date | None
+    bucket: str = NOT_ORIENTED
+    orientation_days: int | None = None  # T0 → orientation notifiée
+    interview_days: int | None = None  # ouverture du droit → premier entretien
+    contract_days: int | None = None  # orientation → premier contrat
 
     @property
-    def orientation_days(self):
-        return None if self.oriented_on is None else (self.oriented_on - self.t0).days
+    def in_time(self):
+        """Orientée dans l'objectif du Département (tranche « objectif »)."""
+        return self.bucket == "objectif"
 
 
 J = "beneficiary__events__"  # les événements de la même personne (jointure)
-COHORT_KINDS = (
-    NEW_ENTRANT,
-    *ORIENTATION_KINDS,
-    ORIENTATION_CANCELLED,
-    APPOINTMENT_HELD,
-    REFERENT_ASSIGNED,
-    CONTRACT_SIGNED,
-)
+COHORT_STEP_KINDS = (NEW_ENTRANT, APPOINTMENT_HELD, REFERENT_ASSIGNED, CONTRACT_SIGNED)
+COHORT_KINDS = (*COHORT_STEP_KINDS, *ORIENTATION_KINDS)
 
 
 def _first_after_t0(kinds, expression=None):
@@ -357,26 +365,156 @@ def _first_after_t0(kinds, expression=None):
     return Min(expression or f"{J}occurred_on", filter=since)
 
 
-def new_entrant_cohort(scope, start, end):
-    """Les entrées (événements ``new_entrant``) dont le T0 tombe dans la période, avec leurs étapes.
+def new_entrant_cohort(scope, start, end, *, target_days=None):
+    """Les entrées de la période, une par ligne (``Entry``), lues dans ``cohort_queryset`` : pour les listes
+    de personnes (détail d'un chiffre, fichier de l'annexe 4, extrait d'évaluation). Les indicateurs eux-mêmes
+    sont comptés par la base (``cohort_tallies``)."""
+    rows = _rows(
+        cohort_queryset(scope, start, end, target_days=target_days).values_list(
+            "beneficiary_id",
+            "occurred_on",
+            "beneficiary__departement_id",
+            "beneficiary__territory_id",
+            "beneficiary__household__right__opened_on",
+            "oriented_on",
+            "pathway",
+            "first_appointment_on",
+            "referent_on",
+            "contract_on",
+            "bucket",
+            "orientation_days",
+            "interview_days",
+            "contract_days",
+        )
+    )
+    return [
+        Entry(
+            beneficiary_id=r[0],
+            t0=_as_date(r[1]),
+            departement_id=r[2],
+            territory_id=r[3],
+            right_opened_on=_as_date(r[4]),
+            oriented_on=_as_date(r[5]),
+            pathway=(r[6] or None) if r[5] else None,
+            first_appointment_on=_as_date(r[7]),
+            referent_on=_as_date(r[8]),
+            contract_on=_as_date(r[9]),
+            bucket=r[10],
+            orientation_days=r[11],
+            interview_days=r[12],
+            contract_days=r[13],
+        )
+        for r in rows
+    ]
 
-    Une seule requête groupée : chaque entrée est jointe aux événements de la personne depuis son T0, et
-    la base prend la première date de chaque étape. La première orientation et son parcours viennent
-    ensemble (``AAAA-MM-JJ|parcours``, le plus petit est le plus ancien). Pour les rares personnes dont une
-    orientation a été annulée depuis T0, une seconde requête écarte les orientations annulées.
+
+def _as_date(value):
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value)[:10])
+
+
+def cohort_indicators(entries):
+    """Indicateurs des nouveaux entrants d'une liste d'entrées (``new_entrant_cohort``) : les mêmes que
+    ``cohort_tallies``, pour répartir une cohorte déjà lue entre des groupes (organisations, référents).
+    Rien n'est redéfini ici : tranche de délai, parcours et délais viennent de ``cohort_queryset`` ; on ne
+    fait que compter et prendre les médianes (les tests vérifient l'accord avec ``cohort_tallies``)."""
+    total = len(entries)
+    buckets = dict.fromkeys(DELAY_BUCKETS, 0)
+    pathways = dict.fromkeys([*(str(p) for p in PATHWAY_KEYS), NOT_ORIENTED], 0)
+    for e in entries:
+        buckets[e.bucket] += 1
+        oriented = e.bucket != NOT_ORIENTED and e.pathway in pathways
+        pathways[e.pathway if oriented else NOT_ORIENTED] += 1
+    return {
+        "nouveaux_entrants": total,
+        "nouveaux_entrants_orientes_15j": buckets["objectif"],
+        "taux_orientation_15j": _ratio(buckets["objectif"], total),
+        "delai_median_t0_orientation_jours": _median([e.orientation_days for e in entries if e.oriented_on]),
+        "delai_median_ouverture_droit_premier_entretien_jours": _median(
+            [e.interview_days for e in entries if e.interview_days is not None]
+        ),
+        "repartition_parcours": pathways,
+        "delai_median_orientation_contrat_jours": _median(
+            [e.contract_days for e in entries if e.contract_days is not None]
+        ),
+        "part_nouveaux_entrants_avec_referent": _ratio(sum(1 for e in entries if e.referent_on), total),
+        "part_nouveaux_entrants_avec_contrat": _ratio(sum(1 for e in entries if e.contract_on), total),
+        "distribution_delai_t0_orientation": buckets,
+    }
+
+
+# --- nouveaux entrants, compté par la base ------------------------------------------------------------------
+
+
+def _per_departement(values, default):
+    """Expression : la valeur (objectif, délai légal) du Département de la personne de l'entrée."""
+    return Case(
+        *[When(beneficiary__departement_id=pk, then=Value(v)) for pk, v in values.items()],
+        default=Value(default),
+        output_field=IntegerField(),
+    )
+
+
+def _delays(name, override=None):
+    """(valeurs par Département, valeur par défaut) du délai ``name`` ; ``override`` les remplace toutes."""
+    if override is not None:
+        return {}, int(override)
+    rows = _rows(
+        Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT)
+        .order_by()
+        .values_list("pk", "delay_overrides")
+    )
+    default = get_delay(name)
+    values = {}
+    for pk, overrides in rows:
+        overrides = json.loads(overrides) if isinstance(overrides, str) else (overrides or {})
+        value = get_delay(name, Organisation(delay_overrides=overrides))
+        if value != default:
+            values[pk] = value
+    return values, default
+
+
+def cohort_queryset(scope, start, end, *, target_days=None):
+    """Les entrées (événements ``new_entrant``) dont le T0 tombe dans la période : une ligne par entrée,
+    avec ses étapes et leurs délais, **calculés par la base** — c'est la définition de chaque indicateur des
+    nouveaux entrants (annexe 4), écrite une fois.
+
+    Chaque entrée est jointe aux événements utiles de la personne depuis son T0 (les orientations dont la
+    décision a été annulée en sont écartées) ; la base prend la première date de chaque étape. Le parcours
+    de la première orientation vient avec sa date (``AAAA-MM-JJ|parcours`` : la plus petite chaîne est la plus
+    ancienne).
+
+    Colonnes : ``oriented_on``, ``pathway``, ``orientation_days`` (T0 = jour 0), ``bucket`` (tranche de délai :
+    objectif / délai légal / au-delà / non orienté), ``interview_days`` (ouverture du droit → premier
+    entretien), ``contract_days`` (orientation → premier contrat), ``referent_on``, ``contract_on``.
     """
     check_period(start, end)
+    targets, default_target = _delays("orientation_target_days", target_days)
+    legal, default_legal = _delays("orientation_legal_days")
+    oriented = Q(**{f"{J}kind__in": ORIENTATION_KINDS})
     dated_pathway = Concat(
         Cast(f"{J}occurred_on", CharField()),
         Value("|"),
         Coalesce(KeyTextTransform("pathway", f"{J}payload"), Value(""), output_field=CharField()),
         output_field=CharField(),
     )
-    rows = (
+    # Décisions annulées (rares) : une liste sans corrélation, que la base écarte par une anti-jointure.
+    cancelled_decisions = (
+        Event.objects.filter(kind=ORIENTATION_CANCELLED, payload__decision_id__isnull=False)
+        .order_by()
+        .values(decision=KeyTextTransform("decision_id", "payload"))
+    )
+    decision = Coalesce(KeyTextTransform("decision_id", f"{J}payload"), Value(""), output_field=CharField())
+    return (
         _events(scope)
         .filter(kind=NEW_ENTRANT, occurred_on__gte=start, occurred_on__lte=end)
-        # Les seuls événements utiles de la personne, depuis T0 (l'entrée elle-même en fait partie).
-        .filter(**{f"{J}kind__in": COHORT_KINDS, f"{J}occurred_on__gte": F("occurred_on")})
+        # Une seule jointure (un seul appel à filter) : les événements utiles de la personne depuis T0 (l'entrée
+        # elle-même en fait partie), sauf les orientations annulées.
+        .filter(
+            Q(**{f"{J}kind__in": COHORT_KINDS, f"{J}occurred_on__gte": F("occurred_on")})
+            & (Q(**{f"{J}kind__in": COHORT_STEP_KINDS}) | ~Q(In(decision, cancelled_decisions)))
+        )
         .order_by()
         .values(
             "pk",
@@ -387,188 +525,115 @@ def new_entrant_cohort(scope, start, end):
             "beneficiary__household__right__opened_on",
         )
         .annotate(
-            first_orientation=_first_after_t0(ORIENTATION_KINDS, dated_pathway),
-            cancellations=Count(
-                f"{J}pk",
-                filter=Q(**{f"{J}occurred_on__gte": F("occurred_on"), f"{J}kind": ORIENTATION_CANCELLED}),
-            ),
+            oriented_on=Min(f"{J}occurred_on", filter=oriented),
+            first_orientation=Min(dated_pathway, filter=oriented),
             first_appointment_on=_first_after_t0([APPOINTMENT_HELD]),
             referent_on=_first_after_t0([REFERENT_ASSIGNED]),
             contract_on=_first_after_t0([CONTRACT_SIGNED]),
         )
-        .values_list(
-            "pk",
-            "beneficiary_id",
-            "occurred_on",
-            "beneficiary__departement_id",
-            "beneficiary__territory_id",
-            "beneficiary__household__right__opened_on",
-            "first_orientation",
-            "cancellations",
-            "first_appointment_on",
-            "referent_on",
-            "contract_on",
-        )
-    )
-    rows = _rows(rows)
-    corrected = _orientations_without_cancelled([r[0] for r in rows if r[7]])
-    entries = []
-    for r in rows:
-        if r[0] in corrected:
-            oriented_on, pathway = corrected[r[0]]
-        elif r[6]:
-            day, _, pathway = r[6].partition("|")
-            oriented_on = datetime.date.fromisoformat(day)
-        else:
-            oriented_on = pathway = None
-        entries.append(
-            Entry(
-                beneficiary_id=r[1],
-                t0=_as_date(r[2]),
-                departement_id=r[3],
-                territory_id=r[4],
-                right_opened_on=_as_date(r[5]),
-                oriented_on=oriented_on,
-                pathway=pathway or None,
-                first_appointment_on=_as_date(r[8]),
-                referent_on=_as_date(r[9]),
-                contract_on=_as_date(r[10]),
-            )
-        )
-    return entries
-
-
-def _as_date(value):
-    if value is None or isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(str(value)[:10])
-
-
-def _orientations_without_cancelled(entry_pks):
-    """{entrée: (date, parcours)} de la première orientation notifiée et non annulée depuis T0."""
-    if not entry_pks:
-        return {}
-    orientations = notified_orientations()
-    rows = (
-        Event.objects.filter(pk__in=entry_pks)
-        .order_by()
         .annotate(
-            oriented_on=_first_since_t0(orientations),
-            pathway=_first_since_t0(orientations, KeyTextTransform("pathway", "payload")),
+            pathway=Substr("first_orientation", 12),
+            orientation_days=DaysBetween("oriented_on", "occurred_on"),
+            target=_per_departement(targets, default_target),
+            legal=_per_departement(legal, default_legal),
         )
-        .values_list("pk", "oriented_on", "pathway")
+        .annotate(
+            # T0 compte comme jour 1 : orienté à temps si notifié au plus tard à T0 + (objectif - 1) jours.
+            bucket=Case(
+                When(oriented_on__isnull=True, then=Value("non_oriente")),
+                When(
+                    orientation_days__gte=0,
+                    orientation_days__lte=F("target") - 1,
+                    then=Value("objectif"),
+                ),
+                When(orientation_days__lte=F("legal") - 1, then=Value("delai_legal")),
+                default=Value("au_dela"),
+                output_field=CharField(),
+            ),
+            interview_days=DaysBetween("first_appointment_on", "beneficiary__household__right__opened_on"),
+            contract_days=Case(
+                When(contract_on__gte=F("oriented_on"), then=DaysBetween("contract_on", "oriented_on")),
+                default=None,
+                output_field=IntegerField(),
+            ),
+        )
     )
-    return {pk: (_as_date(oriented_on), pathway) for pk, oriented_on, pathway in _rows(rows)}
 
 
-def _targets(departement_ids, *names, override=None):
-    """Pour chaque délai de ``names`` : {Département: jours} (``override`` remplace le premier)."""
-    rows = _rows(
-        Organisation.objects.filter(pk__in=list(departement_ids))
-        .order_by()
-        .values_list("pk", "delay_overrides")
-    )
-    departements = {
-        pk: Organisation(pk=pk, delay_overrides=json.loads(o) if isinstance(o, str) else (o or {}))
-        for pk, o in rows
-    }
-    result = []
-    for index, name in enumerate(names):
-        if index == 0 and override is not None:
-            result.append(dict.fromkeys(departement_ids, int(override)))
-        else:
-            result.append({pk: get_delay(name, d) for pk, d in departements.items()})
-    return result
-
-
-def in_time(entry, target_days):
-    """Orientation notifiée au plus tard à T0 + (objectif - 1) jours : T0 compte comme jour 1."""
-    return entry.oriented_on is not None and 0 <= entry.orientation_days <= target_days - 1
-
-
-def cohort_indicators(entries, *, target_days=None):
-    """Indicateurs des nouveaux entrants, à partir des lignes de ``new_entrant_cohort``."""
-    departement_ids = {e.departement_id for e in entries}
-    targets, legal = _targets(
-        departement_ids, "orientation_target_days", "orientation_legal_days", override=target_days
-    )
-    total = len(entries)
-    oriented = [e for e in entries if e.oriented_on is not None]
-    in_time_count = sum(1 for e in entries if in_time(e, targets[e.departement_id]))
-    pathways = dict.fromkeys([*PATHWAY_KEYS, NOT_ORIENTED], 0)
-    buckets = dict.fromkeys(DELAY_BUCKETS, 0)
-    for e in entries:
-        pathways[e.pathway if e.pathway in pathways and e.oriented_on else NOT_ORIENTED] += 1
-        if e.oriented_on is None:
-            buckets["non_oriente"] += 1
-        elif in_time(e, targets[e.departement_id]):
-            buckets["objectif"] += 1
-        elif e.orientation_days <= legal[e.departement_id] - 1:
-            buckets["delai_legal"] += 1
-        else:
-            buckets["au_dela"] += 1
-    interview_delays = [
-        (e.first_appointment_on - e.right_opened_on).days
-        for e in entries
-        if e.first_appointment_on and e.right_opened_on
-    ]
-    contract_delays = [
-        (e.contract_on - e.oriented_on).days
-        for e in entries
-        if e.oriented_on and e.contract_on and e.contract_on >= e.oriented_on
-    ]
-    return {
-        "nouveaux_entrants": total,
-        "nouveaux_entrants_orientes_15j": in_time_count,
-        "taux_orientation_15j": _ratio(in_time_count, total),
-        "delai_median_t0_orientation_jours": _median([e.orientation_days for e in oriented]),
-        "delai_median_ouverture_droit_premier_entretien_jours": _median(interview_delays),
-        "repartition_parcours": {str(k): v for k, v in pathways.items()},
-        "delai_median_orientation_contrat_jours": _median(contract_delays),
-        "part_nouveaux_entrants_avec_referent": _ratio(sum(1 for e in entries if e.referent_on), total),
-        "part_nouveaux_entrants_avec_contrat": _ratio(sum(1 for e in entries if e.contract_on), total),
-        "distribution_delai_t0_orientation": buckets,
-    }
-
-
-def monthly_series(entries, start, end, *, target_days=None):
-    """Par mois de T0 : nouveaux entrants, orientés dans l'objectif et taux (série du tableau de bord)."""
-    (targets,) = _targets(
-        {e.departement_id for e in entries}, "orientation_target_days", override=target_days
-    )
+def _months(start, end):
+    """Premiers jours des mois de la période."""
     months = []
     cursor = start.replace(day=1)
     while cursor <= end:
         months.append(cursor)
         cursor = (cursor + datetime.timedelta(days=32)).replace(day=1)
-    series = {m: [0, 0] for m in months}
-    for e in entries:
-        bucket = series[e.t0.replace(day=1)]
-        bucket[0] += 1
-        bucket[1] += in_time(e, targets[e.departement_id])
-    return [
+    return months
+
+
+def cohort_tallies(scope, start, end, *, target_days=None):
+    """Indicateurs des nouveaux entrants et série mensuelle, comptés par la base en **une** requête (les
+    lignes de ``cohort_queryset`` ne remontent pas jusqu'à Python). Renvoie ``(valeurs, série)``."""
+    cohort = cohort_queryset(scope, start, end, target_days=target_days)
+    tallies = {
+        "total": Count("pk"),
+        "referent": Count("pk", filter=Q(referent_on__isnull=False)),
+        "contract": Count("pk", filter=Q(contract_on__isnull=False)),
+        "median_orientation": Median("orientation_days"),
+        "median_interview": Median("interview_days"),
+        "median_contract": Median("contract_days"),
+    }
+    for bucket in DELAY_BUCKETS:
+        tallies[f"bucket_{bucket}"] = Count("pk", filter=Q(bucket=bucket))
+    for pathway in PATHWAY_KEYS:
+        tallies[f"pathway_{pathway}"] = Count("pk", filter=Q(pathway=pathway) & ~Q(bucket=NOT_ORIENTED))
+    months = _months(start, end)
+    bounds = [*months[1:], None]
+    for index, (month, following) in enumerate(zip(months, bounds, strict=True)):
+        in_month = Q(occurred_on__gte=month) & (Q(occurred_on__lt=following) if following else Q())
+        tallies[f"month_{index}"] = Count("pk", filter=in_month)
+        tallies[f"month_{index}_in_time"] = Count("pk", filter=in_month & Q(bucket="objectif"))
+    t = _on_engine(cohort).aggregate(**tallies)
+    total = t["total"]
+    in_time_count = t["bucket_objectif"]
+    pathways = {str(p): t[f"pathway_{p}"] for p in PATHWAY_KEYS}
+    pathways[NOT_ORIENTED] = total - sum(pathways.values())
+    values = {
+        "nouveaux_entrants": total,
+        "nouveaux_entrants_orientes_15j": in_time_count,
+        "taux_orientation_15j": _ratio(in_time_count, total),
+        "delai_median_t0_orientation_jours": as_number(t["median_orientation"]),
+        "delai_median_ouverture_droit_premier_entretien_jours": as_number(t["median_interview"]),
+        "repartition_parcours": pathways,
+        "delai_median_orientation_contrat_jours": as_number(t["median_contract"]),
+        "part_nouveaux_entrants_avec_referent": _ratio(t["referent"], total),
+        "part_nouveaux_entrants_avec_contrat": _ratio(t["contract"], total),
+        "distribution_delai_t0_orientation": {b: t[f"bucket_{b}"] for b in DELAY_BUCKETS},
+    }
+    series = [
         {
-            "mois": m.strftime("%Y-%m"),
-            "nouveaux_entrants": n,
-            "nouveaux_entrants_orientes_15j": ok,
-            "taux_orientation_15j": _ratio(ok, n),
+            "mois": month.strftime("%Y-%m"),
+            "nouveaux_entrants": t[f"month_{index}"],
+            "nouveaux_entrants_orientes_15j": t[f"month_{index}_in_time"],
+            "taux_orientation_15j": _ratio(t[f"month_{index}_in_time"], t[f"month_{index}"]),
         }
-        for m, (n, ok) in series.items()
+        for index, month in enumerate(months)
     ]
+    return values, series
 
 
 # --- autres indicateurs ----------------------------------------------------------------------------------
 
 
-def diagnostic_to_first_action_days(scope, start, end):
-    """Délais (jours) entre le premier diagnostic de la personne, s'il tombe dans la période, et la première
-    action d'accompagnement qui le suit (une requête groupée, comme pour les nouveaux entrants)."""
-    rows = (
+def diagnostic_to_first_action_median(scope, start, end):
+    """Médiane des délais (jours) entre le premier diagnostic de la personne, s'il tombe dans la période, et
+    la première action d'accompagnement qui le suit (une requête groupée par personne et jour de diagnostic,
+    la médiane prise par la base ; deux versions du diagnostic le même jour comptent une fois)."""
+    per_person = (
         _events(scope)
         .filter(kind=DIAGNOSED, occurred_on__gte=start, occurred_on__lte=end)
         .filter(**{f"{J}kind__in": (DIAGNOSED, *FIRST_ACTION_KINDS)})
         .order_by()
-        .values("pk", "beneficiary_id", "occurred_on")
+        .values("beneficiary_id", "occurred_on")
         .annotate(
             earlier=Count(
                 f"{J}pk", filter=Q(**{f"{J}kind": DIAGNOSED, f"{J}occurred_on__lt": F("occurred_on")})
@@ -579,12 +644,9 @@ def diagnostic_to_first_action_days(scope, start, end):
             ),
         )
         .filter(earlier=0, action_on__isnull=False)
-        .values_list("beneficiary_id", "occurred_on", "action_on")
+        .annotate(days=DaysBetween("action_on", "occurred_on"))
     )
-    first = {}
-    for beneficiary_id, diagnosed_on, action_on in _rows(rows):  # deux versions le même jour : une personne
-        first.setdefault(beneficiary_id, (_as_date(action_on) - _as_date(diagnosed_on)).days)
-    return list(first.values())
+    return as_number(_on_engine(per_person).aggregate(median=Median("days"))["median"])
 
 
 def exits(scope, start, end):
@@ -694,30 +756,33 @@ def analytics_session():
             connection._parcours_analytics = False
 
 
-def compute_indicators(scope, start, end, *, target_days=None, entries=None, engine=None):
+def compute_indicators(scope, start, end, *, target_days=None, engine=None):
     """Tous les indicateurs sur ``scope`` (bénéficiaires) entre ``start`` et ``end`` inclus.
 
     Renvoie un dict dans l'ordre de ``DEFINITIONS`` (clés de CONTRACTS.md, puis compléments).
     ``target_days`` : objectif d'orientation (défaut : celui du Département de chaque personne).
     ``engine`` : moteur qui exécute les requêtes (défaut : la base de Django ; voir ``engines.py``).
     """
+    return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
+
+
+def indicators_and_series(scope, start, end, *, target_days=None, engine=None):
+    """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte."""
     check_period(start, end)
     if engine is not None:
         token = _ENGINE.set(engine)
         try:
-            return _compute(scope, start, end, target_days, entries)
+            return _compute(scope, start, end, target_days)
         finally:
             _ENGINE.reset(token)
     with analytics_session():
-        return _compute(scope, start, end, target_days, entries)
+        return _compute(scope, start, end, target_days)
 
 
-def _compute(scope, start, end, target_days, entries):
-    if entries is None:
-        entries = new_entrant_cohort(scope, start, end)
-    values = cohort_indicators(entries, target_days=target_days)
-    values["delai_median_diagnostic_premiere_action_jours"] = _median(
-        diagnostic_to_first_action_days(scope, start, end)
+def _compute(scope, start, end, target_days):
+    values, series = cohort_tallies(scope, start, end, target_days=target_days)
+    values["delai_median_diagnostic_premiere_action_jours"] = diagnostic_to_first_action_median(
+        scope, start, end
     )
     values["contrats_signes"] = contracts_signed(scope, start, end)
     values["part_accompagnement_intensif"] = intensive_share(scope, end)
@@ -727,4 +792,4 @@ def _compute(scope, start, end, target_days, entries):
     values["retours_emploi_par_contrat"] = by_contract
     values["taux_retour_emploi_durable_6m"] = durable
     values["beneficiaires_suivis"] = followed(scope, end)
-    return {key: values[key] for key in INDICATOR_IDS}
+    return {key: values[key] for key in INDICATOR_IDS}, series

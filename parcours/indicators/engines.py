@@ -15,7 +15,6 @@ DuckDB est une dépendance optionnelle (``duckdb``) : ce module ne l'importe qu'
 import csv
 from pathlib import Path
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection as default_connection
 from django.db import connections
 
@@ -125,6 +124,84 @@ def export_parquet(directory, *, using="default"):
     return directory
 
 
+class EngineCursor:
+    """Curseur DB-API minimal : Django y envoie le SQL PostgreSQL qu'il a compilé, ``execute`` (fonction
+    ``(sql, paramètres) -> lignes``, SQL aux marques ``?``) l'exécute sur un autre moteur."""
+
+    def __init__(self, execute):
+        self._execute = execute
+        self._rows = []
+        self._position = 0
+        self.rowcount = -1
+        self.description = None
+
+    def execute(self, sql, params=None):
+        self._rows = self._execute(sql.replace("%s", "?").replace("%%", "%"), list(params or ()))
+        self._position = 0
+        self.rowcount = len(self._rows)
+
+    def fetchone(self):
+        if self._position >= len(self._rows):
+            return None
+        self._position += 1
+        return self._rows[self._position - 1]
+
+    def fetchmany(self, size=1):
+        rows = self._rows[self._position : self._position + size]
+        self._position += len(rows)
+        return rows
+
+    def fetchall(self):
+        return self.fetchmany(len(self._rows))
+
+    def close(self):
+        self._rows = []
+
+
+def engine_connection(alias, execute):
+    """Enregistre sous ``alias`` une connexion Django « PostgreSQL » qui ne se connecte à aucun serveur :
+    les QuerySets ``.using(alias)`` sont compilés en SQL PostgreSQL et exécutés par ``execute``. Les
+    définitions des indicateurs (``list()``, ``.count()``, ``.aggregate()``) tournent ainsi telles quelles
+    sur DuckDB ou un autre moteur."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    class EngineWrapper(DatabaseWrapper):
+        queries_logged = False
+
+        def get_connection_params(self):
+            return {}
+
+        def get_new_connection(self, conn_params):
+            return execute
+
+        def init_connection_state(self):
+            pass
+
+        def check_database_version_supported(self):
+            pass
+
+        def _set_autocommit(self, autocommit):
+            pass
+
+        def create_cursor(self, name=None):
+            return EngineCursor(execute)
+
+        def is_usable(self):
+            return True
+
+        def _close(self):
+            pass
+
+    settings = dict(default_connection.settings_dict)
+    settings.update(ENGINE="django.db.backends.postgresql", NAME=alias, OPTIONS={}, CONN_HEALTH_CHECKS=False)
+    wrapper = EngineWrapper(settings, alias=alias)
+    wrapper.pg_version = 160000  # pas de serveur à qui demander sa version
+    # DuckDB ne déduit pas les colonnes d'une ligne de sa clé primaire : GROUP BY complet.
+    wrapper.features.allows_group_by_selected_pks = False
+    connections[alias] = wrapper
+    return wrapper
+
+
 class DuckDBEngine:
     """Exécute les requêtes des indicateurs avec DuckDB sur les fichiers Parquet d'un dossier."""
 
@@ -148,38 +225,17 @@ class DuckDBEngine:
                     ", ".join(f'CAST("{c}" AS JSON) AS "{c}"' for c in json_columns)
                 )
             self.con.execute(f"CREATE VIEW \"{table}\" AS SELECT {select} FROM read_parquet('{path}')")  # noqa: S608
-        self._compiler_connection = _postgresql_compiler()
+        self.alias = f"indicators_duckdb_{id(self)}"
+        self._wrapper = engine_connection(self.alias, self._execute)
 
-    def _sql(self, queryset):
-        sql, params = queryset.query.get_compiler(connection=self._compiler_connection).as_sql()
-        return sql.replace("%s", "?").replace("%%", "%"), list(params)
-
-    def rows(self, queryset):
-        try:
-            sql, params = self._sql(queryset)
-        except EmptyResultSet:  # ex. ``pk__in=[]`` : Django sait d'avance qu'il n'y a rien
-            return []
+    def _execute(self, sql, params):
         return [tuple(row) for row in self.con.execute(sql, params).fetchall()]
 
-    def count(self, queryset):
-        try:
-            sql, params = self._sql(queryset)
-        except EmptyResultSet:
-            return 0
-        return self.con.execute(f"SELECT COUNT(*) FROM ({sql}) AS q", params).fetchone()[0]  # noqa: S608
+    def bind(self, queryset):
+        """Le QuerySet, exécuté par DuckDB."""
+        return queryset.using(self.alias)
 
     def close(self):
+        del connections[self.alias]
         self.con.close()
 
-
-def _postgresql_compiler():
-    """Un « connecteur » PostgreSQL de Django qui ne se connecte jamais : il sert à compiler le SQL."""
-    from django.db.backends.postgresql.base import DatabaseWrapper
-
-    settings = dict(default_connection.settings_dict)
-    settings.update(ENGINE="django.db.backends.postgresql", NAME="duckdb", OPTIONS={})
-    wrapper = DatabaseWrapper(settings, alias="indicators_duckdb")
-    wrapper.pg_version = 160000  # pas de connexion pour lire la version du serveur
-    # DuckDB ne déduit pas les colonnes d'une ligne de sa clé primaire : GROUP BY complet.
-    wrapper.features.allows_group_by_selected_pks = False
-    return wrapper

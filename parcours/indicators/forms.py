@@ -1,11 +1,12 @@
-"""Filtres du tableau de bord : période et territoire (dans l'URL, pour partager une vue)."""
+"""Filtres du tableau de bord : période, territoire et organisation (dans l'URL, pour partager une vue)."""
 
 import datetime
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
-from parcours.accounts.models import Territory
+from parcours.accounts.models import Organisation, OrganisationKind, Territory
 from parcours.www.forms import DsfrFormMixin
 
 DEFAULT_MONTHS = 12
@@ -32,13 +33,23 @@ class DashboardFilterForm(DsfrFormMixin, forms.Form):
     territoire = forms.ModelChoiceField(
         label="Territoire", queryset=Territory.objects.none(), required=False, empty_label="Tous"
     )
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="Toutes",
+        help_text="Personnes suivies par l'organisation ou orientées vers elle pendant la période.",
+    )
 
-    def __init__(self, *args, departement_ids=(), **kwargs):
+    def __init__(self, *args, departement_ids=(), organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
         territories = Territory.objects.order_by("name")
         if departement_ids is not None:  # None : tous les territoires (super-utilisateur)
             territories = territories.filter(departement_id__in=list(departement_ids))
         self.fields["territoire"].queryset = territories
+        if organisations is None:  # défaut : les organisations des Départements de l'agent
+            organisations = followable_organisations(departement_ids)
+        self.fields["organisation"].queryset = organisations
         self.apply_dsfr_classes()
 
     def clean(self):
@@ -56,3 +67,21 @@ class DashboardFilterForm(DsfrFormMixin, forms.Form):
             return default_start, default_end, territory
         data = self.cleaned_data
         return data.get("debut") or default_start, data.get("fin") or default_end, data.get("territoire")
+
+    def selected_organisation(self):
+        """L'organisation choisie, si elle fait partie des choix permis (sinon aucune)."""
+        if not self.is_bound or not self.is_valid():
+            return self.cleaned_data.get("organisation") if self.is_bound else None
+        return self.cleaned_data.get("organisation")
+
+
+def followable_organisations(departement_ids):
+    """Organisations qui suivent des personnes (pas les services de l'État ni les structures) des
+    Départements donnés (``None`` : toutes)."""
+    organisations = Organisation.objects.exclude(
+        kind__in=[OrganisationKind.ETAT, OrganisationKind.STRUCTURE]
+    ).order_by("name")
+    if departement_ids is None:
+        return organisations
+    ids = list(departement_ids)
+    return organisations.filter(Q(pk__in=ids) | Q(departement_id__in=ids))

@@ -3,35 +3,53 @@
 Permission : agent rattaché à une organisation (``@access(Level.AGENT)``) ; les indicateurs portent sur les bénéficiaires que l'agent a le droit de voir
 (``Beneficiary.objects.countable_by(user)`` : le périmètre de la liste des bénéficiaires, plus tout le
 Département pour les services de l'État qui lui sont rattachés — agrégats seulement), restreints au territoire et
-à la période choisis. Les exports sont agrégés (aucune ligne par personne).
+à la période choisis, et à l'organisation choisie (``attachments.py``). Les exports et graphiques sont
+agrégés (aucune ligne par personne). Seule la liste des personnes derrière un chiffre (``people``) est
+nominative : elle part de ``Beneficiary.objects.visible_to(user)`` et est refusée (403) aux agents qui ne
+voient que des agrégats (services de l'État).
 """
 
-from django.http import HttpResponse
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from parcours.accounts.models import OrganisationKind, Role
 from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import active_memberships, departement_ids
 from parcours.core.access import Level, access
 
-from . import exports
+from . import charts, exports
+from .breakdowns import (
+    BREAKDOWN_DEFINITIONS,
+    breakdown_table,
+    organisation_breakdown,
+    own_organisations,
+    referent_breakdown,
+    visible_organisations,
+)
+from .cohort_figures import (
+    FIGURES_BY_KEY,
+    PATHWAY_LABELS,
+    classify,
+    members,
+)
 from .definitions import (
     DEFINITIONS,
     DELAY_BUCKET_LABELS,
     analytics_session,
     beneficiary_scope,
+    cohort_tallies,
     compute_indicators,
-    monthly_series,
+    indicators_and_series,
     new_entrant_cohort,
 )
 from .forms import DashboardFilterForm
 
-PATHWAY_LABELS = {
-    "emploi": "Emploi",
-    "socio_professionnel": "Socio-professionnel",
-    "social": "Social",
-    "non_oriente": "Non orienté",
-}
 CONTRACT_LABELS = {"cer": "CER", "ppae": "PPAE", "contrat_engagement": "Contrat d'engagement"}
 
 
@@ -69,48 +87,169 @@ def _percent(value):
     return None if value is None else round(value * 100, 1)
 
 
-def _context(request):
+@dataclass
+class Filters:
+    """Filtres du tableau de bord appliqués au périmètre de l'agent."""
+
+    form: DashboardFilterForm
+    start: object
+    end: object
+    territory: object
+    organisation: object
+    organisations: object  # organisations proposées dans le filtre
+    scope: object
+    memberships: list
+    can_list: bool  # l'agent voit des personnes nominativement (listes derrière les chiffres)
+
+
+def can_list_people(user, memberships):
+    """Vrai si l'agent voit des personnes (pas les services de l'État, qui ne voient que des agrégats, ni le
+    délégué à la protection des données)."""
+    if user.is_superuser:
+        return True
+    return any(m.role != Role.DPO and m.organisation.kind != OrganisationKind.ETAT for m in memberships)
+
+
+def _filters(request, *, base=None):
     memberships = active_memberships(request.user)
     ids = None if request.user.is_superuser else departement_ids(memberships)
-    form = DashboardFilterForm(request.GET or None, departement_ids=ids)
+    organisations = visible_organisations(request.user, memberships)
+    form = DashboardFilterForm(request.GET or None, departement_ids=ids, organisations=organisations)
     start, end, territory = form.criteria()
-    scope = beneficiary_scope(territory=territory, base=Beneficiary.objects.countable_by(request.user))
-    return form, start, end, territory, scope, memberships
+    organisation = form.selected_organisation()
+    if base is None:
+        base = Beneficiary.objects.countable_by(request.user)
+    scope = beneficiary_scope(territory=territory, organisation=organisation, period=(start, end), base=base)
+    return Filters(
+        form,
+        start,
+        end,
+        territory,
+        organisation,
+        organisations,
+        scope,
+        memberships,
+        can_list_people(request.user, memberships),
+    )
 
 
-def _scope_label(territory):
-    return territory.name if territory else "tout le périmètre"
+def _context(request):
+    f = _filters(request)
+    return f.form, f.start, f.end, f.territory, f.scope, f.memberships
+
+
+def _scope_label(territory, organisation=None):
+    parts = [territory.name if territory else "tout le périmètre"]
+    if organisation is not None:
+        parts.append(organisation.name)
+    return " — ".join(parts)
+
+
+def _cohort(f):
+    """Nouveaux entrants de la période, classés (répartitions, tunnel, listes)."""
+    entries = new_entrant_cohort(f.scope, f.start, f.end)
+    return entries, classify(entries)
+
+
+def _query(request, **changes):
+    """Les filtres de la page (sans pagination), avec ``changes`` en plus."""
+    query = request.GET.copy()
+    for key in ("page", "figure"):
+        query.pop(key, None)
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+def _people_url(request, figure, **changes):
+    return f"{reverse('indicators:people')}?{_query(request, figure=figure, **changes)}"
 
 
 @access(Level.AGENT, description="Tableau de bord de pilotage (indicateurs agrégés du périmètre)")
 @require_GET
 def dashboard(request):
-    form, start, end, territory, scope, memberships = _context(request)
+    f = _filters(request)
+    start, end = f.start, f.end
     with analytics_session():
-        entries = new_entrant_cohort(scope, start, end)
-        values = compute_indicators(scope, start, end, entries=entries)
+        entries, classified = _cohort(f)
+        values, series = indicators_and_series(f.scope, start, end)
+        data = charts.chart_data(series, classified)
+        # Tableau par organisation : sur le territoire choisi, toutes les organisations permises.
+        territory_scope = beneficiary_scope(
+            territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
+        )
+        by_organisation = organisation_breakdown(
+            territory_scope,
+            start,
+            end,
+            organisations=f.organisations,
+            entries=None if f.organisation is not None else entries,
+        )
+        referent_orgs = (
+            [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
+        )
+        by_referent = referent_breakdown(f.scope, start, end, referent_orgs, entries=entries)
+    drill = {"nouveaux_entrants": "nouveaux_entrants", "nouveaux_entrants_orientes_15j": "orientes_15j"}
     figures = [
-        {"definition": d, "value": values[d.id], "display": display(d, values[d.id])}
+        {
+            "definition": d,
+            "value": values[d.id],
+            "display": display(d, values[d.id]),
+            "people_url": _people_url(request, drill[d.id]) if f.can_list and d.id in drill else None,
+        }
         for d in DEFINITIONS
         if d.kind != "breakdown"
     ]
-    series = monthly_series(entries, start, end)
-    for month in series:
-        month["percent"] = _percent(month["taux_orientation_15j"])
+    charts_context = []
+    for chart, title in charts.CHARTS.items():
+        rows = data[chart]
+        if f.can_list and chart != "serie-mensuelle" and chart != "delais-semaines":
+            for r in rows:
+                r["people_url"] = _people_url(request, r["figure"])
+        charts_context.append(
+            {
+                "id": chart,
+                "title": title,
+                "svg": charts.render_chart(chart, rows),
+                "rows": rows,
+                "svg_url": f"{reverse('indicators:chart_svg', args=[chart])}?{_query(request)}",
+                "csv_url": f"{reverse('indicators:chart_csv', args=[chart])}?{_query(request)}",
+            }
+        )
+    for r in [*by_organisation, *by_referent]:
+        r.cells = [
+            {"value": r.values[d.id], "display": display(d, r.values[d.id])} for d in BREAKDOWN_DEFINITIONS
+        ]
+    for r in by_organisation:
+        if r.organisation_id is not None:
+            r.extra["filter_url"] = (
+                f"{reverse('indicators:dashboard')}?{_query(request, organisation=r.organisation_id)}"
+            )
+            if f.can_list:
+                r.extra["people_url"] = _people_url(
+                    request, "nouveaux_entrants", organisation=r.organisation_id
+                )
     context = {
         "title": "Pilotage",
-        "form": form,
+        "form": f.form,
         "start": start,
         "end": end,
-        "territory": territory,
-        "no_scope": not memberships and not request.user.is_superuser,
+        "territory": f.territory,
+        "organisation": f.organisation,
+        "no_scope": not f.memberships and not request.user.is_superuser,
         "figures": figures,
-        "pathways": _breakdown(values["repartition_parcours"], PATHWAY_LABELS),
-        "delays": _breakdown(values["distribution_delai_t0_orientation"], DELAY_BUCKET_LABELS),
+        "pathways": data["parcours"],
+        "delays": data["delais"],
         "contracts": _breakdown(values["contrats_signes"], CONTRACT_LABELS),
-        "series": series,
+        "series": data["serie-mensuelle"],
+        "charts": {c["id"].replace("-", "_"): c for c in charts_context},
+        "by_organisation": by_organisation,
+        "by_referent": by_referent,
+        "referent_organisations": referent_orgs,
+        "breakdown_definitions": BREAKDOWN_DEFINITIONS,
+        "can_list": f.can_list,
         "definitions": {d.id: d for d in DEFINITIONS},
-        "query_string": request.GET.urlencode(),
+        "query_string": _query(request),
     }
     return render(request, "indicators/dashboard.html", context)
 
@@ -124,10 +263,11 @@ def _attachment(content, content_type, filename):
 @access(Level.AGENT, description="Export CSV des indicateurs agrégés")
 @require_GET
 def export_csv(request):
-    _form, start, end, territory, scope, _m = _context(request)
-    values = compute_indicators(scope, start, end)
+    f = _filters(request)
+    start, end = f.start, f.end
+    values = compute_indicators(f.scope, start, end)
     return _attachment(
-        exports.to_csv(values, start, end, _scope_label(territory)),
+        exports.to_csv(values, start, end, _scope_label(f.territory, f.organisation)),
         "text/csv; charset=utf-8",
         f"indicateurs-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv",
     )
@@ -136,10 +276,11 @@ def export_csv(request):
 @access(Level.AGENT, description="Export XLSX des indicateurs agrégés")
 @require_GET
 def export_xlsx(request):
-    _form, start, end, territory, scope, _m = _context(request)
-    values = compute_indicators(scope, start, end)
+    f = _filters(request)
+    start, end = f.start, f.end
+    values = compute_indicators(f.scope, start, end)
     return _attachment(
-        exports.to_xlsx(values, start, end, _scope_label(territory)),
+        exports.to_xlsx(values, start, end, _scope_label(f.territory, f.organisation)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         f"indicateurs-{start:%Y-%m-%d}-{end:%Y-%m-%d}.xlsx",
     )
@@ -155,3 +296,120 @@ def export_territories(request):
         "text/csv; charset=utf-8",
         f"indicateurs-territoires-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv",
     )
+
+
+@access(Level.AGENT, description="Export CSV agrégé par organisation")
+@require_GET
+def export_organisations(request):
+    """Tableau agrégé : une ligne par organisation (territoire et période choisis ; aucune donnée personnelle)."""
+    f = _filters(request)
+    scope = beneficiary_scope(territory=f.territory, base=Beneficiary.objects.countable_by(request.user))
+    with analytics_session():
+        rows = organisation_breakdown(scope, f.start, f.end, organisations=f.organisations)
+    return _attachment(
+        exports._csv_text(breakdown_table(rows, "organisation")),
+        "text/csv; charset=utf-8",
+        f"indicateurs-organisations-{f.start:%Y-%m-%d}-{f.end:%Y-%m-%d}.csv",
+    )
+
+
+@access(Level.AGENT, description="Export CSV agrégé par référent")
+@require_GET
+def export_referents(request):
+    """Tableau agrégé : une ligne par référent de l'organisation choisie (ou de celles de l'agent)."""
+    f = _filters(request)
+    organisations = (
+        [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
+    )
+    with analytics_session():
+        rows = referent_breakdown(f.scope, f.start, f.end, organisations)
+    return _attachment(
+        exports._csv_text(breakdown_table(rows, "référent")),
+        "text/csv; charset=utf-8",
+        f"indicateurs-referents-{f.start:%Y-%m-%d}-{f.end:%Y-%m-%d}.csv",
+    )
+
+
+def _chart(request, chart):
+    if chart not in charts.CHARTS:
+        raise Http404("Graphique inconnu.")
+    f = _filters(request)
+    with analytics_session():
+        _entries, classified = _cohort(f)
+        data = charts.chart_data(cohort_tallies(f.scope, f.start, f.end)[1], classified)
+    return f, data[chart]
+
+
+@access(Level.AGENT, description="Graphique du tableau de bord en image SVG (agrégats)")
+@require_GET
+def chart_svg(request, chart):
+    f, rows = _chart(request, chart)
+    svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + charts.render_chart(chart, rows)
+    return _attachment(
+        svg, "image/svg+xml; charset=utf-8", f"{chart}-{f.start:%Y-%m-%d}-{f.end:%Y-%m-%d}.svg"
+    )
+
+
+@access(Level.AGENT, description="Données d'un graphique du tableau de bord en CSV (agrégats)")
+@require_GET
+def chart_csv(request, chart):
+    f, rows = _chart(request, chart)
+    return _attachment(
+        exports._csv_text(charts.chart_table(chart, rows)),
+        "text/csv; charset=utf-8",
+        f"{chart}-{f.start:%Y-%m-%d}-{f.end:%Y-%m-%d}.csv",
+    )
+
+
+PEOPLE_PAGE_SIZE = 50
+
+
+@access(Level.AGENT, description="Personnes derrière un chiffre du tableau de bord (périmètre nominatif)")
+@require_GET
+def people(request):
+    """Liste des nouveaux entrants qui composent un chiffre du tableau de bord (mêmes filtres, mêmes
+    définitions). Réservée aux agents qui voient des personnes : calculée sur
+    ``Beneficiary.objects.visible_to(user)`` ; les services de l'État (agrégats seulement) reçoivent 403.
+    Comme la liste des bénéficiaires, la page n'est pas journalisée : la fiche de chaque personne l'est."""
+    memberships = active_memberships(request.user)
+    if not can_list_people(request.user, memberships):
+        raise PermissionDenied("Votre accès au pilotage est limité aux indicateurs agrégés.")
+    figure = FIGURES_BY_KEY.get(request.GET.get("figure", ""))
+    if figure is None:
+        raise Http404("Chiffre inconnu.")
+    f = _filters(request, base=Beneficiary.objects.visible_to(request.user))
+    with analytics_session():
+        _entries, classified = _cohort(f)
+    chosen = sorted(members(classified, figure.key), key=lambda c: (c.entry.t0, c.entry.beneficiary_id))
+    paginator = Paginator(chosen, PEOPLE_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.pages_list = list(paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    persons = (
+        Beneficiary.objects.filter(pk__in=[c.entry.beneficiary_id for c in page])
+        .select_related("territory")
+        .in_bulk()
+    )
+    rows = [
+        {
+            "entry": c.entry,
+            "person": persons[c.entry.beneficiary_id],
+            "bucket_label": DELAY_BUCKET_LABELS[c.bucket],
+            "pathway_label": PATHWAY_LABELS[c.pathway],
+        }
+        for c in page
+        if c.entry.beneficiary_id in persons
+    ]
+    context = {
+        "title": f"Pilotage — {figure.label}",
+        "figure": figure,
+        "form": f.form,
+        "start": f.start,
+        "end": f.end,
+        "territory": f.territory,
+        "organisation": f.organisation,
+        "page_obj": page,
+        "rows": rows,
+        "query_string": _query(request, figure=figure.key),
+        "dashboard_query": _query(request),
+    }
+    return render(request, "indicators/people.html", context)

@@ -14,8 +14,10 @@ from parcours.indicators.definitions import (
     CONTRACT_KEYS,
     INDICATOR_IDS,
     beneficiary_scope,
+    cohort_indicators,
+    cohort_tallies,
     compute_indicators,
-    monthly_series,
+    indicators_and_series,
     new_entrant_cohort,
 )
 from parcours.orientation import services as orientation
@@ -340,8 +342,8 @@ def test_monthly_series(departement, flux, orient):
     flux(D(2026, 3, 2), row("alice"), row("bruno"), row("chloe"))
     orient(person("bruno"), D(2026, 3, 4))
     scope = beneficiary_scope(departement=departement)
-    entries = new_entrant_cohort(scope, D(2026, 1, 1), D(2026, 3, 31))
-    series = monthly_series(entries, D(2026, 1, 1), D(2026, 3, 31))
+    values, series = indicators_and_series(scope, D(2026, 1, 1), D(2026, 3, 31))
+    assert values == compute_indicators(scope, D(2026, 1, 1), D(2026, 3, 31))
     assert series == [
         {
             "mois": "2026-01",
@@ -373,3 +375,27 @@ def test_dates_are_real_dates(departement, annex4):
     entry = new_entrant_cohort(beneficiary_scope(), *MARCH)[0]
     assert isinstance(entry.t0, datetime.date)
     assert entry.right_opened_on == D(2026, 2, 8)
+
+
+def test_counting_listed_entries_agrees_with_counting_in_the_database(departement, flux, orient, manager):
+    """Les répartitions par organisation comptent des entrées lues (``new_entrant_cohort``), le tableau de bord
+    compte dans la base (``cohort_tallies``) : mêmes chiffres, y compris orientation annulée, médianes d'un
+    effectif pair et délai au-delà de l'objectif."""
+    flux(D(2026, 3, 1), row("alice"), row("bruno"), row("chloe"), row("david"))
+    orient(person("alice"), D(2026, 3, 15), "emploi")
+    decision = orient(person("bruno"), D(2026, 3, 5), "social")
+    orientation.cancel_orientation(decision, author=manager, reason="Erreur", on=D(2026, 3, 6))
+    orient(person("bruno"), D(2026, 4, 20), "socio_professionnel")
+    orient(person("chloe"), D(2026, 3, 2), "social")
+    scope = beneficiary_scope(departement=departement)
+    in_database, _series = cohort_tallies(scope, *MARCH)
+    listed = cohort_indicators(new_entrant_cohort(scope, *MARCH))
+    assert listed == in_database
+    assert in_database["distribution_delai_t0_orientation"] == {
+        "objectif": 2,
+        "delai_legal": 0,
+        "au_dela": 1,
+        "non_oriente": 1,
+    }
+    assert in_database["repartition_parcours"]["social"] == 1  # l'orientation annulée de Bruno ne compte pas
+    assert in_database["delai_median_t0_orientation_jours"] == 14  # 1, 14, 50 jours

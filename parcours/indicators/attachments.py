@@ -1,0 +1,102 @@
+"""Rattachement des personnes à une organisation et à un référent, pour calculer les indicateurs par
+organisation et par référent (tableau de bord, exports, commande).
+
+Une personne est rattachée à une organisation **pour une période** si, à un moment de cette période :
+
+- l'organisation la suivait (``FollowUp`` ouvert avant la fin de la période et pas clos avant son début) ;
+- ou elle était orientée vers cette organisation : décision d'orientation notifiée (et non annulée) au plus
+  tard le dernier jour de la période, et pas remplacée par une autre décision notifiée avant le premier jour.
+
+Elle est rattachée à un référent si une désignation de ce référent (``ReferentAssignment``) couvre une partie
+de la période, ou si un suivi de la période porte ce référent (suivis repris sans historique de désignation).
+
+Une personne peut donc compter pour plusieurs organisations (ou référents) dans une même période
+(réorientation, transfert) : les lignes d'un tableau par organisation ne s'additionnent pas forcément.
+Sans période (``start``/``end`` à ``None``), c'est le rattachement en cours qui compte.
+"""
+
+from django.db.models import Exists, OuterRef, Q
+
+from parcours.beneficiaries.models import FollowUp
+from parcours.orientation.models import DecisionStatus, OrientationDecision, ReferentAssignment
+
+
+def _overlapping(queryset, start, end, *, begin="started_on", finish="ended_on"):
+    """Lignes datées (début, fin éventuelle) qui couvrent une partie de [start, end] (en cours si sans période)."""
+    if start is None or end is None:
+        return queryset.filter(**{f"{finish}__isnull": True})
+    return queryset.filter(**{f"{begin}__lte": end}).filter(
+        Q(**{f"{finish}__isnull": True}) | Q(**{f"{finish}__gte": start})
+    )
+
+
+def follow_ups_during(start=None, end=None):
+    return _overlapping(FollowUp.objects.all(), start, end)
+
+
+def orientations_during(start=None, end=None):
+    """Décisions notifiées non annulées en vigueur à un moment de la période."""
+    notified = OrientationDecision.objects.filter(status=DecisionStatus.NOTIFIED)
+    if start is None or end is None:
+        return notified.filter(is_current=True)
+    replaced = OrientationDecision.objects.filter(
+        beneficiary_id=OuterRef("beneficiary_id"),
+        status=DecisionStatus.NOTIFIED,
+        notified_on__gt=OuterRef("notified_on"),
+        notified_on__lt=start,
+    )
+    return notified.filter(notified_on__lte=end).filter(~Exists(replaced))
+
+
+def referent_assignments_during(start=None, end=None):
+    return _overlapping(ReferentAssignment.objects.all(), start, end)
+
+
+def organisation_members(organisation, start=None, end=None):
+    """Sous-requête : identifiants des personnes rattachées à ``organisation`` pendant la période."""
+    followed = follow_ups_during(start, end).filter(organisation=organisation).values("beneficiary_id")
+    oriented = orientations_during(start, end).filter(organisation=organisation).values("beneficiary_id")
+    return Q(pk__in=followed) | Q(pk__in=oriented)
+
+
+def referent_members(referent, start=None, end=None):
+    """Sous-requête : identifiants des personnes dont ``referent`` a été le référent pendant la période."""
+    assigned = referent_assignments_during(start, end).filter(referent=referent).values("beneficiary_id")
+    followed = follow_ups_during(start, end).filter(referent=referent).values("beneficiary_id")
+    return Q(pk__in=assigned) | Q(pk__in=followed)
+
+
+def organisation_pairs(scope, start, end):
+    """{personne: {organisations}} pour les personnes de ``scope`` (deux requêtes, quel que soit le nombre
+    d'organisations)."""
+    people = scope.order_by().values("pk")
+    pairs = {}
+    for queryset in (follow_ups_during(start, end), orientations_during(start, end)):
+        rows = (
+            queryset.filter(beneficiary_id__in=people)
+            .order_by()
+            .values_list("beneficiary_id", "organisation_id")
+            .distinct()
+        )
+        for beneficiary_id, organisation_id in rows:
+            pairs.setdefault(beneficiary_id, set()).add(organisation_id)
+    return pairs
+
+
+def referent_pairs(scope, start, end, organisation_ids=None):
+    """{personne: {référents}} pour les personnes de ``scope`` ; ``organisation_ids`` : seulement les
+    désignations et suivis de ces organisations (deux requêtes)."""
+    people = scope.order_by().values("pk")
+    pairs = {}
+    sources = (
+        referent_assignments_during(start, end),
+        follow_ups_during(start, end).filter(referent__isnull=False),
+    )
+    for queryset in sources:
+        queryset = queryset.filter(beneficiary_id__in=people)
+        if organisation_ids is not None:
+            queryset = queryset.filter(organisation_id__in=list(organisation_ids))
+        rows = queryset.order_by().values_list("beneficiary_id", "referent_id").distinct()
+        for beneficiary_id, referent_id in rows:
+            pairs.setdefault(beneficiary_id, set()).add(referent_id)
+    return pairs
