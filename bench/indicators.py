@@ -280,7 +280,8 @@ def main():
         "--parquet",
         metavar="DOSSIER",
         help="garde l'export Parquet dans DOSSIER ; s'il en contient déjà un (fichier banc.json), ne génère "
-        "rien et mesure DuckDB seul sur cet export (profilage sans régénérer 2 millions de bénéficiaires)",
+        "rien et mesure DuckDB seul sur cet export (profilage sans régénérer 2 millions de bénéficiaires ; "
+        "avec --engines duckdb,spark ou spark, Spark aussi ou seul)",
     )
     args = parser.parse_args()
 
