@@ -25,7 +25,7 @@ from parcours.beneficiaries.models import Beneficiary
 from parcours.indicators.definitions import (
     beneficiary_scope,
     compute_indicators,
-    diagnostic_to_first_action_days,
+    diagnostic_to_first_action_median,
     new_entrant_cohort,
 )
 from parcours.intake.services import import_flux
@@ -366,7 +366,7 @@ def test_new_entrant_journey_in_the_browser(live_server, page, journey_data):
     assert values["part_nouveaux_entrants_avec_contrat"] == 1
     assert values["repartition_parcours"]["emploi"] == 1
     assert values["distribution_delai_t0_orientation"]["objectif"] == 1
-    assert diagnostic_to_first_action_days(scope, today, today) == [0]  # diagnostic puis contrat, même jour
+    assert diagnostic_to_first_action_median(scope, today, today) == 0  # diagnostic puis contrat, même jour
     today_values = compute_indicators(scope, today, today)
     assert today_values["delai_median_diagnostic_premiere_action_jours"] == 0
     assert today_values["contrats_signes"]["contrat_engagement"] == 1
