@@ -238,4 +238,3 @@ class DuckDBEngine:
     def close(self):
         del connections[self.alias]
         self.con.close()
-
