@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.connectors.francetravail import sync
 from parcours.connectors.http import ConnectorError
-
-from ._common import departement_from_code, parse_date
+from parcours.core.commands import departement_from_code
+from parcours.core.commands import iso_date as parse_date
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="affiche le rapport en JSON")
 
     def handle(self, *args, **options):
-        departement = departement_from_code(options["departement"])
+        departement = departement_from_code(options["departement"], required=True)
         try:
             report = sync(departement, since=options["since"], full=options["full"])
         except ConnectorError as exc:

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.accounts.models import Organisation
 from parcours.connectors.exchanges import ExchangeRejected, export_orientations
-
-from ._common import departement_from_code, parse_date
+from parcours.core.commands import departement_from_code
+from parcours.core.commands import iso_date as parse_date
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        departement = departement_from_code(options["departement"])
+        departement = departement_from_code(options["departement"], required=True)
         organisation = None
         if options["organisation"]:
             organisation = Organisation.objects.filter(pk=options["organisation"]).first()

@@ -3,8 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from parcours.connectors.exchanges import ExchangeRejected, import_absences
-
-from ._common import departement_from_code
+from parcours.core.commands import departement_from_code
 
 
 class Command(BaseCommand):
@@ -21,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="affiche le rapport en JSON")
 
     def handle(self, *args, **options):
-        departement = departement_from_code(options["departement"])
+        departement = departement_from_code(options["departement"], required=True)
         try:
             report = import_absences(options["path"], departement)
         except ExchangeRejected as exc:

@@ -4,9 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.commands import departement_from_code
 from parcours.indicators import drees
-
-from .indicators import departement_from_code
 
 
 class Command(BaseCommand):

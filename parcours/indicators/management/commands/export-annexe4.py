@@ -4,11 +4,11 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.commands import departement_from_code
+from parcours.core.commands import iso_date as parse_date
 from parcours.core.csv_export import safe_cell
 from parcours.indicators import annex4
 from parcours.indicators.definitions import check_period
-
-from .indicators import departement_from_code, parse_date
 
 
 class Command(BaseCommand):

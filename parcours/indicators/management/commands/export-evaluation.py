@@ -4,10 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.audit.models import AccessAction
 from parcours.audit.services import record
+from parcours.core.commands import departement_from_code
+from parcours.core.commands import iso_date as parse_date
 from parcours.indicators.definitions import beneficiary_scope, check_period
 from parcours.indicators.evaluation import evaluation_key, write_evaluation_csv
-
-from .indicators import departement_from_code, parse_date
 
 
 class Command(BaseCommand):

@@ -1,34 +1,15 @@
 """``parcours indicators --from AAAA-MM-JJ --to AAAA-MM-JJ [--territory CODE] [--format json|csv|xlsx]``."""
 
-import argparse
-import datetime
 import importlib.util
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from parcours.accounts.models import Organisation, OrganisationKind, Territory
+from parcours.accounts.models import Territory
+from parcours.core.commands import departement_from_code
+from parcours.core.commands import iso_date as parse_date
 from parcours.indicators import exports
 from parcours.indicators.definitions import beneficiary_scope, check_period, compute_indicators
-
-
-def parse_date(value):
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"date « {value} » invalide : format attendu AAAA-MM-JJ") from exc
-
-
-def departement_from_code(code):
-    """Le Département de code ``code`` (None si aucun code n'est donné) ; erreur de commande s'il est inconnu."""
-    if not code:
-        return None
-    departement = Organisation.objects.filter(
-        kind=OrganisationKind.DEPARTEMENT, departement_code=code
-    ).first()
-    if departement is None:
-        raise CommandError(f"Département « {code} » inconnu.")
-    return departement
 
 
 def _parquet_engine(directory):

@@ -1,20 +1,13 @@
 """``parcours import-flux PATH`` : importe un flux CAF/MSA ou un fichier de bénéficiaires du Département."""
 
-import datetime
 import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.commands import iso_date as parse_date
 from parcours.intake.models import FluxFormat
 from parcours.intake.services import ImportError_, create_batch, default_departement, run_batch
-
-
-def parse_date(value):
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"Date « {value} » invalide : format attendu AAAA-MM-JJ.") from exc
 
 
 class Command(BaseCommand):

@@ -1,21 +1,14 @@
 """``parcours jobs-enqueue NOM [...]`` : met une tâche de fond en file (exécutée par ``jobs-worker``)."""
 
-import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.commands import iso_date as parse_date
 from parcours.intake.models import FluxFormat
 from parcours.intake.services import ImportError_, default_departement
 from parcours.jobs import services
 from parcours.jobs.handlers import KINDS, JobError
-
-
-def parse_date(value):
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"Date « {value} » invalide : format attendu AAAA-MM-JJ.") from exc
 
 
 class Command(BaseCommand):
