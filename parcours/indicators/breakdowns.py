@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from parcours.accounts.models import Membership, Organisation, OrganisationKind, Role, User
-from parcours.beneficiaries.models import FollowUp
 
 from .attachments import organisation_members, organisation_pairs, referent_pairs
-from .definitions import DEFINITIONS_BY_ID, cohort_indicators, new_entrant_cohort
+from .definitions import DEFINITIONS_BY_ID, cohort_indicators, followed_people, new_entrant_cohort
 
 # Colonnes des tableaux par organisation / par référent (indicateurs des nouveaux entrants et suivis).
 BREAKDOWN_IDS = [
@@ -48,18 +47,6 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def followed_ids(scope, end):
-    """Personnes de ``scope`` ayant un suivi en cours le jour ``end`` (définition de
-    ``definitions.followed``, lue en identifiants pour être répartie par groupe)."""
-    return set(
-        FollowUp.objects.filter(beneficiary__in=scope.order_by().values("pk"), started_on__lte=end)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=end))
-        .order_by()
-        .values_list("beneficiary_id", flat=True)
-        .distinct()
-    )
-
-
 def _values(entries, people, followed):
     values = cohort_indicators(entries)
     values["beneficiaires_suivis"] = len(people & followed)
@@ -70,7 +57,7 @@ def _rows(scope, start, end, pairs, groups, *, entries, target_days, none_label,
     """Une ligne par groupe ``(id, libellé)``, puis la ligne des personnes sans groupe et l'ensemble."""
     if entries is None:
         entries = new_entrant_cohort(scope, start, end, target_days=target_days)
-    followed = followed_ids(scope, end)
+    followed = set(followed_people(scope, end))
     by_person = {}
     for e in entries:
         by_person.setdefault(e.beneficiary_id, []).append(e)

@@ -721,15 +721,20 @@ def contracts_signed(scope, start, end):
     return {str(kind): counts.get(kind, 0) for kind in CONTRACT_KEYS}
 
 
-def followed(scope, end):
-    """Personnes ayant un suivi en cours le jour ``end``."""
-    return _count(
+def followed_people(scope, end):
+    """Identifiants (distincts) des personnes de ``scope`` ayant un suivi en cours le jour ``end``."""
+    return (
         FollowUp.objects.filter(beneficiary__in=scope.order_by().values("pk"), started_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=end))
         .order_by()
-        .values("beneficiary_id")
+        .values_list("beneficiary_id", flat=True)
         .distinct()
     )
+
+
+def followed(scope, end):
+    """Nombre de personnes ayant un suivi en cours le jour ``end``."""
+    return _count(followed_people(scope, end))
 
 
 # --- le jeu complet ---------------------------------------------------------------------------------------
