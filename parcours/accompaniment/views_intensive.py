@@ -42,6 +42,20 @@ def _flash_errors(request, error):
         messages.error(request, message)
 
 
+def _submit(request, form, *, invalid, action, success):
+    """Formulaire posté : message ``invalid`` s'il est invalide, sinon ``action(données)`` (un service
+    métier) ; ses refus (``ValidationError``) sont affichés, sinon le message ``success``."""
+    if not form.is_valid():
+        messages.error(request, invalid)
+        return
+    try:
+        action(form.cleaned_data)
+    except ValidationError as error:
+        _flash_errors(request, error)
+    else:
+        messages.success(request, success)
+
+
 def _context(beneficiary, access, tab, title, **extra):
     return {
         "beneficiary": beneficiary,
@@ -118,24 +132,20 @@ def activity_status(request, activity_pk):
     activity = get_object_or_404(PlannedActivity, pk=activity_pk)
     beneficiary = _beneficiary(request, activity.beneficiary_id)
     _require_edit(access_for(request.user, beneficiary))
-    form = ActivityStatusForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Statut ou date invalide.")
-    else:
-        data = form.cleaned_data
-        try:
-            activities.set_activity_status(
-                activity,
-                data["status"],
-                actor=request.user,
-                on=data["on"],
-                actual_hours=data["actual_hours"],
-                outcome=data["outcome"],
-            )
-        except ValidationError as error:
-            _flash_errors(request, error)
-        else:
-            messages.success(request, "Activité mise à jour.")
+    _submit(
+        request,
+        ActivityStatusForm(request.POST),
+        invalid="Statut ou date invalide.",
+        action=lambda data: activities.set_activity_status(
+            activity,
+            data["status"],
+            actor=request.user,
+            on=data["on"],
+            actual_hours=data["actual_hours"],
+            outcome=data["outcome"],
+        ),
+        success="Activité mise à jour.",
+    )
     return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
 
 
@@ -180,16 +190,13 @@ def review_hold(request, review_pk):
     review = get_object_or_404(Review, pk=review_pk)
     beneficiary = _beneficiary(request, review.beneficiary_id)
     _require_edit(access_for(request.user, beneficiary))
-    form = ReviewHoldForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Date et compte rendu : obligatoires.")
-    else:
-        try:
-            reviews.hold_review(review, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _flash_errors(request, error)
-        else:
-            messages.success(request, "Revue enregistrée.")
+    _submit(
+        request,
+        ReviewHoldForm(request.POST),
+        invalid="Date et compte rendu : obligatoires.",
+        action=lambda data: reviews.hold_review(review, actor=request.user, **data),
+        success="Revue enregistrée.",
+    )
     return redirect("accompaniment:review_list", pk=beneficiary.pk)
 
 
@@ -408,16 +415,13 @@ def employment_check(request, exit_pk):
     beneficiary = _beneficiary(request, exit_.beneficiary_id)
     _require_edit(access_for(request.user, beneficiary))
     exit_.beneficiary = beneficiary
-    form = EmploymentCheckForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Date invalide.")
-    else:
-        try:
-            exits.record_employment_check(exit_, author=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _flash_errors(request, error)
-        else:
-            messages.success(request, "Suivi dans l'emploi enregistré.")
+    _submit(
+        request,
+        EmploymentCheckForm(request.POST),
+        invalid="Date invalide.",
+        action=lambda data: exits.record_employment_check(exit_, author=request.user, **data),
+        success="Suivi dans l'emploi enregistré.",
+    )
     return redirect("accompaniment:exit_list", pk=beneficiary.pk)
 
 
