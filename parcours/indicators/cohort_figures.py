@@ -25,16 +25,7 @@ class Classified:
 
 def classify(entries):
     """Les entrées avec leur tranche de délai et leur parcours (« non orienté » sans orientation)."""
-    pathways = {str(k) for k in PATHWAY_KEYS}
-    return [
-        Classified(
-            e,
-            e.in_time,
-            e.bucket,
-            e.pathway if e.bucket != NOT_ORIENTED and e.pathway in pathways else NOT_ORIENTED,
-        )
-        for e in entries
-    ]
+    return [Classified(e, e.in_time, e.bucket, e.pathway_key) for e in entries]
 
 
 @dataclass(frozen=True)

@@ -349,6 +349,12 @@ class Entry:
     contract_days: int | None = None  # orientation → premier contrat
 
     @property
+    def pathway_key(self):
+        """Modalité de la répartition par parcours : le parcours de l'orientation, ou « non orienté »."""
+        oriented = self.bucket != NOT_ORIENTED and self.pathway in PATHWAY_KEYS
+        return str(self.pathway) if oriented else NOT_ORIENTED
+
+    @property
     def in_time(self):
         """Orientée dans l'objectif du Département (tranche « objectif »)."""
         return self.bucket == "objectif"
@@ -424,8 +430,7 @@ def cohort_indicators(entries):
     pathways = dict.fromkeys([*(str(p) for p in PATHWAY_KEYS), NOT_ORIENTED], 0)
     for e in entries:
         buckets[e.bucket] += 1
-        oriented = e.bucket != NOT_ORIENTED and e.pathway in pathways
-        pathways[e.pathway if oriented else NOT_ORIENTED] += 1
+        pathways[e.pathway_key] += 1
     return {
         "nouveaux_entrants": total,
         "nouveaux_entrants_orientes_15j": buckets["objectif"],
