@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "parcours.accounts",
     "parcours.beneficiaries",
     "parcours.journal",
+    "parcours.pathway",
     "parcours.intake",
     "parcours.orientation",
     "parcours.accompaniment",
@@ -211,6 +212,12 @@ PARCOURS_JOBS_BACKOFF_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_SECOND
 PARCOURS_JOBS_BACKOFF_MAX_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_MAX_SECONDS", "3600"))
 
 # Délais métier : valeurs par défaut, surchargées par Département (Organisation.delay_overrides).
+# Imports de flux sérialisés par Département : attente maximale d'un import lancé pendant un autre (commande,
+# tâche de fond ; la page web refuse aussitôt), et âge au-delà duquel un import « en cours » dont le processus a
+# disparu est déclaré échoué (SQLite ; PostgreSQL le reconnaît au verrou libéré).
+PARCOURS_IMPORT_LOCK_TIMEOUT = int(os.environ.get("PARCOURS_IMPORT_LOCK_TIMEOUT", "600"))
+PARCOURS_IMPORT_STALE_AFTER = int(os.environ.get("PARCOURS_IMPORT_STALE_AFTER", str(6 * 3600)))
+
 PARCOURS_DELAYS = {
     # Objectif de pilotage : orientation notifiée au plus tard à T0 + 14 jours (T0 = jour 1).
     "orientation_target_days": 15,
@@ -259,6 +266,9 @@ PARCOURS_DELAYS = {
     # Suivi dans l'emploi (étape 10) : emploi durable vérifié 6 mois après la prise de poste (CDI ou
     # contrat d'au moins 6 mois).
     "employment_durable_check_months": 6,
+    # Suivi dans l'emploi : l'organisation qui suivait la personne jusqu'à sa sortie garde l'accès à son dossier
+    # pendant ce nombre de mois après la sortie (vérification de l'emploi durable à 6 mois).
+    "employment_follow_up_months": 7,
     "employment_durable_min_contract_months": 6,
     # Conventions : rappel des bilans (intermédiaire, final) non transmis, 30 jours avant l'échéance.
     "convention_report_reminder_days": 30,

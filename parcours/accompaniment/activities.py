@@ -16,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event, EventKind
+from parcours.journal.models import EventKind
+from parcours.journal.services import record
+from parcours.journal.transitions import Workflow, transition
 
 from .models import (
     ActivityKind,
@@ -41,12 +43,17 @@ LEGAL_GROUNDS = frozenset(
     }
 )
 
-ACTIVITY_TRANSITIONS = {
-    ActivityStatus.PLANNED: {ActivityStatus.IN_PROGRESS, ActivityStatus.DONE, ActivityStatus.ABANDONED},
-    ActivityStatus.IN_PROGRESS: {ActivityStatus.DONE, ActivityStatus.ABANDONED},
-    ActivityStatus.DONE: set(),
-    ActivityStatus.ABANDONED: set(),
-}
+ACTIVITY_WORKFLOW = Workflow(
+    "Activité",
+    ActivityStatus,
+    {
+        ActivityStatus.PLANNED: {ActivityStatus.IN_PROGRESS, ActivityStatus.DONE, ActivityStatus.ABANDONED},
+        ActivityStatus.IN_PROGRESS: {ActivityStatus.DONE, ActivityStatus.ABANDONED},
+        ActivityStatus.DONE: set(),
+        ActivityStatus.ABANDONED: set(),
+    },
+)
+ACTIVITY_TRANSITIONS = ACTIVITY_WORKFLOW.transitions
 
 
 def _hours(value, field_name, label, *, maximum=MAX_WEEKLY_HOURS, allow_zero=False):
@@ -128,59 +135,56 @@ def plan_activity(
         starts_on=starts_on,
         created_by=author,
     )
-    Event.objects.create(
-        beneficiary=beneficiary,
-        kind=EventKind.ACTIVITY_PLANNED,
-        occurred_on=starts_on,
+    record(
+        beneficiary,
+        EventKind.ACTIVITY_PLANNED,
+        on=starts_on,
         actor=author,
-        payload={
-            "activite": activity.pk,
-            "type": kind,
-            "heures_hebdomadaires": str(hours),
-            "semaines": weeks,
-            "service": service.pk if service else None,
-        },
+        activity_id=activity.pk,
+        activity_kind=kind,
+        weekly_hours=hours,
+        weeks=weeks,
+        service_id=service.pk if service else None,
     )
     return activity
 
 
-@transaction.atomic
 def set_activity_status(activity, to_status, *, actor, on, actual_hours=None, outcome=""):
-    """Le référent note ce qui s'est réellement passé : début, réalisation (heures réelles) ou abandon."""
-    activity = PlannedActivity.objects.select_for_update().get(pk=activity.pk)
-    labels = dict(ActivityStatus.choices)
-    if to_status not in ACTIVITY_TRANSITIONS.get(activity.status, set()):
-        raise ValidationError(
-            f"Activité : impossible de passer de « {labels[activity.status]} » à "
-            f"« {labels.get(to_status, to_status)} »."
-        )
-    if on is None or on > timezone.localdate():
-        raise ValidationError({"on": "Date : obligatoire et non future."})
+    """Le référent note ce qui s'est réellement passé : début, réalisation (heures réelles) ou abandon.
+
+    Journal : ``activity_started`` au début, ``activity_status_changed`` pour les autres passages.
+    """
     outcome = (outcome or "").strip()
-    if to_status == ActivityStatus.ABANDONED and not outcome:
-        raise ValidationError({"outcome": "Motif de l'abandon : champ obligatoire."})
-    if actual_hours not in (None, ""):
-        activity.actual_hours = _hours(
-            actual_hours, "actual_hours", "Heures réalisées", maximum=None, allow_zero=True
-        )
-    if outcome:
-        activity.outcome = outcome
-    previous = activity.status
-    activity.status = to_status
-    activity.save()
-    Event.objects.create(
-        beneficiary_id=activity.beneficiary_id,
-        kind=EventKind.ACTIVITY_STATUS_CHANGED,
-        occurred_on=on,
+
+    def apply(locked):
+        if on is None or on > timezone.localdate():
+            raise ValidationError({"on": "Date : obligatoire et non future."})
+        if to_status == ActivityStatus.ABANDONED and not outcome:
+            raise ValidationError({"outcome": "Motif de l'abandon : champ obligatoire."})
+        if actual_hours not in (None, ""):
+            locked.actual_hours = _hours(
+                actual_hours, "actual_hours", "Heures réalisées", maximum=None, allow_zero=True
+            )
+        if outcome:
+            locked.outcome = outcome
+
+    return transition(
+        activity,
+        to_status,
+        workflow=ACTIVITY_WORKFLOW,
         actor=actor,
-        payload={
-            "activite": activity.pk,
-            "de": previous,
-            "vers": to_status,
-            "heures_realisees": str(activity.actual_hours) if activity.actual_hours is not None else None,
+        on=on,
+        event=EventKind.ACTIVITY_STARTED
+        if to_status == ActivityStatus.IN_PROGRESS
+        else EventKind.ACTIVITY_STATUS_CHANGED,
+        payload=lambda locked, previous: {
+            "activity_id": locked.pk,
+            "from_status": previous,
+            "to_status": to_status,
+            "actual_hours": locked.actual_hours,
         },
+        apply=apply,
     )
-    return activity
 
 
 # --- objectif hebdomadaire et adaptations ---------------------------------------------------------------
@@ -250,12 +254,15 @@ def adjust_hours(
         ends_on=ends_on,
         decided_by=author,
     )
-    Event.objects.create(
-        beneficiary=beneficiary,
-        kind=EventKind.HOURS_ADJUSTED,
-        occurred_on=starts_on,
+    record(
+        beneficiary,
+        EventKind.HOURS_ADJUSTED,
+        on=starts_on,
         actor=author,
-        payload={"adaptation": kind, "objectif": str(target), "fin": ends_on.isoformat()},
+        adjustment_kind=kind,
+        target_hours=target,
+        ends_on=ends_on,
+        reason=reason,
     )
     return adjustment
 

@@ -13,10 +13,23 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from parcours.beneficiaries.models import FollowUpEnd
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event, EventKind
+from parcours.journal.models import EventKind
+from parcours.journal.services import record
+from parcours.orientation.models import ReferentAssignment
+from parcours.pathway import services as pathway
 
-from .models import EmploymentCheck, EmploymentContract, Exit, ExitReason
+from . import activities, services
+from .models import (
+    ActivityStatus,
+    ContractStatus,
+    EmploymentCheck,
+    EmploymentContract,
+    Exit,
+    ExitReason,
+    PlannedActivity,
+)
 
 JOB_REASONS = frozenset({ExitReason.EMPLOYMENT})
 OPEN_ENDED = frozenset({EmploymentContract.CDI, EmploymentContract.SELF_EMPLOYED})
@@ -38,6 +51,47 @@ def _check_day(on):
         raise ValidationError({"on": "Date : elle ne peut pas être future."})
 
 
+def _open_activities(beneficiary):
+    return PlannedActivity.objects.filter(
+        beneficiary=beneficiary, status__in=[ActivityStatus.PLANNED, ActivityStatus.IN_PROGRESS]
+    ).order_by("starts_on", "pk")
+
+
+def closing_summary(beneficiary):
+    """Ce qu'une sortie va clore, en phrases, pour la confirmation de l'agent : suivi, référent, contrat,
+    activités prévues ou en cours."""
+    lines = []
+    follow_up = pathway.current_follow_up(beneficiary)
+    if follow_up:
+        lines.append(f"le suivi par {follow_up.organisation} (depuis le {follow_up.started_on:%d/%m/%Y})")
+    for assignment in ReferentAssignment.objects.filter(
+        beneficiary=beneficiary, ended_on__isnull=True
+    ).select_related("referent"):
+        lines.append(f"la désignation de {assignment.referent} comme référent unique")
+    for contract in beneficiary.contracts.filter(status=ContractStatus.SIGNED):
+        lines.append(f"le contrat d'engagement signé le {contract.signed_on:%d/%m/%Y}")
+    count = _open_activities(beneficiary).count()
+    if count:
+        lines.append(
+            f"{count} activité{'s' if count > 1 else ''} prévue{'s' if count > 1 else ''} ou en cours"
+        )
+    return lines
+
+
+def _close_pathway(beneficiary, exit_, *, author):
+    """Une sortie termine l'accompagnement : contrat signé terminé, activités prévues ou en cours abandonnées,
+    désignation du référent et suivi clos (la personne quitte le portefeuille du référent)."""
+    on = exit_.exited_on
+    reason = f"Sortie : {exit_.get_reason_display()}"
+    for contract in beneficiary.contracts.filter(status=ContractStatus.SIGNED):
+        services.end_contract(contract, actor=author, on=max(on, contract.signed_on or on), reason=reason)
+    for activity in _open_activities(beneficiary):
+        activities.set_activity_status(
+            activity, ActivityStatus.ABANDONED, actor=author, on=min(on, timezone.localdate()), outcome=reason
+        )
+    pathway.close_follow_up(beneficiary, on=on, reason=reason, end_cause=FollowUpEnd.EXIT, actor=author)
+
+
 @transaction.atomic
 def record_exit(
     beneficiary,
@@ -53,7 +107,9 @@ def record_exit(
     weekly_hours=None,
     job_started_on=None,
 ):
-    """Enregistre une sortie qualifiée ; pour un emploi, l'employeur, le contrat et la prise de poste."""
+    """Enregistre une sortie qualifiée ; pour un emploi, l'employeur, le contrat et la prise de poste.
+
+    La sortie clôt ce qu'elle doit (voir ``closing_summary``) dans la même transaction."""
     if reason not in ExitReason.values:
         raise ValidationError({"reason": f"Motif de sortie inconnu : « {reason} »."})
     errors = {}
@@ -90,21 +146,20 @@ def record_exit(
         job_started_on=job_started_on,
         recorded_by=author,
     )
-    Event.objects.create(
-        beneficiary=beneficiary,
-        kind=EventKind.EXITED,
-        occurred_on=exited_on,
+    record(
+        beneficiary,
+        EventKind.EXITED,
+        on=exited_on,
         actor=author,
-        payload={
-            "sortie": exit_.pk,
-            "motif": reason,
-            "contrat": contract_type or None,
-            "duree_mois": contract_months,
-            "durable": is_durable(contract_type, contract_months, beneficiary.departement)
-            if reason in JOB_REASONS
-            else None,
-        },
+        exit_id=exit_.pk,
+        reason=reason,
+        contract_type=contract_type or None,
+        duration_months=contract_months,
+        durable=is_durable(contract_type, contract_months, beneficiary.departement)
+        if reason in JOB_REASONS
+        else None,
     )
+    _close_pathway(beneficiary, exit_, author=author)
     return exit_
 
 
@@ -163,12 +218,15 @@ def record_employment_check(
         notes=(notes or "").strip(),
         checked_by=author,
     )
-    Event.objects.create(
-        beneficiary_id=exit_.beneficiary_id,
-        kind=EventKind.EMPLOYMENT_CHECKED,
-        occurred_on=on,
+    record(
+        exit_.beneficiary_id,
+        EventKind.EMPLOYMENT_CHECKED,
+        on=on,
         actor=author,
-        payload={"sortie": exit_.pk, "en_emploi": still_employed, "a_6_mois": six_month, "durable": durable},
+        exit_id=exit_.pk,
+        still_employed=still_employed,
+        six_month=six_month,
+        durable=durable,
     )
     return check
 

@@ -247,6 +247,13 @@ class Contract(models.Model):
     ended_on = models.DateField("terminé le", null=True, blank=True)
     end_reason = models.CharField("motif de fin", max_length=300, blank=True)
     external_reference = models.CharField("référence d'origine (import)", max_length=60, blank=True)
+    imported_from = models.CharField(
+        "repris de",
+        max_length=100,
+        blank=True,
+        help_text="Logiciel d'origine d'un contrat signé ailleurs et repris sans son contenu (engagements, plan "
+        "d'action) : le contenu fait foi dans ce logiciel.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -7,7 +7,8 @@ Un seul mécanisme, appelé par les vues et les services :
 - **modifier** et **voir les données sensibles (santé)** : l'agent a, dans une organisation qui *suit* la
   personne, le rôle référent, chargé d'orientation ou administrateur. Suivent la personne : son
   Département (dans la limite du territoire de l'appartenance) — qui oriente et conduit le diagnostic —
-  et toute organisation ayant un suivi en cours (``FollowUp`` non clos). Le rôle « responsable (lecture
+  et toute organisation ayant un suivi en cours (``FollowUp`` non clos) ou clos par une sortie récente (suivi
+  dans l'emploi, ``FollowUp.objects.following``). Le rôle « responsable (lecture
   seule) » ne modifie rien et ne voit pas la santé ; l'État ne voit rien de nominatif.
 """
 
@@ -43,11 +44,11 @@ def covering_memberships(user, beneficiary):
                 covering.append(membership)
         elif org.kind != OrganisationKind.ETAT:
             if following is None:
-                following = set(
-                    FollowUp.objects.filter(beneficiary=beneficiary, ended_on__isnull=True).values_list(
-                        "organisation_id", flat=True
-                    )
-                )
+                following = {
+                    m.organisation_id
+                    for m in memberships
+                    if FollowUp.objects.following(m.organisation).filter(beneficiary=beneficiary).exists()
+                }
             if org.pk in following:
                 covering.append(membership)
     return covering

@@ -14,11 +14,22 @@ from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event, EventKind
+from parcours.journal.models import EventKind
+from parcours.journal.services import record
+from parcours.journal.transitions import Workflow, transition
 
 from .activities import LEGAL_GROUNDS
 from .models import ContractStatus, Exit, Intensity, Review, ReviewKind, ReviewStatus
 
+REVIEW_WORKFLOW = Workflow(
+    "Revue",
+    ReviewStatus,
+    {
+        ReviewStatus.PLANNED: {ReviewStatus.HELD, ReviewStatus.CANCELLED},
+        ReviewStatus.HELD: set(),
+        ReviewStatus.CANCELLED: set(),
+    },
+)
 SCHEDULE_HORIZON_MONTHS = 12  # sans fin prévue, les entretiens d'étape sont prévus sur un an
 
 
@@ -102,56 +113,59 @@ def plan_review(beneficiary, *, author, kind, due_on, contract=None, session=Non
         created_by=author,
         session=session,
     )
-    Event.objects.create(
-        beneficiary=beneficiary,
-        kind=EventKind.REVIEW_PLANNED,
-        occurred_on=timezone.localdate(),
+    record(
+        beneficiary,
+        EventKind.REVIEW_PLANNED,
+        on=timezone.localdate(),
         actor=author,
-        payload={"revue": review.pk, "type": kind, "echeance": due_on.isoformat()},
+        review_id=review.pk,
+        review_kind=kind,
+        due_on=due_on,
     )
     return review
 
 
-@transaction.atomic
 def hold_review(review, *, actor, on, minutes, decisions=""):
     """Tient une revue prévue : date, compte rendu (obligatoire) et décisions ; écrit ``review_held``."""
-    review = Review.objects.select_for_update().get(pk=review.pk)
-    if review.status != ReviewStatus.PLANNED:
-        raise ValidationError(
-            f"Revue « {review.get_status_display().lower()} » : elle ne peut plus être tenue."
-        )
-    if on is None or on > timezone.localdate():
-        raise ValidationError({"on": "Date de la revue : obligatoire et non future."})
-    if not (minutes or "").strip():
-        raise ValidationError({"minutes": "Compte rendu : champ obligatoire."})
-    review.status = ReviewStatus.HELD
-    review.held_on = on
-    review.held_by = actor
-    review.minutes = minutes.strip()
-    review.decisions = (decisions or "").strip()
-    review.save()
-    Event.objects.create(
-        beneficiary_id=review.beneficiary_id,
-        kind=EventKind.REVIEW_HELD,
-        occurred_on=on,
+
+    def apply(locked):
+        if on is None or on > timezone.localdate():
+            raise ValidationError({"on": "Date de la revue : obligatoire et non future."})
+        if not (minutes or "").strip():
+            raise ValidationError({"minutes": "Compte rendu : champ obligatoire."})
+        locked.held_on = on
+        locked.held_by = actor
+        locked.minutes = minutes.strip()
+        locked.decisions = (decisions or "").strip()
+
+    return transition(
+        review,
+        ReviewStatus.HELD,
+        workflow=REVIEW_WORKFLOW,
         actor=actor,
-        payload={"revue": review.pk, "type": review.kind, "decisions": review.decisions[:300]},
+        on=on,
+        event=EventKind.REVIEW_HELD,
+        payload=lambda locked, _previous: {
+            "review_id": locked.pk,
+            "review_kind": locked.kind,
+            "decisions": locked.decisions[:300],
+        },
+        apply=apply,
     )
-    return review
 
 
-@transaction.atomic
 def cancel_review(review, *, actor, reason):
-    review = Review.objects.select_for_update().get(pk=review.pk)
-    if review.status != ReviewStatus.PLANNED:
-        raise ValidationError("Seule une revue prévue peut être annulée.")
-    if not (reason or "").strip():
-        raise ValidationError({"reason": "Motif de l'annulation : champ obligatoire."})
-    review.status = ReviewStatus.CANCELLED
-    review.minutes = f"Annulée : {reason.strip()}"
-    review.held_by = actor
-    review.save()
-    return review
+    """Annule une revue prévue (motif obligatoire, noté au compte rendu) ; rien n'est écrit au journal."""
+
+    def apply(locked):
+        if not (reason or "").strip():
+            raise ValidationError({"reason": "Motif de l'annulation : champ obligatoire."})
+        locked.minutes = f"Annulée : {reason.strip()}"
+        locked.held_by = actor
+
+    return transition(
+        review, ReviewStatus.CANCELLED, workflow=REVIEW_WORKFLOW, actor=actor, on=None, apply=apply
+    )
 
 
 def reviews_due(scope, on, *, horizon_days=0):

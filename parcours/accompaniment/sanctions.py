@@ -1,7 +1,8 @@
 """Devoirs et sanctions : procédure de suspension-remobilisation (étape 9 ; CASF L262-37, R262-68 et suivants).
 
-Une seule fonction change l'étape d'une procédure : ``transition_case``. Elle vérifie que le passage est
-permis et que les conditions légales sont réunies (réglages ``PARCOURS_DELAYS``, par Département), met à
+Une seule fonction change l'étape d'une procédure : ``transition_case`` (par ``journal.transitions``). Elle
+vérifie que le passage est permis, que l'auteur relève du Département pour l'avis, la décision et la
+notification, et que les conditions légales sont réunies (réglages ``PARCOURS_DELAYS``, par Département), met à
 jour la procédure, écrit une étape datée et motivée avec son auteur (``SanctionStep``) et un événement
 ``sanction_step`` du journal. Rien n'arrive à une personne sans décision humaine : les absences
 répétées *proposent* une procédure (``absence_proposals``), un agent l'ouvre.
@@ -15,14 +16,17 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from parcours.accounts.models import Membership, OrganisationKind
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event, EventKind
+from parcours.journal.models import EventKind
+from parcours.journal.services import record
+from parcours.journal.transitions import Workflow, transition
 
 from .models import (
     SanctionCase,
@@ -32,22 +36,32 @@ from .models import (
     SanctionStep,
     TeamSession,
 )
+from .permissions import EDIT_ROLES
 
 S = SanctionStatus
 
-TRANSITIONS = {
-    S.OPENED: {S.NOTICE_SENT, S.DROPPED},
-    S.NOTICE_SENT: {S.OBSERVATIONS, S.REFERRED, S.DECIDED, S.DROPPED},
-    S.OBSERVATIONS: {S.REFERRED, S.DECIDED, S.DROPPED},
-    S.REFERRED: {S.OPINION, S.DROPPED},
-    S.OPINION: {S.DECIDED},
-    S.DECIDED: {S.NOTIFIED},
-    S.NOTIFIED: {S.REGULARISED, S.CLOSED},
-    S.REGULARISED: {S.CLOSED},
-    S.CLOSED: set(),
-    S.DROPPED: set(),
-}
+SANCTION_WORKFLOW = Workflow(
+    "Procédure",
+    SanctionStatus,
+    {
+        S.OPENED: {S.NOTICE_SENT, S.DROPPED},
+        S.NOTICE_SENT: {S.OBSERVATIONS, S.REFERRED, S.DECIDED, S.DROPPED},
+        S.OBSERVATIONS: {S.REFERRED, S.DECIDED, S.DROPPED},
+        S.REFERRED: {S.OPINION, S.DROPPED},
+        S.OPINION: {S.DECIDED},
+        S.DECIDED: {S.NOTIFIED},
+        S.NOTIFIED: {S.REGULARISED, S.CLOSED},
+        S.REGULARISED: {S.CLOSED},
+        S.CLOSED: set(),
+        S.DROPPED: set(),
+    },
+)
+TRANSITIONS = SANCTION_WORKFLOW.transitions
 FINAL = (S.CLOSED, S.DROPPED)
+# Étapes qui relèvent du Département de la personne (CASF L262-37 : le Président du Conseil départemental
+# décide, après avis de l'équipe pluridisciplinaire) : un autre organisme ne peut pas les enregistrer, quelle
+# que soit la voie (page, API, connecteur).
+DEPARTEMENT_STEPS = frozenset({S.OPINION, S.DECIDED, S.NOTIFIED})
 
 # Délai légal de chaque étape (réglage), compté depuis l'entrée dans l'étape.
 STEP_DEADLINES = {
@@ -81,23 +95,37 @@ def is_repeat(beneficiary):
     ).exists()
 
 
-def _log(case, from_status, to_status, *, actor, on, reason, **payload):
+def acts_for_departement(actor, beneficiary):
+    """Vrai si ``actor`` agit pour le Département de la personne : administrateur de la plateforme, ou rôle
+    référent, chargé d'orientation ou administrateur dans ce Département (le périmètre fin — territoire — est
+    celui des pages)."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    if not getattr(actor, "pk", None):
+        return False
+    return Membership.objects.filter(
+        user=actor,
+        is_active=True,
+        role__in=EDIT_ROLES,
+        organisation_id=beneficiary.departement_id,
+        organisation__kind=OrganisationKind.DEPARTEMENT,
+    ).exists()
+
+
+def _step(case, from_status, to_status, *, actor, on, reason):
     SanctionStep.objects.create(
         case=case, from_status=from_status, to_status=to_status, occurred_on=on, reason=reason, actor=actor
     )
-    Event.objects.create(
-        beneficiary_id=case.beneficiary_id,
-        kind=EventKind.SANCTION_STEP,
-        occurred_on=on,
-        actor=actor,
-        payload={
-            "procedure": case.pk,
-            "de": from_status or None,
-            "vers": to_status,
-            "motif": reason[:300],
-            **{k: v for k, v in payload.items() if v not in (None, "")},
-        },
-    )
+
+
+def _payload(case, from_status, to_status, reason, **details):
+    return {
+        "case_id": case.pk,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason[:300],
+        **details,
+    }
 
 
 def _check_date(on, not_before=None, label="la date de l'étape précédente"):
@@ -136,7 +164,15 @@ def open_case(beneficiary, *, ground, facts, actor, on, household_several=None):
         else household_several,
         opened_by=actor,
     )
-    _log(case, "", S.OPENED, actor=actor, on=on, reason=case.get_ground_display(), manquement=ground)
+    reason = case.get_ground_display()
+    _step(case, "", S.OPENED, actor=actor, on=on, reason=reason)
+    record(
+        case.beneficiary_id,
+        EventKind.SANCTION_STEP,
+        on=on,
+        actor=actor,
+        **_payload(case, "", S.OPENED, reason, ground=ground),
+    )
     return case
 
 
@@ -229,113 +265,120 @@ def repayment_cap(case):
     return case.monthly_amount * get_delay("sanction_repayment_cap_months", case.beneficiary.departement)
 
 
-@transaction.atomic
 def transition_case(case, to_status, *, actor, on, reason, **data):
     """Seul chemin de changement d'étape : vérifie le passage et ses conditions, date, motive, journalise.
 
     ``data`` selon l'étape : ``observations``/``assisted_by`` (observations), ``session`` (inscription),
     ``team_opinion``/``proposed_decision`` (avis), ``decision``/``reduction_percent``/``duration_months``/
     ``monthly_amount`` (décision), ``repaid_amount`` (régularisation).
+
+    L'avis, la décision et la notification (``DEPARTEMENT_STEPS``) ne sont enregistrés que par un agent du
+    Département de la personne (``PermissionDenied`` sinon).
     """
-    case = (
-        SanctionCase.objects.select_for_update(of=("self",))
-        .select_related("beneficiary__departement", "session")
-        .get(pk=case.pk)
-    )
-    current = case.status
-    if to_status not in TRANSITIONS.get(current, set()):
-        raise _err(
-            f"Procédure : impossible de passer de « {LABELS[current]} » à « {LABELS.get(to_status, to_status)} »."
-        )
     reason = (reason or "").strip()
-    if not reason:
-        raise _err("Motif : chaque étape de la procédure est motivée.", "reason")
-    _check_date(on, case.status_since)
-    departement = case.beneficiary.departement
-    payload = {}
+    details = {}
 
-    if to_status == S.NOTICE_SENT:
-        case.notice_sent_on = on
-    elif to_status == S.OBSERVATIONS:
-        observations = (data.get("observations") or "").strip()
-        if not observations:
-            raise _err("Observations de la personne : champ obligatoire.", "observations")
-        case.observations = observations
-        case.assisted_by = (data.get("assisted_by") or "").strip()[:200]
-    elif to_status in (S.REFERRED, S.DECIDED) and current == S.NOTICE_SENT:
-        deadline = observation_deadline(case)
-        if on <= deadline:
-            raise _err(
-                f"La personne a jusqu'au {deadline:%d/%m/%Y} pour présenter ses observations : "
-                "attendez ses observations ou la fin du délai."
+    def apply(case):
+        current = case.status
+        if to_status in DEPARTEMENT_STEPS and not acts_for_departement(actor, case.beneficiary):
+            raise PermissionDenied(
+                "L'avis, la décision et la notification d'une sanction relèvent du Département de la personne."
             )
+        if not reason:
+            raise _err("Motif : chaque étape de la procédure est motivée.", "reason")
+        _check_date(on, case.status_since)
+        departement = case.beneficiary.departement
 
-    if to_status == S.REFERRED:
-        session = data.get("session")
-        if not isinstance(session, TeamSession):
-            raise _err("Séance de l'équipe pluridisciplinaire : à choisir.", "session")
-        if session.departement_id != case.beneficiary.departement_id:
-            raise _err("Séance : elle doit être une séance du Département de la personne.", "session")
-        if session.held_on < on:
-            raise _err("Séance : choisissez une séance à venir.", "session")
-        case.session = session
-        payload["seance"] = session.pk
-    elif to_status == S.OPINION:
-        session = case.session
-        if on < session.held_on:
-            raise _err(f"Avis : la séance du {session.held_on:%d/%m/%Y} n'a pas encore eu lieu.", "on")
-        quorum = get_delay("team_session_quorum", departement)
-        present = session.present.count()
-        if present < quorum:
-            raise _err(
-                f"Avis : le quorum n'est pas atteint ({present} membre(s) présent(s) sur {quorum} requis)."
+        if to_status == S.NOTICE_SENT:
+            case.notice_sent_on = on
+        elif to_status == S.OBSERVATIONS:
+            observations = (data.get("observations") or "").strip()
+            if not observations:
+                raise _err("Observations de la personne : champ obligatoire.", "observations")
+            case.observations = observations
+            case.assisted_by = (data.get("assisted_by") or "").strip()[:200]
+        elif to_status in (S.REFERRED, S.DECIDED) and current == S.NOTICE_SENT:
+            deadline = observation_deadline(case)
+            if on <= deadline:
+                raise _err(
+                    f"La personne a jusqu'au {deadline:%d/%m/%Y} pour présenter ses observations : "
+                    "attendez ses observations ou la fin du délai."
+                )
+
+        if to_status == S.REFERRED:
+            session = data.get("session")
+            if not isinstance(session, TeamSession):
+                raise _err("Séance de l'équipe pluridisciplinaire : à choisir.", "session")
+            if session.departement_id != case.beneficiary.departement_id:
+                raise _err("Séance : elle doit être une séance du Département de la personne.", "session")
+            if session.held_on < on:
+                raise _err("Séance : choisissez une séance à venir.", "session")
+            case.session = session
+            details["session_id"] = session.pk
+        elif to_status == S.OPINION:
+            session = case.session
+            if on < session.held_on:
+                raise _err(f"Avis : la séance du {session.held_on:%d/%m/%Y} n'a pas encore eu lieu.", "on")
+            quorum = get_delay("team_session_quorum", departement)
+            present = session.present.count()
+            if present < quorum:
+                raise _err(
+                    f"Avis : le quorum n'est pas atteint ({present} membre(s) présent(s) sur {quorum} requis)."
+                )
+            opinion = (data.get("team_opinion") or "").strip()
+            proposed = data.get("proposed_decision")
+            if not opinion:
+                raise _err("Avis de l'équipe : champ obligatoire.", "team_opinion")
+            if proposed not in SanctionDecision.values:
+                raise _err("Sanction proposée par l'équipe : à choisir.", "proposed_decision")
+            case.team_opinion = opinion
+            case.proposed_decision = proposed
+            details["proposed_decision"] = proposed
+        elif to_status == S.DECIDED:
+            fields = _check_decision(case, data, departement, current)
+            for name, value in fields.items():
+                setattr(case, name, value)
+            case.decided_on = on
+            details.update(
+                decision=case.decision,
+                reduction_percent=case.reduction_percent,
+                duration_months=case.duration_months,
             )
-        opinion = (data.get("team_opinion") or "").strip()
-        proposed = data.get("proposed_decision")
-        if not opinion:
-            raise _err("Avis de l'équipe : champ obligatoire.", "team_opinion")
-        if proposed not in SanctionDecision.values:
-            raise _err("Sanction proposée par l'équipe : à choisir.", "proposed_decision")
-        case.team_opinion = opinion
-        case.proposed_decision = proposed
-        payload["avis"] = proposed
-    elif to_status == S.DECIDED:
-        fields = _check_decision(case, data, departement, current)
-        for name, value in fields.items():
-            setattr(case, name, value)
-        case.decided_on = on
-        payload.update(
-            {
-                "decision": case.decision,
-                "taux": case.reduction_percent,
-                "mois": case.duration_months,
-            }
-        )
-    elif to_status == S.NOTIFIED:
-        case.notified_on = on
-    elif to_status == S.REGULARISED:
-        if case.decision == SanctionDecision.NONE:
-            raise _err("Régularisation : aucune sanction n'a été décidée ; clôturez la procédure.")
-        repaid = data.get("repaid_amount")
-        if repaid not in (None, ""):
-            if case.decision != SanctionDecision.SUSPENSION:
-                raise _err("Sommes restituées : seulement après une suspension.", "repaid_amount")
-            try:
-                repaid = Decimal(str(repaid).replace(",", "."))
-            except InvalidOperation as error:
-                raise _err("Sommes restituées : montant invalide.", "repaid_amount") from error
-            cap = repayment_cap(case)
-            if repaid < 0 or (cap is not None and repaid > cap):
-                raise _err(f"Sommes restituées : au plus {cap} € (plafond de restitution).", "repaid_amount")
-            case.repaid_amount = repaid
-            payload["restitue"] = str(repaid)
-        case.regularised_on = on
+        elif to_status == S.NOTIFIED:
+            case.notified_on = on
+        elif to_status == S.REGULARISED:
+            if case.decision == SanctionDecision.NONE:
+                raise _err("Régularisation : aucune sanction n'a été décidée ; clôturez la procédure.")
+            repaid = data.get("repaid_amount")
+            if repaid not in (None, ""):
+                if case.decision != SanctionDecision.SUSPENSION:
+                    raise _err("Sommes restituées : seulement après une suspension.", "repaid_amount")
+                try:
+                    repaid = Decimal(str(repaid).replace(",", "."))
+                except InvalidOperation as error:
+                    raise _err("Sommes restituées : montant invalide.", "repaid_amount") from error
+                cap = repayment_cap(case)
+                if repaid < 0 or (cap is not None and repaid > cap):
+                    raise _err(
+                        f"Sommes restituées : au plus {cap} € (plafond de restitution).", "repaid_amount"
+                    )
+                case.repaid_amount = repaid
+                details["repaid_amount"] = repaid
+            case.regularised_on = on
+        case.status_since = on
+        _step(case, current, to_status, actor=actor, on=on, reason=reason)
 
-    case.status = to_status
-    case.status_since = on
-    case.save()
-    _log(case, current, to_status, actor=actor, on=on, reason=reason, **payload)
-    return case
+    return transition(
+        case,
+        to_status,
+        workflow=SANCTION_WORKFLOW,
+        actor=actor,
+        on=on,
+        event=EventKind.SANCTION_STEP,
+        payload=lambda case, previous: _payload(case, previous, to_status, reason, **details),
+        apply=apply,
+        queryset=SanctionCase.objects.select_related("beneficiary__departement", "session"),
+    )
 
 
 # --- listes et échéances --------------------------------------------------------------------------------

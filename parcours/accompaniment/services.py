@@ -19,7 +19,9 @@ from django.utils import timezone
 from parcours.accounts.models import Organisation
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event
+from parcours.journal.models import Event, EventKind
+from parcours.journal.services import record
+from parcours.journal.transitions import Workflow, transition
 
 from .models import (
     Action,
@@ -34,14 +36,9 @@ from .models import (
     Theme,
 )
 
-# Types d'événements du journal écrits ici (valeurs de ``Event.kind``).
-EVENT_DIAGNOSED = "diagnosed"
-EVENT_CONTRACT_SIGNED = "contract_signed"
-EVENT_CONTRACT_ENDED = "contract_ended"
-
 # Événements du journal dont la date métier (``occurred_on``) est la notification d'une orientation :
 # le délai du contrat court à partir de la plus récente (il recommence après une réorientation).
-ORIENTATION_EVENT_KINDS = ("oriented", "reoriented")
+ORIENTATION_EVENT_KINDS = (EventKind.ORIENTED, EventKind.REORIENTED)
 
 
 def min_weekly_hours():
@@ -239,13 +236,15 @@ def save_diagnostic(beneficiary, *, author, can_see_sensitive, organisation=None
     )
     version.situations.set(chosen)
     themes = sorted({s.theme.code for s in chosen if not s.theme.sensitive})
-    Event.objects.create(
-        beneficiary=beneficiary,
-        kind=EVENT_DIAGNOSED,
-        occurred_on=version.conducted_on,
+    record(
+        beneficiary,
+        EventKind.DIAGNOSED,
+        on=version.conducted_on,
         actor=author,
         organisation=organisation,
-        payload={"version": version.number, "themes": themes, "conjoint": version.joint},
+        version=version.number,
+        themes=themes,
+        joint=version.joint,
     )
     return version
 
@@ -344,6 +343,7 @@ CONTRACT_FIELDS = (
     "hours_exemption",
     "hours_exemption_details",
     "rights_and_appeals",
+    "imported_from",
     "starts_on",
     "ends_on",
     "review_on",
@@ -437,15 +437,29 @@ def update_contract(contract, *, author, objectives=None, actions=None, **fields
     return _apply(contract, fields, objectives, actions)
 
 
-TRANSITIONS = {
-    ContractStatus.DRAFT: {ContractStatus.SIGNED},
-    ContractStatus.SIGNED: {ContractStatus.ENDED},
-    ContractStatus.ENDED: set(),
+CONTRACT_WORKFLOW = Workflow(
+    "Contrat",
+    ContractStatus,
+    {
+        ContractStatus.DRAFT: {ContractStatus.SIGNED},
+        ContractStatus.SIGNED: {ContractStatus.ENDED},
+        ContractStatus.ENDED: set(),
+    },
+)
+TRANSITIONS = CONTRACT_WORKFLOW.transitions
+CONTRACT_EVENTS = {
+    ContractStatus.SIGNED: EventKind.CONTRACT_SIGNED,
+    ContractStatus.ENDED: EventKind.CONTRACT_ENDED,
 }
 
 
 def _check_signable(contract):
     errors = {}
+    if contract.imported_from:
+        # Signé dans un autre logiciel (reprise) : son contenu y fait foi ; seules les heures, si elles sont
+        # connues, obéissent aux règles (L5411-6).
+        validate_weekly_hours(contract.kind, contract.weekly_hours, contract.hours_exemption)
+        return
     if contract.kind == ContractKind.CONTRAT_ENGAGEMENT:
         if not contract.referent_commitments.strip():
             errors["referent_commitments"] = "Engagements du référent : à renseigner avant la signature."
@@ -473,63 +487,58 @@ def transition_contract(contract, to_status, *, actor, on, reason=""):
 
     À la signature d'un contrat, le contrat signé précédent de la personne est terminé (remplacé).
     """
-    contract = Contract.objects.select_for_update().select_related("beneficiary").get(pk=contract.pk)
-    current = contract.status
-    if to_status not in TRANSITIONS.get(current, set()):
-        labels = dict(ContractStatus.choices)
-        raise ValidationError(
-            f"Passage impossible du statut « {labels.get(current, current)} » au statut "
-            f"« {labels.get(to_status, to_status)} »."
+
+    def apply(locked):
+        if on is None:
+            raise ValidationError({"on": "Date : champ obligatoire."})
+        if on > timezone.localdate():
+            raise ValidationError({"on": "Date : elle ne peut pas être future."})
+        if to_status == ContractStatus.SIGNED:
+            _check_signable(locked)
+            locked.signed_on = on
+            if not locked.starts_on:
+                locked.starts_on = on
+            if not locked.review_on:
+                months = get_delay("contract_review_months", locked.beneficiary.departement)
+                locked.review_on = on + relativedelta(months=months)
+        else:
+            if not (reason or "").strip():
+                raise ValidationError({"reason": "Motif de fin : champ obligatoire."})
+            if locked.signed_on and on < locked.signed_on:
+                raise ValidationError({"on": "Date de fin : elle ne peut pas précéder la signature."})
+            locked.ended_on = on
+            locked.end_reason = reason.strip()[:300]
+        ContractStatusChange.objects.create(
+            contract=locked,
+            from_status=locked.status,
+            to_status=to_status,
+            occurred_on=on,
+            actor=actor,
+            reason=reason,
         )
-    if on is None:
-        raise ValidationError({"on": "Date : champ obligatoire."})
-    if on > timezone.localdate():
-        raise ValidationError({"on": "Date : elle ne peut pas être future."})
-    payload = {"contrat": contract.pk, "type": contract.kind}
-    if to_status == ContractStatus.SIGNED:
-        _check_signable(contract)
-        contract.signed_on = on
-        if not contract.starts_on:
-            contract.starts_on = on
-        if not contract.review_on:
-            months = get_delay("contract_review_months", contract.beneficiary.departement)
-            contract.review_on = on + relativedelta(months=months)
-        payload.update(
-            {
-                "heures_hebdomadaires": str(contract.weekly_hours)
-                if contract.weekly_hours is not None
-                else None,
-                "intensite": contract.intensity,
-                "revision": contract.review_on.isoformat(),
+
+    def payload(locked, _previous):
+        if to_status == ContractStatus.SIGNED:
+            details = {
+                "weekly_hours": locked.weekly_hours,
+                "intensity": locked.intensity,
+                "review_on": locked.review_on,
             }
-        )
-        event_kind = EVENT_CONTRACT_SIGNED
-    else:
-        if not (reason or "").strip():
-            raise ValidationError({"reason": "Motif de fin : champ obligatoire."})
-        if contract.signed_on and on < contract.signed_on:
-            raise ValidationError({"on": "Date de fin : elle ne peut pas précéder la signature."})
-        contract.ended_on = on
-        contract.end_reason = reason.strip()[:300]
-        payload["motif"] = contract.end_reason
-        event_kind = EVENT_CONTRACT_ENDED
-    contract.status = to_status
-    contract.save()
-    ContractStatusChange.objects.create(
-        contract=contract,
-        from_status=current,
-        to_status=to_status,
-        occurred_on=on,
+        else:
+            details = {"reason": locked.end_reason}
+        return {"contract_id": locked.pk, "contract_kind": locked.kind, **details}
+
+    contract = transition(
+        contract,
+        to_status,
+        workflow=CONTRACT_WORKFLOW,
         actor=actor,
-        reason=reason,
-    )
-    Event.objects.create(
-        beneficiary_id=contract.beneficiary_id,
-        kind=event_kind,
-        occurred_on=on,
-        actor=actor,
-        organisation=contract.organisation,
+        on=on,
+        event=CONTRACT_EVENTS.get(to_status),
         payload=payload,
+        apply=apply,
+        organisation=lambda locked: locked.organisation_id,
+        queryset=Contract.objects.select_related("beneficiary__departement"),
     )
     if to_status == ContractStatus.SIGNED:
         from .reviews import schedule_reviews  # revues d'étape et revue conjointe (étape 8)

@@ -401,6 +401,7 @@ def exit_list(request, pk):
         "Sorties et emploi",
         exits=exits.employment_history(beneficiary),
         form=form,
+        closing=exits.closing_summary(beneficiary) if access.can_edit else [],
         check_form=EmploymentCheckForm(initial={"on": timezone.localdate()}),
     )
     return render(request, "accompaniment/exit_list.html", context)

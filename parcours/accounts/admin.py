@@ -20,9 +20,9 @@ class ParcoursUserAdmin(UserAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "departement_code", "territory"]
+    list_display = ["name", "kind", "departement_code", "siret", "code", "territory"]
     list_filter = ["kind"]
-    search_fields = ["name"]
+    search_fields = ["name", "siret", "code", "departement_code"]
 
 
 class TerritoryCommuneInline(admin.TabularInline):

@@ -45,6 +45,14 @@ class Organisation(models.Model):
         related_name="organisations",
     )
     siret = models.CharField("SIRET", max_length=14, blank=True)
+    code = models.CharField(
+        "code",
+        max_length=30,
+        blank=True,
+        help_text="Identifiant de l'organisation dans le fichier des organisations du Département (code "
+        "d'agence, code interne), pour une organisation sans SIRET ; unique dans le Département. Le code d'un "
+        "Département est son numéro (« code du Département »).",
+    )
     delay_overrides = models.JSONField(
         "délais propres au Département",
         default=dict,
@@ -61,7 +69,12 @@ class Organisation(models.Model):
                 fields=["departement_code"],
                 condition=models.Q(kind="departement"),
                 name="unique_departement_code",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["departement", "code"],
+                condition=~models.Q(code=""),
+                name="unique_organisation_code",
+            ),
         ]
 
     def __str__(self):

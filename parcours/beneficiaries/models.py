@@ -1,11 +1,13 @@
 """Bénéficiaires, foyers, droits RSA et historique mensuel de ce qu'a dit chaque flux."""
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from parcours.accounts.models import OrganisationKind, Role
 from parcours.core.bulk import TracksLoadedValues
+from parcours.core.delays import get_delay
 
 from .fields import EncryptedNirField
 from .nir import compute_key, format_nir, mask_nir
@@ -108,7 +110,9 @@ class BeneficiaryQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         scope = Q(pk__in=[])
-        for membership in user.memberships.filter(is_active=True).select_related("organisation"):
+        for membership in user.memberships.filter(is_active=True).select_related(
+            "organisation", "organisation__departement"
+        ):
             org = membership.organisation
             if membership.role == Role.DPO:
                 continue  # le délégué à la protection des données contrôle le journal, pas les dossiers
@@ -122,11 +126,7 @@ class BeneficiaryQuerySet(models.QuerySet):
                     continue
                 part = Q(departement_id=org.departement_id)
             else:
-                part = Q(
-                    pk__in=FollowUp.objects.filter(organisation_id=org.pk, ended_on__isnull=True).values(
-                        "beneficiary"
-                    )
-                )
+                part = Q(pk__in=FollowUp.objects.following(org).values("beneficiary"))
             scope |= part
         return self.filter(scope)
 
@@ -284,8 +284,42 @@ class RightSnapshot(TracksLoadedValues):
         return self.state in PAYABLE_STATES
 
 
+class FollowUpCause(models.TextChoices):
+    """Ce qui a ouvert un suivi (annexe 4 : orientation connue ou référent désigné)."""
+
+    ORIENTATION = "orientation", "Orientation notifiée"
+    REFERENT = "referent", "Référent désigné"
+    IMPORT = "import", "Reprise d'un autre logiciel"
+
+
+class FollowUpEnd(models.TextChoices):
+    """Ce qui a clos un suivi."""
+
+    EXIT = "sortie", "Sortie de l'accompagnement"
+    RADIATION = "radiation", "Radiation (droit clos)"
+    SUSPENSION = "suspension", "Suspension de plus de 12 mois"
+    EXPLICIT = "fin", "Fin de suivi décidée"
+    TRANSFER = "transfert", "Prise en charge par une autre organisation"
+    CANCELLED = "annulation", "Orientation annulée"
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def following(self, organisation, on=None):
+        """Les suivis qui donnent accès à une organisation : en cours, ou clos par une sortie depuis moins de
+        ``employment_follow_up_months`` mois (suivi dans l'emploi, vérification de l'emploi durable)."""
+        from django.utils import timezone
+
+        on = on or timezone.localdate()
+        months = get_delay("employment_follow_up_months", organisation.departement or organisation)
+        return self.filter(organisation_id=organisation.pk).filter(
+            Q(ended_on__isnull=True)
+            | Q(end_cause=FollowUpEnd.EXIT, ended_on__gte=on - relativedelta(months=months))
+        )
+
+
 class FollowUp(TracksLoadedValues):
-    """Suivi en cours d'une personne par une organisation (orientation connue ou référent désigné)."""
+    """Suivi d'une personne par une organisation (orientation connue ou référent désigné), daté ; écrit
+    uniquement par ``parcours.pathway.services`` (au plus un suivi en cours par personne)."""
 
     beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="follow_ups")
     organisation = models.ForeignKey(
@@ -297,10 +331,21 @@ class FollowUp(TracksLoadedValues):
     started_on = models.DateField("début")
     ended_on = models.DateField("fin", null=True, blank=True)
     end_reason = models.CharField("motif de fin", max_length=200, blank=True)
+    cause = models.CharField(
+        "ouvert par", max_length=20, choices=FollowUpCause.choices, default=FollowUpCause.IMPORT
+    )
+    end_cause = models.CharField("clos par", max_length=20, choices=FollowUpEnd.choices, blank=True)
+
+    objects = FollowUpQuerySet.as_manager()
 
     class Meta:
         verbose_name = "suivi"
         indexes = [models.Index(fields=["organisation", "ended_on"], name="followup_org_open_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["beneficiary"], condition=Q(ended_on__isnull=True), name="one_open_follow_up"
+            ),
+        ]
 
     def __str__(self):
         return f"Suivi de {self.beneficiary} par {self.organisation}"

@@ -23,18 +23,36 @@ from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind, Role
 from parcours.beneficiaries.models import Beneficiary
-from parcours.journal.models import Event
+from parcours.journal.models import EventKind
+from parcours.journal.services import record
+from parcours.journal.transitions import TransitionError, Workflow, transition
 
 from . import conf
 from .models import Prescription, PrescriptionLog, PrescriptionStatus, RefusalReason, Service
 
 logger = logging.getLogger(__name__)
 
-# Types d'événements du journal écrits par le catalogue (chaînes : le champ n'a pas de contrainte en base).
-EVENT_PRESCRIPTION_SENT = "prescription_sent"
-EVENT_PRESCRIPTION_ACCEPTED = "prescription_accepted"
-EVENT_PRESCRIPTION_REFUSED = "prescription_refused"
-EVENT_PRESCRIPTION_EXPIRED = "prescription_expired"
+# Types d'événements du journal écrits par le catalogue (déclarés par le journal).
+EVENT_PRESCRIPTION_SENT = EventKind.PRESCRIPTION_SENT
+EVENT_PRESCRIPTION_ACCEPTED = EventKind.PRESCRIPTION_ACCEPTED
+EVENT_PRESCRIPTION_REFUSED = EventKind.PRESCRIPTION_REFUSED
+EVENT_PRESCRIPTION_EXPIRED = EventKind.PRESCRIPTION_EXPIRED
+
+# Cycle de vie : en attente → acceptée, refusée ou expirée (états finals).
+PRESCRIPTION_WORKFLOW = Workflow(
+    "Prescription",
+    PrescriptionStatus,
+    {
+        PrescriptionStatus.OPEN: {
+            PrescriptionStatus.ACCEPTED,
+            PrescriptionStatus.REFUSED,
+            PrescriptionStatus.EXPIRED,
+        },
+        PrescriptionStatus.ACCEPTED: set(),
+        PrescriptionStatus.REFUSED: set(),
+        PrescriptionStatus.EXPIRED: set(),
+    },
+)
 
 PRESCRIBING_ROLES = {Role.ADMIN, Role.ORIENTATION_MANAGER, Role.REFERENT}
 _SALT = "parcours.catalogue.prescription"
@@ -216,22 +234,41 @@ def _log(prescription, action, from_status="", actor=None, actor_label="", comme
     )
 
 
-def _event(prescription, kind, occurred_on, actor=None, **payload):
-    Event.objects.create(
-        beneficiary=prescription.beneficiary,
-        kind=kind,
-        occurred_on=occurred_on,
-        actor=actor if actor and actor.is_authenticated else None,
-        organisation=prescription.prescriber_organisation,
-        payload={
-            "prescription_id": prescription.pk,
-            "service_id": prescription.service.di_id,
-            "service": prescription.service.nom,
-            "structure": prescription.structure.nom,
-            "status": prescription.status,
-            **payload,
-        },
-    )
+def _payload(prescription, **details):
+    return {
+        "prescription_id": prescription.pk,
+        "service_di_id": prescription.service.di_id,
+        "service_name": prescription.service.nom,
+        "structure_name": prescription.structure.nom,
+        "status": prescription.status,
+        **details,
+    }
+
+
+def _answer(prescription, to_status, *, kind, on, actor=None, apply=None, details=None):
+    """Passage d'une prescription en attente à ``to_status`` (ligne verrouillée, journal). Une prescription
+    qui n'attend plus de réponse lève ``PrescriptionError("deja_traitee")`` (code stable de l'API).
+
+    ``details`` : compléments de la charge de l'événement (que ``apply`` peut remplir)."""
+    details = {} if details is None else details
+    try:
+        return transition(
+            prescription,
+            to_status,
+            workflow=PRESCRIPTION_WORKFLOW,
+            actor=actor,
+            on=on,
+            event=kind,
+            payload=lambda locked, _previous: _payload(locked, **details),
+            apply=apply,
+            organisation=lambda locked: locked.prescriber_organisation_id,
+            queryset=Prescription.objects.select_related("service", "structure"),
+        )
+    except TransitionError as error:
+        raise PrescriptionError(
+            "deja_traitee",
+            f"Cette prescription n'attend plus de réponse ({PRESCRIPTION_WORKFLOW.label(error.current).lower()}).",
+        ) from error
 
 
 # --------------------------------------------------------------------------------------------------
@@ -338,7 +375,14 @@ def create_prescription(
             else ("Aucune adresse électronique connue : transmettez le lien de réponse à la structure.")
         )
         _log(prescription, PrescriptionLog.Action.SENT, "", actor=user, comment=comment)
-        _event(prescription, EVENT_PRESCRIPTION_SENT, timezone.localdate(now), actor=user)
+        record(
+            prescription.beneficiary,
+            EventKind.PRESCRIPTION_SENT,
+            on=timezone.localdate(now),
+            actor=user,
+            organisation=prescription.prescriber_organisation,
+            **_payload(prescription),
+        )
     if notify(prescription, request):
         prescription.sent_at = now
         prescription.save(update_fields=["sent_at"])
@@ -356,39 +400,37 @@ def _check_open(prescription):
 def accept(prescription, *, actor=None, actor_label="", start_on=None, comment="", now=None):
     """La structure accepte : les heures du service sont copiées sur la prescription."""
     now = now or timezone.now()
-    with transaction.atomic():
-        prescription = (
-            Prescription.objects.select_for_update()
-            .select_related("service", "structure")
-            .get(pk=prescription.pk)
+    details = {}
+
+    def apply(locked):
+        locked.answered_at = now
+        locked.answered_by = actor if actor and actor.is_authenticated else None
+        locked.answerer_name = actor_label or (str(actor) if actor and actor.is_authenticated else "")
+        locked.answer_comment = comment.strip()
+        locked.start_on = start_on
+        locked.volume_horaire_hebdomadaire = locked.service.volume_horaire_hebdomadaire
+        locked.nombre_semaines = locked.service.nombre_semaines
+        details.update(
+            weekly_hours=locked.volume_horaire_hebdomadaire, weeks=locked.nombre_semaines, starts_on=start_on
         )
-        _check_open(prescription)
-        previous = prescription.status
-        prescription.status = PrescriptionStatus.ACCEPTED
-        prescription.answered_at = now
-        prescription.answered_by = actor if actor and actor.is_authenticated else None
-        prescription.answerer_name = actor_label or (str(actor) if actor and actor.is_authenticated else "")
-        prescription.answer_comment = comment.strip()
-        prescription.start_on = start_on
-        prescription.volume_horaire_hebdomadaire = prescription.service.volume_horaire_hebdomadaire
-        prescription.nombre_semaines = prescription.service.nombre_semaines
-        prescription.save()
+
+    with transaction.atomic():
+        prescription = _answer(
+            prescription,
+            PrescriptionStatus.ACCEPTED,
+            kind=EventKind.PRESCRIPTION_ACCEPTED,
+            on=timezone.localdate(now),
+            actor=actor,
+            apply=apply,
+            details=details,
+        )
         _log(
             prescription,
             PrescriptionLog.Action.ACCEPTED,
-            previous,
+            PrescriptionStatus.OPEN,
             actor,
             prescription.answerer_name,
             comment,
-        )
-        _event(
-            prescription,
-            EVENT_PRESCRIPTION_ACCEPTED,
-            timezone.localdate(now),
-            actor=actor,
-            volume_horaire_hebdomadaire=prescription.volume_horaire_hebdomadaire,
-            nombre_semaines=prescription.nombre_semaines,
-            start_on=start_on.isoformat() if start_on else None,
         )
     return prescription
 
@@ -400,30 +442,32 @@ def refuse(prescription, *, reason, comment="", actor=None, actor_label="", now=
         raise PrescriptionError("motif_requis", "Le motif du refus est obligatoire.")
     if reason == RefusalReason.OTHER and not comment.strip():
         raise PrescriptionError("motif_requis", "Précisez le motif du refus.")
+
+    def apply(locked):
+        locked.answered_at = now
+        locked.answered_by = actor if actor and actor.is_authenticated else None
+        locked.answerer_name = actor_label or (str(actor) if actor and actor.is_authenticated else "")
+        locked.refusal_reason = reason
+        locked.answer_comment = comment.strip()
+
     with transaction.atomic():
-        prescription = (
-            Prescription.objects.select_for_update()
-            .select_related("service", "structure")
-            .get(pk=prescription.pk)
+        prescription = _answer(
+            prescription,
+            PrescriptionStatus.REFUSED,
+            kind=EventKind.PRESCRIPTION_REFUSED,
+            on=timezone.localdate(now),
+            actor=actor,
+            apply=apply,
+            details={"reason": reason},
         )
-        _check_open(prescription)
-        previous = prescription.status
-        prescription.status = PrescriptionStatus.REFUSED
-        prescription.answered_at = now
-        prescription.answered_by = actor if actor and actor.is_authenticated else None
-        prescription.answerer_name = actor_label or (str(actor) if actor and actor.is_authenticated else "")
-        prescription.refusal_reason = reason
-        prescription.answer_comment = comment.strip()
-        prescription.save()
         _log(
             prescription,
             PrescriptionLog.Action.REFUSED,
-            previous,
+            PrescriptionStatus.OPEN,
             actor,
             prescription.answerer_name,
             f"{prescription.get_refusal_reason_display()}{' — ' + comment.strip() if comment.strip() else ''}",
         )
-        _event(prescription, EVENT_PRESCRIPTION_REFUSED, timezone.localdate(now), actor=actor, reason=reason)
     return prescription
 
 
@@ -443,15 +487,21 @@ def process_due(now=None):
         status=PrescriptionStatus.OPEN, expires_on__lte=today
     ).select_related("service", "structure", "beneficiary"):
         with transaction.atomic():
-            prescription.status = PrescriptionStatus.EXPIRED
-            prescription.save(update_fields=["status", "updated_at"])
+            try:
+                prescription = _answer(
+                    prescription,
+                    PrescriptionStatus.EXPIRED,
+                    kind=EventKind.PRESCRIPTION_EXPIRED,
+                    on=prescription.expires_on,
+                )
+            except PrescriptionError:
+                continue  # la structure a répondu entre-temps
             _log(
                 prescription,
                 PrescriptionLog.Action.EXPIRED,
                 PrescriptionStatus.OPEN,
                 actor_label="Parcours (sans réponse dans le délai)",
             )
-            _event(prescription, EVENT_PRESCRIPTION_EXPIRED, prescription.expires_on)
         counts["expired"] += 1
     interval = datetime.timedelta(days=conf.get("prescription_reminder_days"))
     due = Prescription.objects.filter(status=PrescriptionStatus.OPEN).filter(

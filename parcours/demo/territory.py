@@ -212,21 +212,36 @@ class FollowUpPlanner:
         self.pending.append(_PlannedFollowUp(started_on, person.pk, organisation, referent))
 
     def flush(self, before):
-        """Crée les suivis qui ont commencé avant ``before`` (la date de réception du flux suivant)."""
+        """Ouvre les suivis qui ont commencé avant ``before`` (la date de réception du flux suivant), par les
+        fonctions du parcours comme une reprise de l'ancien logiciel : désignation du référent quand il est
+        connu (mêmes règles qu'à l'écran), sinon suivi repris sans référent."""
+        from django.core.exceptions import ValidationError
+
+        from parcours.orientation import services as orientation
+        from parcours.pathway import services as pathway
+
         ready = [p for p in self.pending if p.started_on < before]
         self.pending = [p for p in self.pending if p.started_on >= before]
-        if not ready:
-            return 0
-        FollowUp.objects.bulk_create(
-            FollowUp(
-                beneficiary_id=p.beneficiary_id,
-                organisation=p.organisation,
-                referent=p.referent,
-                started_on=p.started_on,
+        people = Beneficiary.objects.in_bulk([p.beneficiary_id for p in ready])
+        for planned in sorted(ready, key=lambda p: (p.started_on, p.beneficiary_id)):
+            person = people[planned.beneficiary_id]
+            if planned.referent is not None:
+                try:
+                    orientation.assign_referent(
+                        person,
+                        referent=planned.referent,
+                        organisation=planned.organisation,
+                        author=None,
+                        started_on=planned.started_on,
+                    )
+                    self.created += 1
+                    continue
+                except ValidationError:
+                    pass  # hors territoire ou portefeuille plein : suivi repris sans référent
+            pathway.open_follow_up(
+                person, organisation=planned.organisation, on=planned.started_on, cause="import"
             )
-            for p in ready
-        )
-        self.created += len(ready)
+            self.created += 1
         return len(ready)
 
 

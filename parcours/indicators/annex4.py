@@ -17,7 +17,6 @@ Nombre de requêtes borné, quelle que soit la taille de la cohorte (requêtes g
 import datetime
 from decimal import Decimal
 
-from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from parcours.accompaniment.models import (
@@ -31,6 +30,8 @@ from parcours.accounts.models import OrganisationKind, Role
 from parcours.beneficiaries.models import Beneficiary
 from parcours.catalogue.models import Prescription, PrescriptionStatus
 from parcours.journal.models import Event, EventKind
+from parcours.journal.payload import Payload as P
+from parcours.journal.queries import payload_text
 from parcours.orientation.models import (
     FRANCE_TRAVAIL_CODES,
     Appointment,
@@ -169,7 +170,7 @@ class Annex4Export:
                 beneficiary__in=people,
             )
             .order_by()
-            .annotate(reference=KeyTextTransform("date_reference", "payload"))
+            .annotate(reference=payload_text(EventKind.NEW_ENTRANT, P.REFERENCE_DATE))
             .values_list("beneficiary_id", "occurred_on", "reference")
         }
         self.appointments = _group(

@@ -33,7 +33,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.db.models.lookups import In
 
@@ -50,6 +49,8 @@ from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
+from parcours.journal.payload import Payload as P
+from parcours.journal.queries import payload_text
 from parcours.orientation.models import Pathway
 
 from .sql import DaysBetween, Median, as_number
@@ -58,6 +59,9 @@ from .sql import DaysBetween, Median, as_number
 
 NEW_ENTRANT = EventKind.NEW_ENTRANT
 ORIENTATION_KINDS = (EventKind.ORIENTED, EventKind.REORIENTED)  # occurred_on = date de notification
+# Fin du délai d'orientation d'un nouvel entrant (annexe 4) : la première orientation notifiée **ou** le
+# premier référent désigné depuis T0 (« date lors de laquelle un référent est désigné »).
+ORIENTATION_DELAY_END_KINDS = (*ORIENTATION_KINDS, EventKind.REFERENT_ASSIGNED)
 ORIENTATION_CANCELLED = EventKind.ORIENTATION_CANCELLED
 APPOINTMENT_HELD = EventKind.APPOINTMENT_HELD
 REFERENT_ASSIGNED = EventKind.REFERENT_ASSIGNED
@@ -65,7 +69,7 @@ CONTRACT_SIGNED = EventKind.CONTRACT_SIGNED
 DIAGNOSED = EventKind.DIAGNOSED
 # Premières actions d'accompagnement après le diagnostic : contrat signé, prescription acceptée par une
 # structure (catalogue), activité commencée.
-FIRST_ACTION_KINDS = (CONTRACT_SIGNED, "prescription_accepted", "activity_started")
+FIRST_ACTION_KINDS = (CONTRACT_SIGNED, EventKind.PRESCRIPTION_ACCEPTED, EventKind.ACTIVITY_STARTED)
 # Sortie du dispositif : droit clos, fin de la soumission aux droits et devoirs (journal), sortie qualifiée
 # (``accompaniment.Exit``, avec l'emploi, le contrat de travail et la vérification à 6 mois).
 EXIT_EVENT_KINDS = (EventKind.RIGHT_CLOSED, EventKind.LEFT_SDD)
@@ -490,7 +494,8 @@ def cohort_queryset(scope, start, end, *, target_days=None):
     de la première orientation vient avec sa date (``AAAA-MM-JJ|parcours`` : la plus petite chaîne est la plus
     ancienne).
 
-    Colonnes : ``oriented_on``, ``pathway``, ``orientation_days`` (T0 = jour 0), ``bucket`` (tranche de délai :
+    Colonnes : ``oriented_on`` (fin du délai : première orientation notifiée ou premier référent désigné),
+    ``pathway``, ``orientation_days`` (T0 = jour 0), ``bucket`` (tranche de délai :
     objectif / délai légal / au-delà / non orienté), ``interview_days`` (ouverture du droit → premier
     entretien), ``contract_days`` (orientation → premier contrat), ``referent_on``, ``contract_on``.
     """
@@ -498,19 +503,22 @@ def cohort_queryset(scope, start, end, *, target_days=None):
     targets, default_target = _delays("orientation_target_days", target_days)
     legal, default_legal = _delays("orientation_legal_days")
     oriented = Q(**{f"{J}kind__in": ORIENTATION_KINDS})
+    delay_ended = Q(**{f"{J}kind__in": ORIENTATION_DELAY_END_KINDS})
     dated_pathway = Concat(
         Cast(f"{J}occurred_on", CharField()),
         Value("|"),
-        Coalesce(KeyTextTransform("pathway", f"{J}payload"), Value(""), output_field=CharField()),
+        Coalesce(payload_text(ORIENTATION_KINDS, P.PATHWAY, J), Value(""), output_field=CharField()),
         output_field=CharField(),
     )
     # Décisions annulées (rares) : une liste sans corrélation, que la base écarte par une anti-jointure.
     cancelled_decisions = (
-        Event.objects.filter(kind=ORIENTATION_CANCELLED, payload__decision_id__isnull=False)
+        Event.objects.filter(kind=ORIENTATION_CANCELLED, **{f"payload__{P.DECISION_ID.name}__isnull": False})
         .order_by()
-        .values(decision=KeyTextTransform("decision_id", "payload"))
+        .values(decision=payload_text(ORIENTATION_CANCELLED, P.DECISION_ID))
     )
-    decision = Coalesce(KeyTextTransform("decision_id", f"{J}payload"), Value(""), output_field=CharField())
+    decision = Coalesce(
+        payload_text(ORIENTATION_KINDS, P.DECISION_ID, J), Value(""), output_field=CharField()
+    )
     return (
         _events(scope)
         .filter(kind=NEW_ENTRANT, occurred_on__gte=start, occurred_on__lte=end)
@@ -530,7 +538,7 @@ def cohort_queryset(scope, start, end, *, target_days=None):
             "beneficiary__household__right__opened_on",
         )
         .annotate(
-            oriented_on=Min(f"{J}occurred_on", filter=oriented),
+            oriented_on=Min(f"{J}occurred_on", filter=delay_ended),
             first_orientation=Min(dated_pathway, filter=oriented),
             first_appointment_on=_first_after_t0([APPOINTMENT_HELD]),
             referent_on=_first_after_t0([REFERENT_ASSIGNED]),
@@ -697,10 +705,15 @@ def exits(scope, start, end):
 
 
 def intensive_share(scope, end):
-    """Part des contrats en cours le jour ``end`` prévoyant au moins 15 h d'activité par semaine."""
+    """Part des contrats en cours le jour ``end`` prévoyant au moins 15 h d'activité par semaine.
+
+    Un contrat dont la durée hebdomadaire n'est pas connue (PPAE ou CER signé sans durée, contrat repris d'un
+    autre logiciel sans son contenu) n'est pas compté : ni intensif, ni non intensif. Le résultat est le même
+    quelle que soit la voie par laquelle le contrat est arrivé (page, API, import)."""
     in_force = (
         Contract.objects.filter(beneficiary__in=scope.order_by().values("pk"), signed_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=end))
+        .filter(weekly_hours__isnull=False)
         .order_by()
     )
     people = _count(in_force.values("beneficiary_id").distinct())

@@ -53,6 +53,12 @@ class ImportBatch(models.Model):
     report = models.JSONField("rapport", default=dict, blank=True)
     error_message = models.TextField("erreur", blank=True)
     started_at = models.DateTimeField("débuté le", null=True, blank=True)
+    worker = models.CharField(
+        "processus d'import",
+        max_length=200,
+        blank=True,
+        help_text="machine:pid du processus qui applique le lot (reconnaître un import interrompu)",
+    )
     finished_at = models.DateTimeField("terminé le", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,6 +4,10 @@ Un fichier est importé en **une transaction** : une erreur de structure ou une 
 tout (rien n'est écrit) et le rapport liste toutes les erreurs, ligne et champ. Les lignes sont lues en
 flux et écrites par paquets (requêtes groupées), la mémoire reste plate quelle que soit la taille du
 fichier. Réimporter le même fichier ne change rien.
+
+Un seul import est appliqué à la fois par Département, et jamais un flux plus ancien que le dernier
+appliqué (``locks.py``) : ``run_batch`` est le passage obligé du web, de la ligne de commande et des
+tâches de fond.
 """
 
 import hashlib
@@ -26,15 +30,21 @@ from parcours.beneficiaries.models import (
     PAYABLE_STATES,
     Beneficiary,
     FollowUp,
+    FollowUpEnd,
     Household,
     RightSnapshot,
     RsaRight,
 )
 from parcours.core.bulk import bulk_update_changed, create_objects, insert_rows
 from parcours.core.delays import get_delay
-from parcours.journal.models import Event, EventKind
+from parcours.journal import services as journal
+from parcours.journal.models import EventKind
+from parcours.journal.payload import Payload
+from parcours.pathway import services as pathway
 
 from .formats import open_flux
+from .formats.tabular import CONTACTS
+from .locks import ImportBusy, exclusive_import, last_applied_batch
 from .models import ColumnMapping, FluxFormat, ImportBatch, ImportStatus
 from .records import FileRejected, FluxRow, Issue
 from .rules import PreviousState, evaluate_new_entrant, next_suspended_since
@@ -191,14 +201,17 @@ def get_progress(batch):
     return {"done": data.get("done", batch.rows_total), "total": data.get("total"), "status": batch.status}
 
 
-def run_batch_in_background(batch):
+def run_batch_in_background(batch, *, wait=False):
+    """Dépôt web : importe le lot dans un fil d'exécution (ou tout de suite, selon
+    ``PARCOURS_IMPORT_IN_BACKGROUND``). Sans attente par défaut : si un import du même Département est
+    en cours, le lot est refusé et son rapport dit lequel."""
     if not settings.PARCOURS_IMPORT_IN_BACKGROUND:
-        run_batch(batch)
+        run_batch(batch, wait=wait)
         return None
 
     def target():
         try:
-            run_batch(batch)
+            run_batch(batch, wait=wait)
         finally:
             close_old_connections()
 
@@ -234,14 +247,39 @@ def default_departement(code=None):
     )
 
 
-def run_batch(batch, progress=None):
-    """Exécute l'import du lot, en une transaction. Renvoie le rapport (aussi enregistré sur le lot)."""
+def run_batch(batch, progress=None, *, wait=True):
+    """Exécute l'import du lot, en une transaction. Renvoie le rapport (aussi enregistré sur le lot).
+
+    Un seul import appliqué à la fois par Département (``locks.exclusive_import``) : si un autre est en
+    cours, ``wait`` vrai (ligne de commande, tâche de fond) attend au plus
+    ``PARCOURS_IMPORT_LOCK_TIMEOUT`` secondes puis met le lot en échec ; ``wait`` faux (dépôt web) refuse
+    le lot aussitôt, en disant quel import est en cours.
+    """
     report = ImportReport(batch=batch)
-    batch.status = ImportStatus.RUNNING
-    batch.started_at = timezone.now()
-    batch.save(update_fields=["status", "started_at"])
     try:
         departement = get_departement(batch.organisation)
+    except ImportError_ as exc:
+        _reject(report, str(exc))
+        report.errors = [{"row": None, "field": None, "message": str(exc)}]
+        batch.status, batch.started_at = ImportStatus.REJECTED, timezone.now()
+        _finish(batch, report)
+        return report
+    try:
+        with exclusive_import(batch, departement, wait=wait):
+            _apply(batch, departement, report, progress)
+    except ImportBusy as exc:
+        _reject(report, exc.message)
+        report.errors = [{"row": None, "field": None, "message": exc.message}]
+        # Attente dépassée : échec (une tâche de fond réessaiera) ; dépôt web : refus.
+        batch.status = ImportStatus.FAILED if exc.timed_out else ImportStatus.REJECTED
+        _finish(batch, report)
+    return report
+
+
+def _apply(batch, departement, report, progress):
+    """Applique le lot, le Département étant réservé. Le statut « terminé » est enregistré dans la
+    transaction des écritures : un lot terminé a toujours été appliqué, et réciproquement."""
+    try:
         mapping = None
         if batch.mapping_name:
             mapping = ColumnMapping.objects.filter(
@@ -254,11 +292,14 @@ def run_batch(batch, progress=None):
             importer.run(open_flux(batch.stored_path, fmt=batch.requested_format, mapping=mapping))
             if report.errors:
                 raise _Rejected
-        batch.status = ImportStatus.DONE
-        report.message = (
-            f"{report.rows} ligne(s) lue(s) : {report.created} personne(s) créée(s), {report.updated} mise(s) à "
-            f"jour, {report.unchanged} inchangée(s), {report.new_entrants} nouvel(s) entrant(s)."
-        )
+            batch.status = ImportStatus.DONE
+            report.message = (
+                f"{report.rows} ligne(s) lue(s) : {report.created} personne(s) créée(s), {report.updated} "
+                f"mise(s) à jour, {report.unchanged} inchangée(s), {report.new_entrants} nouvel(s) entrant(s)."
+            )
+            batch.error_message = ""
+            _finish(batch, report)
+        return
     except FileRejected as exc:
         _reject(report, exc.message)
         report.errors = [e.as_dict() if isinstance(e, Issue) else e for e in exc.errors] or [
@@ -279,11 +320,14 @@ def run_batch(batch, progress=None):
         report.created = report.updated = report.unchanged = report.new_entrants = 0
         report.message = f"Échec technique de l'import, rien n'a été écrit : {exc.__class__.__name__}: {exc}"
         batch.status = ImportStatus.FAILED
-        batch.error_message = report.message
-    else:
-        batch.error_message = ""
+    _finish(batch, report)
+
+
+def _finish(batch, report):
+    """Enregistre le statut final du lot et son rapport."""
     if report.rejected and batch.status != ImportStatus.FAILED:
         batch.status = ImportStatus.REJECTED
+    if report.rejected:
         batch.error_message = report.message
     batch.finished_at = timezone.now()
     batch.rows_total = report.rows
@@ -300,7 +344,6 @@ def run_batch(batch, progress=None):
     }
     batch.save()
     cache.set(batch.progress_cache_key, {"done": report.rows, "total": report.rows}, 3600)
-    return report
 
 
 def _reject(report, message):
@@ -376,6 +419,7 @@ class _Importer:
         batch.reference_date = parsed.reference_date or batch.received_on
         batch.flux_created_on = parsed.flux_created_on
         batch.detected_format = parsed.format
+        self._check_order(parsed)
         total = parsed.meta.get("rows_total") if parsed.meta else None
         self.initial_stock = batch.initial_stock
         chunk = []
@@ -399,6 +443,28 @@ class _Importer:
         self._publish_progress(total)
         if self.report.rows == 0:
             raise FileRejected("Fichier vide : aucune ligne de bénéficiaire à importer.")
+
+    def _check_order(self, parsed):
+        """Refuse un flux plus ancien que le dernier appliqué pour le Département : l'appliquer ramènerait
+        des états périmés et des événements à contretemps. Même date : accepté (réimport idempotent).
+        Exceptions : le fichier de contacts (aucun droit) et le chargement de stock, qui ne fait que
+        compléter l'historique (l'état courant de chaque personne reste celui de son flux le plus récent)
+        et ne sert pas de référence à l'ordre."""
+        batch = self.batch
+        if parsed.format == CONTACTS or batch.initial_stock:
+            return
+        last = last_applied_batch(self.departement, exclude=batch.pk)
+        if last is None or batch.reference_date >= last.reference_date:
+            return
+        applied = timezone.localtime(last.finished_at) if last.finished_at else None
+        raise FileRejected(
+            f"Flux plus ancien que le dernier import appliqué pour ce Département : sa date de référence est le "
+            f"{batch.reference_date:%d/%m/%Y}, celle du dernier import appliqué (« {last.filename} »"
+            + (f", importé le {applied:%d/%m/%Y}" if applied else "")
+            + f") est le {last.reference_date:%d/%m/%Y}. Rien n'a été écrit : les flux s'appliquent dans "
+            "l'ordre chronologique. Pour compléter l'historique avec un flux ancien, importez-le comme "
+            "chargement de stock (parcours import-flux --stock) : l'état courant des personnes ne change pas."
+        )
 
     def _reference_date(self, row):
         return row.reference_date or self.parsed.reference_date or self.batch.received_on
@@ -503,7 +569,12 @@ class _Importer:
                 if changed and person.pk:
                     changed_people[id(person)] = person
                     events.append(
-                        self._event(person, EventKind.CONTACT_UPDATED, self.batch.received_on, changed)
+                        self._event(
+                            person,
+                            EventKind.CONTACT_UPDATED,
+                            self.batch.received_on,
+                            {Payload.FIELDS: changed},
+                        )
                     )
                 self._count(row_status, person, "updated" if changed else "unchanged")
                 continue
@@ -604,8 +675,10 @@ class _Importer:
         self._write_snapshots(new_snaps, now)
         if updated_snaps:
             bulk_update_changed(updated_snaps, [*RightSnapshot.COMPARED_FIELDS, "batch", "received_on"])
-        if follow_ups_to_close:
-            bulk_update_changed(follow_ups_to_close, ["ended_on", "end_reason"])
+        events.extend(
+            (person, kind, on, journal.validate(kind, payload))
+            for person, kind, on, payload in pathway.close_in_bulk(follow_ups_to_close)
+        )
         self._write_events(events, now)
 
         for status in row_status.values():
@@ -874,18 +947,10 @@ class _Importer:
         )
 
         if decision.close_follow_up_reason and follow_ups:
-            for fu in follow_ups:
-                fu.ended_on = ref_date
-                fu.end_reason = decision.close_follow_up_reason
-                to_close.append(fu)
-                events.append(
-                    self._event(
-                        person,
-                        EventKind.FOLLOW_UP_CLOSED,
-                        ref_date,
-                        {"organisation": fu.organisation_id, "motif": decision.close_follow_up_reason},
-                    )
-                )
+            # Radiation ou suspension de plus de 12 mois : le suivi et la désignation du référent sont clos par le
+            # module du parcours, en masse à la fin du paquet.
+            end_cause = FollowUpEnd.RADIATION if row.right_state in CLOSED_STATES else FollowUpEnd.SUSPENSION
+            to_close.append((person, ref_date, decision.close_follow_up_reason, end_cause))
             open_follow_ups[person.pk] = []
 
         prev_state = previous.state if previous else None
@@ -896,13 +961,13 @@ class _Importer:
                 kind = EventKind.RIGHT_OPENED
             else:
                 kind = EventKind.RIGHT_STATE_CHANGED
-            payload = {"etat": row.right_state, "etat_precedent": prev_state}
-            if row.suspension_reason:
-                payload["motif_suspension"] = row.suspension_reason
-            if row.closure_reason:
-                payload["motif_cloture"] = row.closure_reason
-            if row.opened_on:
-                payload["date_ouverture"] = row.opened_on.isoformat()
+            payload = {
+                Payload.STATE: row.right_state,
+                Payload.PREVIOUS_STATE: prev_state,
+                Payload.SUSPENSION_REASON: row.suspension_reason,
+                Payload.CLOSURE_REASON: row.closure_reason,
+                Payload.OPENED_ON: row.opened_on,
+            }
             events.append(self._event(person, kind, ref_date, payload))
         prev_sdd = previous.sdd if previous else None
         if row.sdd and not prev_sdd:
@@ -919,10 +984,10 @@ class _Importer:
                     EventKind.NEW_ENTRANT,
                     received_on,
                     {
-                        "t0": received_on.isoformat(),
-                        "date_reference": ref_date.isoformat(),
-                        "motif": decision.reason,
-                        "top_cnaf": row.cnaf_new_entrant,
+                        Payload.T0: received_on,
+                        Payload.REFERENCE_DATE: ref_date,
+                        Payload.REASON: decision.reason,
+                        Payload.CNAF_NEW_ENTRANT: row.cnaf_new_entrant,
                     },
                 )
             )
@@ -959,27 +1024,18 @@ class _Importer:
         return "recorded"
 
     def _event(self, person, kind, occurred_on, payload):
-        # Un simple tuple : la personne n'a peut-être pas encore d'identifiant (créée dans ce paquet).
-        return (person, kind, occurred_on, payload)
+        # Un simple tuple, la charge vérifiée par le journal tout de suite : la personne n'a peut-être pas encore
+        # d'identifiant (créée dans ce paquet).
+        return (person, kind, occurred_on, journal.validate(kind, payload))
 
     def _write_events(self, events, now):
         batch = self.batch
-        insert_rows(
-            Event,
-            EVENT_COLUMNS,
-            (
-                (
-                    person.pk,
-                    kind,
-                    occurred_on,
-                    payload,
-                    now,
-                    batch.created_by_id,
-                    batch.organisation_id,
-                    batch.pk,
-                )
-                for person, kind, occurred_on, payload in events
-            ),
+        journal.record_many(
+            ((person.pk, kind, occurred_on, payload) for person, kind, occurred_on, payload in events),
+            recorded_at=now,
+            actor=batch.created_by_id,
+            organisation=batch.organisation_id,
+            batch=batch.pk,
         )
 
     @staticmethod
@@ -1047,16 +1103,6 @@ class _PeopleIndex:
             bucket.append(person)
 
 
-EVENT_COLUMNS = (
-    "beneficiary",
-    "kind",
-    "occurred_on",
-    "payload",
-    "recorded_at",
-    "actor",
-    "organisation",
-    "batch",
-)
 SNAPSHOT_COLUMNS = (
     "beneficiary",
     "batch",

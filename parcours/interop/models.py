@@ -10,6 +10,9 @@ from django.db.models import Q
 class Scope(models.TextChoices):
     PEOPLE_READ = "personnes:lecture", "Lire les personnes"
     ORIENTATIONS_READ = "orientations:lecture", "Lire les orientations"
+    ORIENTATIONS_WRITE = "orientations:ecriture", "Transmettre les orientations notifiées"
+    REFERENTS_WRITE = "referents:ecriture", "Désigner le référent unique des personnes suivies"
+    FOLLOW_UPS_WRITE = "suivis:ecriture", "Mettre fin au suivi des personnes suivies"
     APPOINTMENTS_READ = "rendez-vous:lecture", "Lire les rendez-vous"
     APPOINTMENTS_WRITE = "rendez-vous:ecriture", "Saisir la présence aux rendez-vous"
     CONTRACTS_READ = "contrats:lecture", "Lire les contrats"

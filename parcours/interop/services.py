@@ -109,7 +109,7 @@ def people_q(partner, prefix=""):
         return Q(**{f"{prefix}departement_id": org.pk})
     if org.kind == OrganisationKind.ETAT:
         return Q(pk__in=[])  # l'État ne voit que des agrégats
-    followed = FollowUp.objects.filter(organisation_id=org.pk, ended_on__isnull=True).values("beneficiary")
+    followed = FollowUp.objects.following(org).values("beneficiary")
     return Q(**{f"{prefix}pk__in": followed})
 
 

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from parcours.journal.models import EventKind
+from parcours.journal.payload import Payload as P
 
 from . import services
 from .models import Delivery, DeliveryStatus, EventType, WebhookSubscription
@@ -40,17 +41,25 @@ EVENT_TYPES = {
     EventKind.CONTRACT_SIGNED: EventType.CONTRACT_SIGNED,
     EventKind.EXITED: EventType.EXITED,
 }
-# Identifiants des objets dans la charge du journal → nom publié.
-PAYLOAD_IDS = {
-    "decision_id": "orientation",
-    "appointment_id": "rendez_vous",
-    "contrat": "contrat",
-    "sortie": "sortie",
+# Clés déclarées de la charge du journal (``parcours.journal.payload``) → nom publié dans ``donnees``, par
+# fait. Les noms publiés sont le contrat de l'API partenaires : ils ne changent pas quand le journal renomme
+# ses clés. Pour une sortie, « contrat_travail » est le type de contrat de travail (cdi, cdd…).
+_ATTENDANCE = {P.APPOINTMENT_ID: "rendez_vous", P.APPOINTMENT_KIND: "appointment_kind"}
+PUBLISHED_FIELDS = {
+    EventKind.ORIENTATION_DECIDED: {P.DECISION_ID: "orientation", P.PATHWAY: "pathway", P.CODE: "code"},
+    EventKind.APPOINTMENT_PLANNED: {
+        P.APPOINTMENT_ID: "rendez_vous",
+        P.KIND: "kind",
+        P.STARTS_AT: "starts_at",
+    },
+    EventKind.APPOINTMENT_CANCELLED: _ATTENDANCE,
+    EventKind.APPOINTMENT_ATTENDANCE_CORRECTED: _ATTENDANCE,
+    EventKind.APPOINTMENT_HELD: _ATTENDANCE,
+    EventKind.APPOINTMENT_EXCUSED: _ATTENDANCE,
+    EventKind.APPOINTMENT_NO_SHOW: _ATTENDANCE,
+    EventKind.CONTRACT_SIGNED: {P.CONTRACT_ID: "contrat", P.CONTRACT_KIND: "type"},
+    EventKind.EXITED: {P.EXIT_ID: "sortie", P.REASON: "motif", P.CONTRACT_TYPE: "contrat_travail"},
 }
-PUBLISHED_FIELDS = ("pathway", "code", "kind", "starts_at", "appointment_kind", "type", "motif")
-# Clés dont le sens dépend du fait : pour une sortie, « contrat » est le type de contrat de travail (cdi,
-# cdd…), pas l'identifiant d'un contrat d'engagement.
-RENAMED_FIELDS = {EventKind.EXITED: {"contrat": "contrat_travail"}}
 
 MAX_ATTEMPTS = 8
 BASE_DELAY_SECONDS = 60
@@ -75,14 +84,12 @@ def subscribe(partner, url, event_types, secret=None):
 
 
 def build_payload(event, event_type, event_id):
-    data = {}
-    renamed = RENAMED_FIELDS.get(event.kind, {})
-    for key, name in PAYLOAD_IDS.items():
-        if event.payload.get(key) is not None:
-            data[renamed.get(key, name)] = event.payload[key]
-    for key in PUBLISHED_FIELDS:
-        if event.payload.get(key) is not None:
-            data[key] = event.payload[key]
+    values = event.data
+    data = {
+        name: values[key]
+        for key, name in PUBLISHED_FIELDS.get(event.kind, {}).items()
+        if values.get(key) is not None
+    }
     return {
         "id": str(event_id),
         "type": event_type,

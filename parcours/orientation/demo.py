@@ -306,10 +306,15 @@ class _Builder:
             start = follow_up.started_on
         if start > self.yesterday:
             return
-        services.assign_referent(
-            person, referent=referent, organisation=organisation, author=self.manager, started_on=start
-        )
-        self.stats["referents"] += 1
+        current = services.current_referent(person)
+        if not (
+            current and current.referent_id == referent.pk and current.organisation_id == organisation.pk
+        ):
+            # (la reprise des suivis a pu désigner ce référent avant l'orientation)
+            services.assign_referent(
+                person, referent=referent, organisation=organisation, author=self.manager, started_on=start
+            )
+            self.stats["referents"] += 1
         signed_on = day(notify + rng.randint(5, 33))
         signed_on = max(signed_on, start)
         if rng.random() < P_CONTRACT and signed_on <= self.yesterday:

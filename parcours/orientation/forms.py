@@ -115,9 +115,16 @@ class CancelDecisionForm(forms.Form):
     reason = forms.CharField(label="Motif de l'annulation", widget=INPUT)
 
 
-def referent_choices(departement):
-    """Choix « organisation-agent » des référents du Département et de ses partenaires, avec leur charge."""
-    organisations = services.orientation_organisations(departement)
+class EndFollowUpForm(forms.Form):
+    ended_on = forms.DateField(label="Fin du suivi le", widget=DATE)
+    reason = forms.CharField(label="Motif de fin du suivi", widget=INPUT)
+
+
+def referent_choices(departement, organisations=None):
+    """Choix « organisation-agent » des référents du Département et de ses partenaires (ou des seules
+    ``organisations`` données : l'organisation en charge qui désigne parmi ses agents), avec leur charge."""
+    if organisations is None:
+        organisations = services.orientation_organisations(departement)
     memberships = (
         Membership.objects.filter(organisation__in=organisations, is_active=True, role=Role.REFERENT)
         .select_related("user", "organisation")
@@ -140,9 +147,9 @@ class AssignReferentForm(forms.Form):
     started_on = forms.DateField(label="Début", widget=DATE)
     reason = forms.CharField(label="Motif (en cas de transfert)", required=False, widget=INPUT)
 
-    def __init__(self, *args, beneficiary, **kwargs):
+    def __init__(self, *args, beneficiary, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["referent"].choices = referent_choices(beneficiary.departement)
+        self.fields["referent"].choices = referent_choices(beneficiary.departement, organisations)
         self.fields["started_on"].initial = timezone.localdate()
 
     def referent_ids(self):

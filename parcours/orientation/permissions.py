@@ -3,6 +3,9 @@
 - **équipe d'orientation** : les administrateurs et chargés d'orientation d'un Département voient les files
   et agissent (inviter, saisir les présences, orienter, désigner le référent, décider des réorientations)
   pour les personnes de ce Département — limitées au territoire de leur appartenance s'il y en a un ;
+- **organisation en charge** (France Travail, Mission locale… vers qui la personne est orientée, suivi en
+  cours) : ses administrateurs et chargés d'orientation ouvrent le volet de la personne et désignent le
+  référent unique parmi les agents de leur organisation ; son système le fait par l'API ;
 - **référent** : ne voit que son propre portefeuille (personnes dont il est le référent en cours) ; il peut
   saisir la présence à ses rendez-vous et demander une réorientation ;
 - les autres rôles (responsable en lecture seule, État) n'ont pas accès aux écrans d'orientation.
@@ -11,7 +14,7 @@
 from django.db.models import Q
 
 from parcours.accounts.models import Membership, OrganisationKind, Role
-from parcours.beneficiaries.models import Beneficiary
+from parcours.beneficiaries.models import Beneficiary, FollowUp
 
 TEAM_ROLES = frozenset({Role.ADMIN, Role.ORIENTATION_MANAGER})
 
@@ -69,13 +72,72 @@ def portfolio_q(user):
     )
 
 
+def in_charge_memberships(user):
+    """Appartenances d'équipe (administrateur, chargé d'orientation) dans une organisation partenaire : elles
+    donnent la main sur les personnes que cette organisation suit."""
+    if not user.is_authenticated:
+        return []
+    return [
+        m
+        for m in _memberships(user)
+        if m.role in TEAM_ROLES
+        and m.organisation.kind not in (OrganisationKind.DEPARTEMENT, OrganisationKind.ETAT)
+    ]
+
+
+def in_charge_q(user):
+    organisations = [m.organisation_id for m in in_charge_memberships(user)]
+    if not organisations:
+        return None
+    followed = FollowUp.objects.filter(organisation_id__in=organisations, ended_on__isnull=True)
+    return Q(pk__in=followed.values("beneficiary_id"))
+
+
 def panel_scope(user):
-    """Bénéficiaires dont l'agent peut ouvrir le volet orientation : son équipe ou son portefeuille."""
+    """Bénéficiaires dont l'agent peut ouvrir le volet orientation : son équipe, les personnes suivies par son
+    organisation (équipe d'une organisation partenaire) ou son portefeuille."""
     if not user.is_authenticated:
         return Beneficiary.objects.none()
-    q = team_q(user)
-    q = portfolio_q(user) if q is None else q | portfolio_q(user)
+    q = portfolio_q(user)
+    for part in (team_q(user), in_charge_q(user)):
+        if part is not None:
+            q |= part
     return Beneficiary.objects.filter(q)
+
+
+def organisation_in_charge(beneficiary):
+    return (
+        FollowUp.objects.filter(beneficiary=beneficiary, ended_on__isnull=True)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+
+
+def designating_organisations(user, beneficiary):
+    """Organisations dans lesquelles l'agent peut désigner le référent de la personne : toutes (équipe
+    d'orientation du Département), la sienne si elle a la personne en charge, aucune sinon."""
+    if can_manage(user, beneficiary):
+        return None  # toutes les organisations du Département
+    in_charge = organisation_in_charge(beneficiary)
+    return [m.organisation for m in in_charge_memberships(user) if m.organisation_id == in_charge]
+
+
+def can_designate_referent(user, beneficiary, organisation):
+    """Règle de la désignation du référent, vérifiée par le service pour toutes les voies.
+
+    ``user`` absent : reprise par fichier ou commande (contexte de confiance, sans agent connecté). Un compte
+    technique de système partenaire désigne dans l'organisation du système, si elle a la personne en charge
+    (ou pour tout le Département s'il s'agit du système du Département)."""
+    if user is None:
+        return True
+    partner = getattr(user, "partner_system", None) if user.pk else None
+    if partner is not None:
+        org = partner.organisation
+        if org.kind == OrganisationKind.DEPARTEMENT:
+            return org.pk == beneficiary.departement_id
+        return org.pk == organisation.pk and organisation_in_charge(beneficiary) == org.pk
+    allowed = designating_organisations(user, beneficiary)
+    return allowed is None or organisation.pk in {o.pk for o in allowed}
 
 
 def can_manage(user, beneficiary):

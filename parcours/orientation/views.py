@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parcours.accounts.models import Organisation, User
 from parcours.core.access import Level, access
+from parcours.pathway import services as pathway
 
 from . import forms, permissions, services
 from .models import (
@@ -136,7 +137,7 @@ def invite_bulk(request):
 # --- volet orientation d'une personne ---------------------------------------------------------------------
 
 
-def _panel_forms(beneficiary, data=None, action=None):
+def _panel_forms(beneficiary, data=None, action=None, designating=None):
     """Formulaires du volet ; seul celui de l'action soumise est lié aux données."""
 
     def bound(name):
@@ -165,8 +166,11 @@ def _panel_forms(beneficiary, data=None, action=None):
             bound("notify"), auto_id="notify-%s", initial={"notified_on": timezone.localdate()}
         ),
         "cancel": forms.CancelDecisionForm(bound("cancel"), auto_id="cancel-%s"),
+        "end_follow_up": forms.EndFollowUpForm(
+            bound("end_follow_up"), auto_id="end_follow_up-%s", initial={"ended_on": timezone.localdate()}
+        ),
         "referent": forms.AssignReferentForm(
-            bound("referent"), auto_id="referent-%s", beneficiary=beneficiary
+            bound("referent"), auto_id="referent-%s", beneficiary=beneficiary, organisations=designating
         ),
         "exemption": forms.ExemptionForm(
             bound("exemption"), auto_id="exemption-%s", initial={"starts_on": timezone.localdate()}
@@ -250,6 +254,11 @@ def _handle(action, request, beneficiary, form):
         for warning in result.warnings:
             messages.warning(request, warning)
         return f"{result.assignment.referent} est désigné(e) référent(e)."
+    if action == "end_follow_up":
+        pathway.end_follow_up(
+            beneficiary, on=form.cleaned_data["ended_on"], reason=form.cleaned_data["reason"], author=user
+        )
+        return "Fin du suivi enregistrée : la désignation du référent est terminée."
     if action == "exemption":
         data = form.cleaned_data
         services.add_exemption(
@@ -321,11 +330,13 @@ def panel(request, pk):
         messages.error(request, "Présence : choisissez une valeur.")
         return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
 
-    proposal, panel_forms = _panel_forms(beneficiary, request.POST if action else None, action)
+    # L'organisation qui a la personne en charge (ex. France Travail) désigne le référent parmi ses agents.
+    designating = None if manage else permissions.designating_organisations(request.user, beneficiary)
+    proposal, panel_forms = _panel_forms(beneficiary, request.POST if action else None, action, designating)
     if action:
         if action not in panel_forms:
             raise PermissionDenied("Action inconnue.")
-        if not manage and action not in REFERENT_ACTIONS:
+        if not manage and action not in REFERENT_ACTIONS and not (action == "referent" and designating):
             raise PermissionDenied("Cette action est réservée à l'équipe d'orientation du Département.")
         form = panel_forms[action]
         if form.is_valid():
@@ -348,6 +359,7 @@ def panel(request, pk):
         "title": f"Orientation — {beneficiary.full_name}",
         "beneficiary": beneficiary,
         "manage": manage,
+        "can_designate": manage or bool(designating),
         "today": today,
         "target_deadline": target,
         "legal_deadline": legal,
@@ -361,6 +373,7 @@ def panel(request, pk):
         ),
         "appointments": appointments,
         "referent": services.current_referent(beneficiary),
+        "follow_up": pathway.current_follow_up(beneficiary),
         "referent_history": services.referent_history(beneficiary),
         "exemption": services.active_exemption(beneficiary),
         "exemptions": beneficiary.orientation_exemptions.all(),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from parcours.www.views import beneficiaries, imports
+from parcours.www.views import beneficiaries, imports, onboarding, pathway_imports
 
 urlpatterns = [
     path("beneficiaires/", beneficiaries.beneficiary_list, name="beneficiary_list"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("imports/nouveau/", imports.import_new, name="import_new"),
     path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
     path("imports/<int:pk>/progression/", imports.import_progress, name="import_progress"),
+    path("imports/parcours/", pathway_imports.pathway_import, name="pathway_import"),
+    path("organisations/importer/", onboarding.organisation_import, name="organisation_import"),
 ]

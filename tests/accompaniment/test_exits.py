@@ -50,7 +50,7 @@ def test_employment_exit_is_qualified(person, orientation_manager):
     exit_ = job_exit(person, orientation_manager)
     assert exit_.employer == "Transports Lebreton" and exit_.contract_months == 6
     event = Event.objects.get(beneficiary=person, kind="exited")
-    assert event.payload["motif"] == "emploi" and event.payload["durable"] is True
+    assert event.payload["reason"] == "emploi" and event.payload["durable"] is True
 
 
 @pytest.mark.parametrize(

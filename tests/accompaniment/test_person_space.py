@@ -52,7 +52,7 @@ def test_person_sees_own_referent_appointments_and_plan(client, person, account,
         person,
         referent=referent,
         organisation=departement,
-        author=referent,
+        author=MembershipFactory(organisation=departement, role=Role.ORIENTATION_MANAGER).user,
         started_on=datetime.date(2026, 3, 1),
     )
     _appointment(person, 3, "Espace départemental des solidarités de Redon")

@@ -139,9 +139,11 @@ def test_reviews_due_lists_planned_reviews_in_scope(person, orientation_manager,
 
 
 def _assign(person, organisation, started_on):
+    """Désignation par l'équipe d'orientation du Département de la personne (seule habilitée ici)."""
     referent = MembershipFactory(organisation=organisation, role=Role.REFERENT).user
+    team = MembershipFactory(organisation=person.departement, role=Role.ORIENTATION_MANAGER).user
     return orientation.assign_referent(
-        person, referent=referent, organisation=organisation, author=referent, started_on=started_on
+        person, referent=referent, organisation=organisation, author=team, started_on=started_on
     )
 
 

@@ -134,7 +134,7 @@ def test_every_allowed_transition(person, orientation_manager, team, from_status
     )
     assert last.reason == f"Étape {to_status}"
     event = Event.objects.filter(beneficiary=person, kind="sanction_step").first()
-    assert event.payload["vers"] == to_status and event.actor == orientation_manager
+    assert event.payload["to_status"] == to_status and event.actor == orientation_manager
 
 
 FORBIDDEN = sorted(set(itertools.product(S.values, S.values)) - ALLOWED)

@@ -9,6 +9,7 @@ from parcours.accompaniment.models import Contract, ContractKind, ContractStatus
 from parcours.accompaniment.permissions import access_for
 from parcours.beneficiaries.models import Beneficiary
 from parcours.journal.models import Event
+from parcours.journal.transitions import TransitionError
 from tests.accompaniment.conftest import objective, situation
 from tests.factories import BeneficiaryFactory, DepartementFactory, HouseholdFactory
 
@@ -52,7 +53,7 @@ def test_each_save_is_a_new_version_with_author_and_journal_event(person, orient
         (D(2026, 4, 2), 2, follower.pk),
     ]
     assert events[1].payload["themes"] == ["logement", "mobilite"]
-    assert events[1].payload["conjoint"] is True
+    assert events[1].payload["joint"] is True
 
 
 def test_prefill_comes_from_previous_version_and_known_facts(person, orientation_manager):
@@ -219,7 +220,9 @@ def test_contract_transitions_are_logged_and_journaled(person, orientation_manag
     assert contract.status == ContractStatus.DRAFT
     assert contract.rights_and_appeals.startswith("Vous avez droit à un accompagnement")
 
-    with pytest.raises(ValidationError, match="Passage impossible"):
+    with pytest.raises(
+        TransitionError, match="Contrat : impossible de passer de « Brouillon » à « Terminé »"
+    ):
         services.end_contract(contract, actor=orientation_manager, on=D(2026, 4, 1), reason="Sortie")
 
     services.sign_contract(contract, actor=orientation_manager, on=D(2026, 4, 1))
@@ -248,10 +251,15 @@ def test_contract_transitions_are_logged_and_journaled(person, orientation_manag
     events = list(
         Event.objects.filter(beneficiary=person).order_by("occurred_on").values_list("kind", "payload")
     )
-    assert events[0][0] == "contract_signed" and events[0][1]["type"] == "contrat_engagement"
+    assert events[0][0] == "contract_signed" and events[0][1]["contract_kind"] == "contrat_engagement"
+    assert events[0][1]["review_on"] == "2026-07-01"
     assert events[1] == (
         "contract_ended",
-        {"contrat": contract.pk, "type": "contrat_engagement", "motif": "Reprise d'emploi en CDI"},
+        {
+            "contract_id": contract.pk,
+            "contract_kind": "contrat_engagement",
+            "reason": "Reprise d'emploi en CDI",
+        },
     )
 
 

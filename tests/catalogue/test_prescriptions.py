@@ -54,7 +54,7 @@ def test_create_sends_signed_link_and_logs(referent, person, bike_service):
     (log,) = prescription.logs.all()
     assert (log.action, log.from_status, log.to_status, log.actor) == ("sent", "", OPEN, referent)
     assert log.at is not None
-    assert Event.objects.get(beneficiary=person, kind=rx.EVENT_PRESCRIPTION_SENT).payload["service"] == (
+    assert Event.objects.get(beneficiary=person, kind=rx.EVENT_PRESCRIPTION_SENT).payload["service_name"] == (
         "Atelier de réparation de vélos"
     )
 
@@ -117,7 +117,7 @@ def test_accept_copies_hours_into_the_activity_plan(open_prescription, partner_a
     )
     assert log.actor_label == str(partner_agent)
     event = Event.objects.get(kind=rx.EVENT_PRESCRIPTION_ACCEPTED)
-    assert event.payload["volume_horaire_hebdomadaire"] == 6
+    assert (event.payload["weekly_hours"], event.payload["weeks"]) == ("6", 8)
 
 
 def test_refuse_requires_a_reason(open_prescription):

@@ -37,7 +37,8 @@ def test_one_row_per_organisation_with_the_numbers_of_its_people(departement, fr
     assert ft["part_nouveaux_entrants_avec_referent"] == 0.5
     assert ft["part_nouveaux_entrants_avec_contrat"] == 0.5
     assert ft["delai_median_orientation_contrat_jours"] == 10  # 10/03 → 20/03
-    assert ft["beneficiaires_suivis"] == 1  # Alice (suivi ouvert par la désignation du référent)
+    # Alice et Chloé : une orientation notifiée ouvre le suivi, avec ou sans référent (annexe 4)
+    assert ft["beneficiaires_suivis"] == 2
 
     dep = rows[departement.name]
     assert dep["nouveaux_entrants"] == 2  # Bruno, Emma

@@ -92,8 +92,8 @@ def test_the_list_keeps_the_territory_and_organisation_filters(client, manager, 
 
 
 def test_a_partner_lists_only_the_people_it_follows(client, referent):
-    client.force_login(referent)  # France Travail : suit Alice (référent désigné)
-    assert listed(client, "nouveaux_entrants")[1] == ["Alice"]
+    client.force_login(referent)  # France Travail : suit Alice (référent désigné) et Chloé (orientée)
+    assert listed(client, "nouveaux_entrants")[1] == ["Alice", "Chloé"]
 
 
 def test_state_services_get_no_link_and_403(client, departement):

@@ -213,7 +213,7 @@ def test_radiation_closes_follow_up_and_return_makes_a_new_entrant(tmp_path, dep
     report = run(write(tmp_path, [person()], "m3.csv"), departement, datetime.date(2026, 6, 5))
     assert report.new_entrants == 1
     assert Event.objects.get(beneficiary=alice, kind=EventKind.NEW_ENTRANT, occurred_on="2026-06-05").payload[
-        "motif"
+        "reason"
     ] == ("retour après radiation")
 
 
@@ -256,9 +256,14 @@ def test_initial_stock_records_rights_without_new_entrants(tmp_path, departement
     assert RightSnapshot.objects.count() == 2
 
 
-def test_older_file_completes_history_without_changing_current_state(tmp_path, departement):
+def test_older_file_loaded_as_stock_completes_history_without_changing_current_state(tmp_path, departement):
+    # Un flux plus ancien que le dernier appliqué est refusé (test_concurrent_imports) ; chargé comme
+    # stock, il complète l'historique.
     run(write(tmp_path, [person(etat_droit="4")], "m2.csv"), departement, datetime.date(2026, 2, 5))
-    report = run(write(tmp_path, [person()], "m1.csv"), departement, datetime.date(2026, 1, 5))
+    report = run(
+        write(tmp_path, [person()], "m1.csv"), departement, datetime.date(2026, 1, 5), initial_stock=True
+    )
+    assert not report.rejected, report.message
     alice = Beneficiary.objects.get(nir=NIR_ALICE)
     assert alice.rsa_state == "4"
     assert alice.snapshots.count() == 2

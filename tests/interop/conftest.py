@@ -6,10 +6,10 @@ import requests
 from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind, Role
-from parcours.beneficiaries.models import FollowUp
 from parcours.interop import services, webhooks
 from parcours.interop.models import Scope
 from parcours.orientation import sms
+from parcours.pathway import services as pathway
 from tests.factories import BeneficiaryFactory, DepartementFactory, MembershipFactory, OrganisationFactory
 
 D = datetime.date
@@ -71,7 +71,8 @@ def person(departement):
 
 
 def follow(person, organisation):
-    return FollowUp.objects.create(beneficiary=person, organisation=organisation, started_on=D(2026, 3, 2))
+    """Suivi repris d'un autre logiciel (par le module du parcours, comme ``import-parcours``)."""
+    return pathway.open_follow_up(person, organisation=organisation, on=D(2026, 3, 2), cause="import")
 
 
 @pytest.fixture

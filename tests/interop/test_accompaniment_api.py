@@ -254,16 +254,27 @@ def test_activity_and_prescription_changes_come_back_with_the_cursor(
     _, token = make_partner(france_travail)
     client = api_client(token)
     acts, act_cursor = client.pull_all("activites")
-    assert acts[0]["statut"] == "planned" and acts[0]["heures_hebdomadaires"] == 20.0
+    # la sortie en emploi a clos le plan : l'activité prévue est abandonnée
+    assert acts[0]["statut"] == "abandoned" and acts[0]["heures_hebdomadaires"] == 20.0
     assert acts[0]["prestataire"] == "AFPA Rennes" and acts[0]["semaines"] == 12
     rxs, rx_cursor = client.pull_all("prescriptions")
     assert rxs[0]["statut"] == "open" and rxs[0]["structure"]["siret"] == "12345678900012"
     assert rxs[0]["service"]["nom"] == "Atelier mobilité — permis accompagné"
     assert "transport" not in json.dumps(rxs[0])  # motif rédigé par le prescripteur : jamais transmis
-    activities.set_activity_status(activity, "in_progress", actor=referent, on=TODAY)
+    # suivi dans l'emploi : une formation prévue après la sortie revient par le curseur, puis son début
+    training = activities.plan_activity(
+        activity.beneficiary,
+        author=referent,
+        kind="formation",
+        label="Habilitation électrique",
+        weekly_hours="10",
+        weeks=2,
+        starts_on=TODAY,
+    )
+    activities.set_activity_status(training, "in_progress", actor=referent, on=TODAY)
     rx.accept(prescription, actor_label="Accueil de l'association", start_on=TODAY)
     assert [(a["id"], a["statut"]) for a in client.pull_all("activites", curseur=act_cursor)[0]] == [
-        (activity.pk, "in_progress")
+        (training.pk, "in_progress")
     ]
     (accepted,) = client.pull_all("prescriptions", curseur=rx_cursor)[0]
     assert accepted["statut"] == "accepted" and accepted["repondue_le"] == TODAY.isoformat()

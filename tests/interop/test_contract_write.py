@@ -51,7 +51,7 @@ def test_france_travail_posts_a_signed_ppae(
     assert body["statut"] == "signed" and body["signe_le"] == SIGNED.isoformat()
     assert body["debut"] == SIGNED.isoformat() and body["organisation"] == france_travail.pk
     # Même service que l'écran : journal signé par le compte technique, contrat précédent remplacé.
-    event = Event.objects.get(beneficiary=person, kind="contract_signed", payload__contrat=contract.pk)
+    event = Event.objects.get(beneficiary=person, kind="contract_signed", payload__contract_id=contract.pk)
     assert event.actor == partner.service_user and event.organisation == france_travail
     previous.refresh_from_db()
     assert previous.status == ContractStatus.ENDED and f"n°{contract.pk}" in previous.end_reason

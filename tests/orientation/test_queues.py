@@ -7,6 +7,7 @@ import pytest
 from parcours.beneficiaries.models import Beneficiary
 from parcours.orientation import services
 from parcours.orientation.models import Channel, Pathway
+from parcours.pathway import services as pathway
 from tests.factories import BeneficiaryFactory, DepartementFactory
 
 D = datetime.date
@@ -87,7 +88,10 @@ def test_people_to_orient_until_notified(person, manager, departement, france_tr
     assert row.pending_pathway == Pathway.EMPLOI  # décidée mais pas encore notifiée
     services.notify_orientation(decision, author=manager, notified_on=D(2026, 3, 21))
     assert not services.people_to_orient(scope, D(2026, 3, 21)).exists()
-    # une personne revenue comme nouvel entrant après l'orientation retourne dans la file
+    # une personne radiée (suivi clos), revenue comme nouvel entrant après l'orientation, retourne dans la file
+    pathway.close_follow_up(
+        person, on=D(2026, 7, 1), reason="Droit clos : accompagnement clos (radiation)", end_cause="radiation"
+    )
     person.new_entrant_t0 = D(2026, 9, 1)
     person.save()
     assert services.people_to_orient(scope, D(2026, 9, 2)).get().pk == person.pk

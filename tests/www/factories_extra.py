@@ -63,4 +63,4 @@ class EventFactory(DjangoModelFactory):
     kind = "right_state_changed"
     occurred_on = datetime.date(2026, 3, 1)
     organisation = factory.SelfAttribute("beneficiary.departement")
-    payload = factory.LazyFunction(lambda: {"etat": "3", "etat_precedent": "2", "motif_suspension": "01"})
+    payload = factory.LazyFunction(lambda: {"state": "3", "previous_state": "2", "suspension_reason": "01"})

@@ -362,14 +362,14 @@ def file_person():
         beneficiary=person,
         kind="new_entrant",
         occurred_on=datetime.date(2025, 9, 10),
-        payload={"t0": "2025-09-10", "date_reference": "2025-09-05", "top_cnaf": True},
+        payload={"t0": "2025-09-10", "reference_date": "2025-09-05", "cnaf_new_entrant": True},
         batch=batch,
     )
     EventFactory(
         beneficiary=person,
         kind="right_state_changed",
         occurred_on=datetime.date(2025, 10, 9),
-        payload={"etat": "3", "etat_precedent": "2", "motif_suspension": "01"},
+        payload={"state": "3", "previous_state": "2", "suspension_reason": "01"},
     )
     FollowUpFactory(beneficiary=person, organisation__name="France Travail Redon")
     return person
@@ -461,7 +461,12 @@ def test_file_query_count_does_not_depend_on_history_length(client):
             EventFactory(
                 beneficiary=person, occurred_on=datetime.date(2025, 1, 1) + datetime.timedelta(days=i)
             )
-            FollowUpFactory(beneficiary=person, referent=UserFactory())
+            FollowUpFactory(
+                beneficiary=person,
+                referent=UserFactory(),
+                ended_on=datetime.date(2026, 2, 2),
+                end_cause="transfert",
+            )
             BeneficiaryFactory(household=person.household, role="ENF")
 
     small, big = BeneficiaryFactory(), BeneficiaryFactory()

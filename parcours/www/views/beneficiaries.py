@@ -6,6 +6,7 @@ réservé aux administrateurs et chargés d'orientation du Département de la pe
 """
 
 import datetime
+import functools
 import itertools
 import re
 from urllib.parse import urlencode
@@ -16,10 +17,11 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from parcours.accounts.models import Organisation
-from parcours.beneficiaries.models import Beneficiary, RightState
+from parcours.accounts.models import Organisation, User
+from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import (
     active_memberships,
     can_reveal_nir,
@@ -31,6 +33,7 @@ from parcours.beneficiaries.queries import (
 )
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
+from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER
 from parcours.www.forms import BeneficiaryFilterForm
 
 PAGE_SIZE = 50
@@ -146,94 +149,94 @@ def code_label(list_name, code):
     return f"{text} ({code})" if text and text != code else code
 
 
-PAYLOAD_LABELS = {
-    # clés écrites par le moteur d'import
-    "etat": "état",
-    "etat_precedent": "état précédent",
-    "motif_suspension": "motif de suspension",
-    "motif_cloture": "motif de clôture",
-    "date_ouverture": "droit ouvert le",
-    "date_reference": "date de référence du flux",
-    "motif": "motif",
-    "top_cnaf": "entrant selon la CNAF",
-    "organisation": "organisation",
-    "t0": "T0",
-    # variantes en anglais
-    "state": "état",
-    "previous_state": "état précédent",
-    "from": "de",
-    "to": "vers",
-    "received_on": "reçu le",
-    "reference_date": "date de référence du flux",
-    "opened_on": "droit ouvert le",
-    "closed_on": "clos le",
-    "sdd": "soumis aux droits et devoirs",
-    "cnaf_new_entrant": "entrant selon la CNAF",
-    "reason": "motif",
-    "suspension_reason": "motif de suspension",
-    "closure_reason": "motif de clôture",
-    "fields": "champs",
-}
-STATE_KEYS = {"etat", "etat_precedent", "state", "previous_state", "from", "to"}
-REASON_LISTS = {
-    "motif_suspension": "MOTISUSVERSRSA",
-    "suspension_reason": "MOTISUSVERSRSA",
-    "motif_cloture": "MOTICLORSA",
-    "closure_reason": "MOTICLORSA",
-}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-STATE_LABELS = dict(RightState.choices)
 
 
-def _payload_value(key, value, organisations):
+@functools.cache
+def _choice_labels(path):
+    """{valeur: libellé} d'un ``TextChoices`` désigné par son chemin (déclaration de la clé)."""
+    try:
+        return dict(import_string(path).choices)
+    except (ImportError, AttributeError):
+        return {}
+
+
+def _fr_value(key, value, values_path, names):
+    """Valeur d'une clé déclarée, lisible : oui/non, date française, libellé, nom d'un agent ou d'une
+    organisation (``names`` : {sorte: {id: nom}})."""
     if isinstance(value, bool):
         return "oui" if value else "non"
     if value is None or value == "":
         return "—"
-    if key == "organisation" and isinstance(value, int):
-        return organisations.get(value, f"n° {value}")
     if isinstance(value, list | tuple):
-        return ", ".join(_payload_value(key, item, organisations) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k} : {_payload_value(k, v, organisations)}" for k, v in value.items())
+        return ", ".join(_fr_value(key, item, values_path, names) for item in value)
+    if key.ref is not None and isinstance(value, int):
+        return names.get(key.ref, {}).get(value, f"n° {value}")
+    if key.name.endswith("_id") and isinstance(value, int):
+        return f"n° {value}"
     text = str(value)
-    if key in STATE_KEYS and text in STATE_LABELS:
-        return STATE_LABELS[text]
-    if key in REASON_LISTS:
-        return code_label(REASON_LISTS[key], text)
-    if ISO_DATE.match(text):
+    if key.choices is not None:
+        return key.choices.get(text, text)
+    if values_path:
+        return _choice_labels(values_path).get(text, text)
+    if key.codes:
+        return code_label(key.codes, text)
+    if key.type == DATE and ISO_DATE.match(text):
+        return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+    if key.type == DATETIME:
         try:
-            return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+            moment = datetime.datetime.fromisoformat(text)
         except ValueError:
             return text
+        return f"{moment:%d/%m/%Y à %H:%M}"
     return text
 
 
-def summarise_payload(payload, organisations=None):
-    """Résumé lisible des détails d'un événement du journal (« état : Droit clos · motif : … »).
+def _referenced_ids(events):
+    """{sorte: {identifiants}} des agents et organisations cités par les charges (clés ``ref``)."""
+    ids = {USER: set(), ORGANISATION: set()}
+    for event in events:
+        schema = SCHEMAS.get(event.kind)
+        if schema is None:
+            continue
+        data = event.data
+        for key in schema.keys:
+            if key.ref is None or data.get(key) is None:
+                continue
+            values = data[key] if isinstance(data[key], list) else [data[key]]
+            ids[key.ref].update(v for v in values if isinstance(v, int))
+    return ids
 
-    ``organisations`` : {id: nom} pour les événements qui citent une organisation par son identifiant.
-    """
-    if not isinstance(payload, dict):
-        return str(payload or "")
+
+def referenced_names(events):
+    """Noms des agents et des organisations cités par les événements : une requête par sorte, au plus."""
+    ids = _referenced_ids(events)
+    names = {USER: {}, ORGANISATION: {}}
+    if ids[USER]:
+        names[USER] = {user.pk: str(user) for user in User.objects.filter(pk__in=ids[USER])}
+    if ids[ORGANISATION]:
+        names[ORGANISATION] = dict(
+            Organisation.objects.filter(pk__in=ids[ORGANISATION]).values_list("pk", "name")
+        )
+    return names
+
+
+def summarise_event(event, names=None):
+    """Résumé lisible des détails d'un événement du journal (« État du droit : Droit clos · Motif : … »),
+    avec les libellés déclarés des clés (``parcours.journal.payload``) dans l'ordre de la déclaration."""
+    data = event.data
+    schema = SCHEMAS.get(event.kind)
+    names = names or {}
     parts = []
-    for key, value in payload.items():
-        if value is None and key.endswith("precedent"):
-            continue  # première apparition : pas d'état précédent
-        label = PAYLOAD_LABELS.get(key, key.replace("_", " "))
-        parts.append(f"{label} : {_payload_value(key, value, organisations or {})}")
+    declared = schema.keys if schema else ()
+    for key in declared:
+        if data.get(key) is None:
+            continue
+        parts.append(f"{key.label} : {_fr_value(key, data[key], schema.values_of(key), names)}")
+    for name, value in data.items():  # clé non déclarée (événement ancien) : affichée telle quelle
+        if name not in declared and value not in (None, ""):
+            parts.append(f"{name.replace('_', ' ')} : {value}")
     return " · ".join(parts)
-
-
-def _organisation_names(events):
-    ids = {
-        e.payload["organisation"]
-        for e in events
-        if isinstance(e.payload, dict) and isinstance(e.payload.get("organisation"), int)
-    }
-    if not ids:
-        return {}
-    return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
 def _visible_beneficiary(request, pk):
@@ -264,9 +267,9 @@ def beneficiary_detail(request, pk):
         )
         snapshots.append(snapshot)
     events = list(beneficiary.events.select_related("actor", "organisation", "batch"))
-    organisations = _organisation_names(events)
+    names = referenced_names(events)
     for event in events:
-        event.summary = summarise_payload(event.payload, organisations)
+        event.summary = summarise_event(event, names)
     context = {
         "title": beneficiary.full_name,
         "beneficiary": beneficiary,

@@ -38,6 +38,9 @@ class Command(BaseCommand):
         host = options["host"].strip()
         if not host:
             raise CommandError("--host : adresse vide.")
+        from parcours.intake.locks import recover_stale_batches
+
+        recover_stale_batches()  # imports laissés « en cours » par un processus arrêté : échoués, fichiers supprimés
         addrport = f"[{host}]:{options['port']}" if ":" in host else f"{host}:{options['port']}"
         call_command(
             "runserver",

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stock",
             action="store_true",
-            help="chargement initial du stock : enregistre les droits sans détecter de nouveaux entrants",
+            help="chargement initial du stock : enregistre les droits sans détecter de nouveaux entrants ; "
+            "accepté même plus ancien que le dernier flux importé (il complète alors l'historique)",
         )
         parser.add_argument(
             "--json", action="store_true", help="affiche le rapport en JSON, sans barre de progression"

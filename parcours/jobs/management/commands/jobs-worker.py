@@ -43,6 +43,9 @@ class Command(BaseCommand):
             raise CommandError("--intervalle doit être positif ou nul.")
         if options["max_tasks"] is not None and options["max_tasks"] <= 0:
             raise CommandError("--max-taches doit être supérieur à zéro.")
+        from parcours.intake.locks import recover_stale_batches
+
+        recover_stale_batches()  # imports laissés « en cours » par un processus arrêté : échoués, fichiers supprimés
         worker_options = {
             "queue_name": "default",
             "batch": options["once"],

@@ -1,0 +1,112 @@
+"""Import du fichier des organisations et des agents depuis le web.
+
+Permission : agent administrateur d'un Département (rôle ``admin`` sur une appartenance active au
+Département) ou super-utilisateur ; 403 sinon. Toutes les lignes du fichier doivent concerner ce
+Département. Le traitement est celui de la commande ``parcours import-organisations``
+(``parcours.accounts.onboarding``) : tout ou rien, rapport rendu sur la page.
+"""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_http_methods
+
+from parcours.accounts.models import Organisation
+from parcours.accounts.onboarding import (
+    COLUMNS,
+    OBJECT_LABELS,
+    STATUS_LABELS,
+    import_organisations,
+    importing_departements,
+)
+from parcours.core.access import Level, access
+from parcours.www.forms import DsfrFormMixin
+
+MAX_LISTED = 1000
+
+
+class OrganisationImportForm(DsfrFormMixin, forms.Form):
+    fichier = forms.FileField(
+        label="Fichier des organisations",
+        help_text="CSV en UTF-8, séparateur point-virgule, une ligne par agent (ou par organisation sans agent).",
+    )
+    departement = forms.ModelChoiceField(label="Département", queryset=None, empty_label=None)
+
+    def __init__(self, *args, departements, **kwargs):
+        super().__init__(*args, **kwargs)
+        departements = list(departements)
+        self.fields["departement"].queryset = Organisation.objects.filter(pk__in=[d.pk for d in departements])
+        self.single = departements[0] if len(departements) == 1 else None
+        if self.single is not None:
+            self.fields["departement"].required = False
+            self.fields["departement"].widget = forms.HiddenInput()
+            self.fields["departement"].initial = self.single.pk
+        self.apply_dsfr_classes()
+
+    def clean_fichier(self):
+        uploaded = self.cleaned_data["fichier"]
+        limit = settings.PARCOURS_IMPORT_MAX_UPLOAD_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"Le fichier est trop volumineux ({filesizeformat(uploaded.size)}) : {filesizeformat(limit)} au plus."
+            )
+        if uploaded.size == 0:
+            raise forms.ValidationError("Le fichier est vide.")
+        return uploaded
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.single is not None:
+            cleaned["departement"] = self.single
+        return cleaned
+
+
+def _changes(changes):
+    return [
+        {
+            **change,
+            "object_label": OBJECT_LABELS.get(change["object"], change["object"]),
+            "status_label": STATUS_LABELS.get(change["status"], change["status"]),
+        }
+        for change in changes[:MAX_LISTED]
+    ]
+
+
+@access(Level.AGENT, description="Import des organisations et des agents (administrateurs d'un Département)")
+@require_http_methods(["GET", "POST"])
+def organisation_import(request):
+    departements = importing_departements(request.user)
+    if not departements:
+        raise PermissionDenied(
+            "Seuls les administrateurs d'un Département peuvent importer le fichier des organisations."
+        )
+    report = None
+    departement = None
+    if request.method == "POST":
+        form = OrganisationImportForm(request.POST, request.FILES, departements=departements)
+        if form.is_valid():
+            departement = form.cleaned_data["departement"]
+            report = import_organisations(form.cleaned_data["fichier"], scope=departement, actor=request.user)
+    else:
+        form = OrganisationImportForm(departements=departements)
+    context = {
+        "title": "Importer les organisations et les agents",
+        "form": form,
+        "columns": COLUMNS,
+        "report": report,
+        "departement": departement,
+    }
+    if report is not None:
+        context.update(
+            errors=report.errors[:MAX_LISTED],
+            warnings=report.warnings[:MAX_LISTED],
+            changes=_changes(report.changes),
+            counters=[
+                ("Organisations", report.organisations),
+                ("Agents", report.agents),
+                ("Appartenances", report.memberships),
+            ],
+        )
+    return render(request, "www/onboarding/import.html", context)

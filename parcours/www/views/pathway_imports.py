@@ -1,0 +1,121 @@
+"""Import des événements du parcours enregistrés dans un autre logiciel, depuis le web.
+
+Permission : agent administrateur d'un Département (rôle ``admin`` sur une appartenance active au
+Département) ou super-utilisateur ; 403 sinon. Les personnes sont cherchées dans ce Département. Le
+traitement est celui de la commande ``parcours import-parcours`` (``parcours.pathway.imports``) : tout ou
+rien, rapport rendu sur la page ; l'agent qui dépose le fichier est l'auteur des décisions et du journal.
+"""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_http_methods
+
+from parcours.accounts.models import Organisation
+from parcours.core.access import Level, access
+from parcours.pathway.imports import COLUMNS, PathwayImportError, admin_departements, import_pathway
+from parcours.pathway.models import EventType, PathwayImport
+from parcours.www.forms import DsfrFormMixin
+
+MAX_LISTED = 1000
+RECENT_IMPORTS = 10
+
+
+class PathwayImportForm(DsfrFormMixin, forms.Form):
+    fichier = forms.FileField(
+        label="Fichier des événements du parcours",
+        help_text="CSV en UTF-8 (séparateur point-virgule) ou classeur XLSX, une ligne par événement.",
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        choices=[("auto", "Détection automatique"), ("csv", "CSV"), ("xlsx", "Classeur Excel (XLSX)")],
+        initial="auto",
+    )
+    departement = forms.ModelChoiceField(label="Département", queryset=None, empty_label=None)
+
+    def __init__(self, *args, departements, **kwargs):
+        super().__init__(*args, **kwargs)
+        departements = list(departements)
+        self.fields["departement"].queryset = Organisation.objects.filter(pk__in=[d.pk for d in departements])
+        self.single = departements[0] if len(departements) == 1 else None
+        if self.single is not None:
+            self.fields["departement"].required = False
+            self.fields["departement"].widget = forms.HiddenInput()
+            self.fields["departement"].initial = self.single.pk
+        self.apply_dsfr_classes()
+
+    def clean_fichier(self):
+        uploaded = self.cleaned_data["fichier"]
+        limit = settings.PARCOURS_IMPORT_MAX_UPLOAD_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"Le fichier est trop volumineux ({filesizeformat(uploaded.size)}) : {filesizeformat(limit)} au plus."
+            )
+        if uploaded.size == 0:
+            raise forms.ValidationError("Le fichier est vide.")
+        return uploaded
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.single is not None:
+            cleaned["departement"] = self.single
+        return cleaned
+
+
+def _counters(report):
+    return [
+        (
+            kind.label,
+            report.events.get(kind.value, {}).get("created", 0),
+            report.events.get(kind.value, {}).get("unchanged", 0),
+        )
+        for kind in EventType
+    ]
+
+
+@access(Level.AGENT, description="Import des événements du parcours (administrateurs d'un Département)")
+@require_http_methods(["GET", "POST"])
+def pathway_import(request):
+    departements = admin_departements(request.user)
+    if not departements:
+        raise PermissionDenied(
+            "Seuls les administrateurs d'un Département peuvent importer des événements du parcours."
+        )
+    report = None
+    departement = None
+    if request.method == "POST":
+        form = PathwayImportForm(request.POST, request.FILES, departements=departements)
+        if form.is_valid():
+            departement = form.cleaned_data["departement"]
+            try:
+                report = import_pathway(
+                    form.cleaned_data["fichier"],
+                    departement=departement,
+                    fmt=form.cleaned_data["format"],
+                    actor=request.user,
+                )
+            except PathwayImportError as exc:
+                form.add_error("fichier", str(exc))
+    else:
+        form = PathwayImportForm(departements=departements)
+    context = {
+        "title": "Importer des événements du parcours",
+        "form": form,
+        "columns": COLUMNS,
+        "report": report,
+        "departement": departement,
+        "recent": PathwayImport.objects.filter(departement__in=departements).select_related(
+            "departement", "created_by"
+        )[:RECENT_IMPORTS],
+    }
+    if report is not None:
+        context.update(
+            errors=report.errors[:MAX_LISTED],
+            errors_total=report.error_count,
+            warnings=report.warnings[:MAX_LISTED],
+            warnings_total=len(report.warnings) + report.warnings_omitted,
+            counters=_counters(report),
+        )
+    return render(request, "www/pathway_imports/import.html", context)
