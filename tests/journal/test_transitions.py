@@ -199,3 +199,36 @@ def test_concurrent_contract_endings_one_wins_the_other_gets_a_transition_error(
     assert contract.status == ContractStatus.ENDED
     assert contract.status_changes.filter(to_status=ContractStatus.ENDED).count() == 1
     assert Event.objects.filter(kind=EventKind.CONTRACT_ENDED).count() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_attendance_records_one_wins_the_other_gets_a_transition_error(monkeypatch):
+    """La présence se saisit par la page, l'API et deux connecteurs : deux saisies simultanées (venu / absent)
+    ne s'écrasent plus, la seconde voit la première et est refusée."""
+    import datetime
+
+    from django.utils import timezone
+
+    from parcours.orientation import services as orientation
+    from parcours.orientation.models import Appointment
+
+    person = BeneficiaryFactory()
+    agent = MembershipFactory(organisation=person.departement, role=Role.ORIENTATION_MANAGER).user
+    appointment = orientation.schedule_appointment(
+        person,
+        starts_at=timezone.now() - datetime.timedelta(hours=2),
+        place="Espace social de Redon",
+        author=agent,
+    )
+    choices = iter(["seen", "no_show"])
+    outcomes = _race(
+        monkeypatch,
+        Appointment,
+        lambda attendance=None: orientation.record_attendance(appointment, next(choices), author=agent),
+    )
+    assert outcomes.count("ok") == 1
+    (error,) = [o for o in outcomes if o != "ok"]
+    assert error.messages[0].startswith("Rendez-vous : impossible de passer de")
+    kinds = set(Event.objects.filter(beneficiary=person).values_list("kind", flat=True))
+    assert len(kinds & {EventKind.APPOINTMENT_HELD, EventKind.APPOINTMENT_NO_SHOW}) == 1
