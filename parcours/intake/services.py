@@ -13,7 +13,6 @@ tâches de fond.
 import hashlib
 import logging
 import threading
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from parcours.pathway import services as pathway
 from .formats import open_flux
 from .formats.tabular import CONTACTS
 from .locks import ImportBusy, exclusive_import, last_applied_batch
+from .matching import PeopleIndex, PersonMatcher, strongly_known
 from .models import ColumnMapping, FluxFormat, ImportBatch, ImportStatus
 from .records import FileRejected, FluxRow, Issue
 from .rules import PreviousState, evaluate_new_entrant, next_suspended_since
@@ -356,11 +356,6 @@ def _reject(report, message):
 # Rapprochement et écriture
 
 
-def _norm(text):
-    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return " ".join(text.lower().replace("-", " ").split())
-
-
 @dataclass
 class _PendingSnapshot:
     snapshot: RightSnapshot
@@ -380,7 +375,7 @@ class _Importer:
             self.communes_by_insee[commune.insee_code] = commune.territory_id
             if commune.postal_code:
                 self.communes_by_postal.setdefault(commune.postal_code, commune.territory_id)
-        self.seen_nirs = {}  # NIR -> ligne : un NIR porté par deux personnes différentes du même fichier
+        self.matcher = PersonMatcher(self.warn)
         self.seen_people = {}  # id(personne) -> ligne : une personne citée deux fois
 
     # ---- rapport
@@ -495,11 +490,11 @@ class _Importer:
         if households:
             people_q |= Q(household__in=[hh.pk for hh in households.values()])
         candidates = list(Beneficiary.objects.filter(people_q, departement=dep))
-        index = _PeopleIndex(candidates)
+        index = PeopleIndex(candidates)
         weak_rows = [
             r
             for r in rows
-            if r.first_name and (r.email or r.phone) and not _strongly_known(r, index, households)
+            if r.first_name and (r.email or r.phone) and not strongly_known(r, index, households)
         ]
         # Une ligne avec NIR ne peut être rapprochée que d'une personne encore sans NIR (jamais deux NIR
         # différents) : pour elle, seules les personnes sans NIR sont candidates.
@@ -553,7 +548,7 @@ class _Importer:
                     households[key] = household
                     new_households.append(household)
 
-            person, how = self._match(row, index, household)
+            person, how = self.matcher.match(row, index, household)
             if person is None and how == "ambiguous":
                 continue
             if row.contact_only:
@@ -691,99 +686,6 @@ class _Importer:
         row_status[id(person)] = status
 
     # ---- rapprochement
-
-    def _match(self, row, index, household):
-        """Rapproche la ligne d'une personne connue : NIR, identifiant Département, matricule + rôle,
-        puis e-mail ou téléphone + prénom. Ne fusionne jamais deux NIR différents."""
-        if row.nir:
-            other_row = self.seen_nirs.get(row.nir)
-            first_seen = other_row is None
-            if first_seen:
-                self.seen_nirs[row.nir] = (row.row, _norm(row.first_name), row.birth_date)
-            elif other_row[1] != _norm(row.first_name) and not row.contact_only:
-                self.warn(
-                    row.row,
-                    "NIR",
-                    f"NIR déjà porté par une autre personne du fichier (ligne {other_row[0]}) : NIR ignoré pour "
-                    "cette ligne, rapprochement sur les autres critères.",
-                )
-                row.nir = None
-            if row.nir:
-                person = index.by_nir.get(row.nir)
-                if person is not None:
-                    return person, "nir"
-
-        def compatible(person):
-            return not (row.nir and person.nir and person.nir != row.nir)
-
-        def pick(candidates, label):
-            candidates = [p for p in candidates if compatible(p)]
-            if len(candidates) > 1 and row.first_name:
-                same_first = [p for p in candidates if _norm(p.first_name) == _norm(row.first_name)]
-                if same_first:
-                    candidates = same_first
-            if len(candidates) > 1 and row.birth_date:
-                same_birth = [p for p in candidates if p.birth_date == row.birth_date]
-                if same_birth:
-                    candidates = same_birth
-            unique = {id(p): p for p in candidates}
-            if len(unique) == 1:
-                return next(iter(unique.values())), label
-            if len(unique) > 1:
-                names = ", ".join(sorted(p.full_name for p in unique.values()))
-                self.warn(
-                    row.row,
-                    label,
-                    f"Rapprochement ambigu : plusieurs personnes correspondent ({names}). Ligne non importée, "
-                    "à traiter à la main.",
-                )
-                return None, "ambiguous"
-            return None, None
-
-        if row.departement_internal_id:
-            person, how = pick(index.by_dep_id.get(row.departement_internal_id, []), "id_departement")
-            if person or how:
-                return person, how
-        if household is not None and row.role:
-            members = [p for p in index.by_household.get(id(household), []) if p.role == row.role]
-            if household.pk:
-                members += [p for p in index.by_household_pk.get(household.pk, []) if p.role == row.role]
-            person, how = pick(members, "matricule")
-            if person or how:
-                return person, how
-        if row.first_name and (row.email or row.phone) and not row.contact_only:
-            found = []
-            if row.email:
-                found += index.by_email.get(row.email.lower(), [])
-            if row.phone:
-                found += index.by_phone.get(row.phone, [])
-            found = [p for p in found if _norm(p.first_name) == _norm(row.first_name)]
-            person, how = pick(found, "email")
-            if person or how:
-                return person, how
-        if row.nir and not row.contact_only:
-            # NIR inconnu et aucun autre critère : nouvelle personne. Si un autre critère désignait une
-            # personne au NIR différent, on ne fusionne pas : on le signale.
-            conflicting = [
-                p
-                for p in index.by_dep_id.get(row.departement_internal_id or "", [])
-                + [
-                    p
-                    for p in (
-                        index.by_household_pk.get(household.pk, []) if household and household.pk else []
-                    )
-                    if p.role == row.role
-                ]
-                if p.nir and p.nir != row.nir
-            ]
-            if conflicting:
-                self.warn(
-                    row.row,
-                    "NIR",
-                    f"Même identifiant que {conflicting[0].full_name} mais NIR différent : deux personnes "
-                    "distinctes, une nouvelle fiche est créée.",
-                )
-        return None, None
 
     # ---- champs
 
@@ -1055,52 +957,6 @@ class _Importer:
                 for snap in snapshots
             ),
         )
-
-
-def _strongly_known(row, index, households):
-    """La ligne désigne-t-elle déjà une personne connue par NIR, identifiant Département ou foyer + rôle ?"""
-    if row.nir and row.nir in index.by_nir:
-        return True
-    if row.departement_internal_id and row.departement_internal_id in index.by_dep_id:
-        return True
-    household = households.get((row.organism or "CAF", row.matricule)) if row.matricule else None
-    if household is not None and household.pk and row.role:
-        return any(p.role == row.role for p in index.by_household_pk.get(household.pk, []))
-    return False
-
-
-class _PeopleIndex:
-    """Index en mémoire des personnes candidates d'un paquet (et de celles qu'il crée)."""
-
-    def __init__(self, people):
-        self.by_nir = {}
-        self.by_dep_id = {}
-        self.by_household = {}
-        self.by_household_pk = {}
-        self.by_email = {}
-        self.by_phone = {}
-        for person in people:
-            self.add(person)
-
-    def add(self, person):
-        if person.nir:
-            self.by_nir[person.nir] = person
-        if person.departement_internal_id:
-            self._append(self.by_dep_id, person.departement_internal_id, person)
-        if person.household_id:
-            self._append(self.by_household_pk, person.household_id, person)
-        elif person.household is not None:
-            self._append(self.by_household, id(person.household), person)
-        if person.email:
-            self._append(self.by_email, person.email.lower(), person)
-        if person.phone:
-            self._append(self.by_phone, person.phone, person)
-
-    @staticmethod
-    def _append(mapping, key, person):
-        bucket = mapping.setdefault(key, [])
-        if all(p is not person for p in bucket):
-            bucket.append(person)
 
 
 SNAPSHOT_COLUMNS = (
