@@ -163,6 +163,14 @@ class User(AbstractUser):
     class Meta:
         verbose_name = "agent"
 
+    # Comptes techniques (sans connexion) qui signent au journal les écritures d'une voie automatique : le système
+    # d'un partenaire (API) ou un connecteur. Leurs droits sont ceux de leur voie (portées, périmètre).
+    TECHNICAL_DOMAINS = ("@interop.parcours.invalid", "@connecteurs.parcours.invalid")
+
+    @property
+    def is_technical(self):
+        return (self.email or "").endswith(self.TECHNICAL_DOMAINS)
+
     def __str__(self):
         return self.get_full_name() or self.email
 

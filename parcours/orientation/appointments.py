@@ -7,6 +7,7 @@ from django.utils import timezone
 from parcours.journal.models import EventKind
 from parcours.journal.transitions import Workflow, transition
 
+from . import permissions
 from .common import copy_back, default_today, log_event
 from .invitations import transition_invitation
 from .models import (
@@ -45,6 +46,10 @@ def schedule_appointment(
     """Fixe un rendez-vous ; un rendez-vous d'orientation vaut réponse aux invitations en cours.
 
     ``planned_on`` : date de la prise de rendez-vous (défaut : aujourd'hui ; la démonstration la date)."""
+    if kind == AppointmentKind.ORIENTATION:
+        permissions.require_team(author, beneficiary, "Rendez-vous d'orientation")
+    else:
+        permissions.require_follower(author, beneficiary, "Rendez-vous")
     if not place or not place.strip():
         raise ValidationError({"place": "Lieu : obligatoire."})
     if starts_at is None:

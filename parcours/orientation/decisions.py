@@ -51,6 +51,7 @@ def transition_decision(decision, to_status, *, actor, on, reason=""):
 
     Passage par ``journal.transitions`` : personne et décision verrouillées, table des passages, événement du
     journal dans la même transaction."""
+    permissions.require_team(actor, decision.beneficiary, "Orientation")
     beneficiary = decision.beneficiary
     pathways.lock(beneficiary)
     before = {}
@@ -138,6 +139,7 @@ def decide_orientation(
     la décision attend d'être notifiée (``notify_orientation``). C'est la date de notification qui compte
     pour l'objectif des 15 jours et fait courir le délai du contrat d'engagement.
     """
+    permissions.require_team(author, beneficiary, "Orientation")
     decided_on = default_today(decided_on)
     if pathway not in Pathway.values:
         raise ValidationError({"pathway": f"Parcours : « {pathway} » n'est pas un parcours connu."})
@@ -233,6 +235,7 @@ def orientation_history(beneficiary):
 
 @transaction.atomic
 def add_exemption(beneficiary, *, reason, author, starts_on=None, ends_on=None, details=""):
+    permissions.require_team(author, beneficiary, "Dispense")
     starts_on = default_today(starts_on)
     if reason not in ExemptionReason.values:
         raise ValidationError({"reason": "Motif de dispense : choisissez un motif de la liste."})
@@ -262,6 +265,7 @@ def add_exemption(beneficiary, *, reason, author, starts_on=None, ends_on=None, 
 
 @transaction.atomic
 def end_exemption(exemption, *, author, ended_on=None):
+    permissions.require_team(author, exemption.beneficiary, "Dispense")
     ended_on = default_today(ended_on)
     if exemption.ends_on and exemption.ends_on < ended_on:
         raise ValidationError("Cette dispense est déjà terminée.")

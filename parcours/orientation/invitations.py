@@ -17,7 +17,7 @@ from parcours.core.delays import get_delay
 from parcours.journal.models import EventKind
 from parcours.journal.transitions import Workflow, transition
 
-from . import sms
+from . import permissions, sms
 from .common import copy_back, default_today, log_event
 from .models import (
     INVITATION_TRANSITIONS,
@@ -106,6 +106,7 @@ def transition_invitation(invitation, to_status, *, actor, on, reason="", refere
 @transaction.atomic
 def create_invitation(beneficiary, *, channel, author, today=None, is_convocation=False, appointment=None):
     """Crée une invitation (statut « créée ») après avoir vérifié les coordonnées du canal."""
+    permissions.require_team(author, beneficiary, "Invitation")
     today = default_today(today)
     recipient = _recipient(beneficiary, channel)
     if is_convocation and appointment is None:

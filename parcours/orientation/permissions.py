@@ -11,6 +11,7 @@
 - les autres rôles (responsable en lecture seule, État) n'ont pas accès aux écrans d'orientation.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from parcours.accounts.models import Membership, OrganisationKind, Role
@@ -120,6 +121,33 @@ def designating_organisations(user, beneficiary):
         return None  # toutes les organisations du Département
     in_charge = organisation_in_charge(beneficiary)
     return [m.organisation for m in in_charge_memberships(user) if m.organisation_id == in_charge]
+
+
+def require_team(user, beneficiary, what):
+    """Règle des actions de l'équipe d'orientation (inviter, fixer un rendez-vous, orienter, notifier, annuler,
+    dispenser, mettre fin au suivi), vérifiée par le service pour toutes les voies : un agent doit être de
+    l'équipe d'orientation qui couvre la personne. Sans agent (commande, reprise) ou pour un compte technique
+    (système partenaire, connecteur), la voie a déjà contrôlé ses droits (portées, périmètre)."""
+    if user is None or not user.is_authenticated or getattr(user, "is_technical", False):
+        return
+    if not can_manage(user, beneficiary):
+        raise PermissionDenied(
+            f"{what} : action réservée à l'équipe d'orientation du Département de la personne."
+        )
+
+
+def require_follower(user, beneficiary, what):
+    """Actions de l'accompagnement (rendez-vous de suivi) : l'équipe d'orientation, ou un agent de
+    l'organisation qui a la personne en charge (son référent compris)."""
+    if user is None or not user.is_authenticated or getattr(user, "is_technical", False) or can_manage(
+        user, beneficiary
+    ):
+        return
+    in_charge = organisation_in_charge(beneficiary)
+    if not any(m.organisation_id == in_charge for m in _memberships(user)):
+        raise PermissionDenied(
+            f"{what} : action réservée à l'équipe d'orientation ou à l'organisation qui suit la personne."
+        )
 
 
 def can_designate_referent(user, beneficiary, organisation):

@@ -247,6 +247,9 @@ def end_follow_up(beneficiary, *, on, reason, author, batch=None):
         errors["reason"] = "Motif de fin du suivi : obligatoire."
     if errors:
         raise PathwayError(errors)
+    from parcours.orientation.permissions import require_follower
+
+    require_follower(author, beneficiary, "Fin du suivi")
     with transaction.atomic():
         lock(beneficiary)
         current = FollowUp.objects.filter(beneficiary=beneficiary, ended_on__isnull=True).first()

@@ -392,3 +392,45 @@ def test_cancelled_reorientation_gives_the_person_back_to_the_previous_organisat
     assert charge.organisation == france_travail and charge.referent == referent
     assert orientation.current_orientation(alice).organisation == france_travail
     assert [a.beneficiary_id for a in orientation.portfolio(referent)] == [alice.pk]
+
+
+def test_team_rules_hold_in_the_services_for_every_channel(
+    flux, orient, france_travail, referent, departement
+):
+    """Orienter, inviter, dispenser : réservé à l'équipe d'orientation, vérifié par le service (avant : par la
+    seule page, l'API et les connecteurs passaient à côté). Un compte technique suit les règles de sa voie."""
+    from django.core.exceptions import PermissionDenied
+
+    from parcours.interop import services as interop
+
+    flux(D(2026, 3, 1), row("alice"))
+    alice = person("alice")
+    with pytest.raises(PermissionDenied, match="équipe d'orientation"):
+        orientation.decide_orientation(
+            alice,
+            pathway=Pathway.EMPLOI,
+            organisation=france_travail,
+            author=referent,
+            decided_on=D(2026, 3, 5),
+        )
+    with pytest.raises(PermissionDenied):
+        orientation.add_exemption(alice, reason="sante", author=referent, starts_on=D(2026, 3, 5))
+    system, _token = interop.issue_token(departement, "Logiciel du Département", ["orientations:ecriture"])
+    assert system.service_user.is_technical
+    decision = orientation.decide_orientation(
+        alice,
+        pathway=Pathway.EMPLOI,
+        organisation=france_travail,
+        author=system.service_user,
+        decided_on=D(2026, 3, 5),
+        notified_on=D(2026, 3, 5),
+    )
+    assert decision.status == DecisionStatus.NOTIFIED
+    # l'organisation qui suit la personne peut mettre fin à son suivi ; un agent d'ailleurs, non
+    stranger = MembershipFactory(
+        organisation=departement, role=Role.MANAGER, user__email="lecture@dep.fr"
+    ).user
+    with pytest.raises(PermissionDenied):
+        pathway.end_follow_up(alice, on=D(2026, 4, 1), reason="Déménagement", author=stranger)
+    pathway.end_follow_up(alice, on=D(2026, 4, 1), reason="Déménagement", author=referent)
+    assert not pathway.follow_up_in_progress(alice, D(2026, 4, 1))
