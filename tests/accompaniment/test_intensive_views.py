@@ -124,7 +124,12 @@ def test_review_page_plans_and_holds(client, person, orientation_manager):
 
 @pytest.fixture
 def session(departement):
-    members = [MembershipFactory(organisation=departement, role=Role.REFERENT).user for _ in range(3)]
+    # Noms fixés : un nom tiré au hasard pourrait être celui de la personne (« Lebreton »), que la synthèse
+    # anonymisée ne doit jamais montrer.
+    members = [
+        MembershipFactory(organisation=departement, role=Role.REFERENT, user__last_name=f"Membre {i}").user
+        for i in range(3)
+    ]
     s = TeamSession.objects.create(
         departement=departement, held_on=D(2026, 5, 5), place="Hôtel du Département"
     )
