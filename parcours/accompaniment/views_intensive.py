@@ -34,8 +34,6 @@ from .models import Exit, PlannedActivity, Review, SanctionCase, SanctionStatus,
 from .permissions import access_for, is_departement_agent
 from .views import PAGE_SIZE, _add_errors, _beneficiary, _require_edit
 
-DEPARTEMENT_STEPS = {SanctionStatus.OPINION, SanctionStatus.DECIDED, SanctionStatus.NOTIFIED}
-
 
 def _flash_errors(request, error):
     for message in error.messages:
@@ -265,7 +263,7 @@ def case_detail(request, case_pk):
     access = access_for(request.user, beneficiary)
     departement_agent = access.can_edit and is_departement_agent(request.user, beneficiary)
     allowed = [
-        s for s in sanctions.TRANSITIONS[case.status] if departement_agent or s not in DEPARTEMENT_STEPS
+        s for s in sanctions.TRANSITIONS[case.status] if departement_agent or s not in sanctions.DEPARTEMENT_STEPS
     ]
     allowed.sort(key=list(SanctionStatus.values).index)
     form = CaseStepForm(
@@ -275,7 +273,7 @@ def case_detail(request, case_pk):
         _require_edit(access)
         form = CaseStepForm(request.POST, departement=beneficiary.departement, allowed=allowed)
         target = request.POST.get("to_status")
-        if target in DEPARTEMENT_STEPS and not departement_agent:
+        if target in sanctions.DEPARTEMENT_STEPS and not departement_agent:
             raise PermissionDenied(
                 "L'avis, la décision et la notification d'une sanction relèvent du Département."
             )
