@@ -135,7 +135,8 @@ def test_reading_a_person_file_in_scope_is_audit_logged(client):
 
 
 def test_the_state_and_the_dpo_do_not_browse_person_files(client):
-    person = BeneficiaryFactory()
+    # Nom fixé : un nom tiré au hasard pouvait être aussi celui de l'agent connecté (affiché dans l'en-tête).
+    person = BeneficiaryFactory(last_name="Kerhervé-Nominoë")
     for organisation, role in (
         (OrganisationFactory(kind=OrganisationKind.ETAT, departement=person.departement), Role.MANAGER),
         (person.departement, Role.DPO),
