@@ -263,7 +263,9 @@ def case_detail(request, case_pk):
     access = access_for(request.user, beneficiary)
     departement_agent = access.can_edit and is_departement_agent(request.user, beneficiary)
     allowed = [
-        s for s in sanctions.TRANSITIONS[case.status] if departement_agent or s not in sanctions.DEPARTEMENT_STEPS
+        s
+        for s in sanctions.TRANSITIONS[case.status]
+        if departement_agent or s not in sanctions.DEPARTEMENT_STEPS
     ]
     allowed.sort(key=list(SanctionStatus.values).index)
     form = CaseStepForm(

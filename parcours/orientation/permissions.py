@@ -139,8 +139,11 @@ def require_team(user, beneficiary, what):
 def require_follower(user, beneficiary, what):
     """Actions de l'accompagnement (rendez-vous de suivi) : l'équipe d'orientation, ou un agent de
     l'organisation qui a la personne en charge (son référent compris)."""
-    if user is None or not user.is_authenticated or getattr(user, "is_technical", False) or can_manage(
-        user, beneficiary
+    if (
+        user is None
+        or not user.is_authenticated
+        or getattr(user, "is_technical", False)
+        or can_manage(user, beneficiary)
     ):
         return
     in_charge = organisation_in_charge(beneficiary)
