@@ -149,3 +149,40 @@ class ImportUploadForm(DsfrFormMixin, forms.Form):
                 "correspondance", f"La correspondance « {name} » n'existe pas pour {organisation}."
             )
         return cleaned
+
+
+class DepartementUploadForm(DsfrFormMixin, forms.Form):
+    """Dépôt d'un fichier de reprise par un administrateur, pour l'un de ses Départements (le choix est masqué
+    s'il n'en a qu'un) : taille bornée par ``PARCOURS_IMPORT_MAX_UPLOAD_BYTES``, fichier vide refusé. Les pages
+    de reprise (organisations, événements du parcours) en dérivent en nommant leur fichier."""
+
+    fichier = forms.FileField()
+    departement = forms.ModelChoiceField(label="Département", queryset=None, empty_label=None)
+
+    def __init__(self, *args, departements, **kwargs):
+        super().__init__(*args, **kwargs)
+        departements = list(departements)
+        self.fields["departement"].queryset = Organisation.objects.filter(pk__in=[d.pk for d in departements])
+        self.single = departements[0] if len(departements) == 1 else None
+        if self.single is not None:
+            self.fields["departement"].required = False
+            self.fields["departement"].widget = forms.HiddenInput()
+            self.fields["departement"].initial = self.single.pk
+        self.apply_dsfr_classes()
+
+    def clean_fichier(self):
+        uploaded = self.cleaned_data["fichier"]
+        limit = settings.PARCOURS_IMPORT_MAX_UPLOAD_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"Le fichier est trop volumineux ({filesizeformat(uploaded.size)}) : {filesizeformat(limit)} au plus."
+            )
+        if uploaded.size == 0:
+            raise forms.ValidationError("Le fichier est vide.")
+        return uploaded
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.single is not None:
+            cleaned["departement"] = self.single
+        return cleaned

@@ -7,13 +7,10 @@ Département. Le traitement est celui de la commande ``parcours import-organisat
 """
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods
 
-from parcours.accounts.models import Organisation
 from parcours.accounts.onboarding import (
     COLUMNS,
     OBJECT_LABELS,
@@ -22,45 +19,16 @@ from parcours.accounts.onboarding import (
     importing_departements,
 )
 from parcours.core.access import Level, access
-from parcours.www.forms import DsfrFormMixin
+from parcours.www.forms import DepartementUploadForm
 
 MAX_LISTED = 1000
 
 
-class OrganisationImportForm(DsfrFormMixin, forms.Form):
+class OrganisationImportForm(DepartementUploadForm):
     fichier = forms.FileField(
         label="Fichier des organisations",
         help_text="CSV en UTF-8, séparateur point-virgule, une ligne par agent (ou par organisation sans agent).",
     )
-    departement = forms.ModelChoiceField(label="Département", queryset=None, empty_label=None)
-
-    def __init__(self, *args, departements, **kwargs):
-        super().__init__(*args, **kwargs)
-        departements = list(departements)
-        self.fields["departement"].queryset = Organisation.objects.filter(pk__in=[d.pk for d in departements])
-        self.single = departements[0] if len(departements) == 1 else None
-        if self.single is not None:
-            self.fields["departement"].required = False
-            self.fields["departement"].widget = forms.HiddenInput()
-            self.fields["departement"].initial = self.single.pk
-        self.apply_dsfr_classes()
-
-    def clean_fichier(self):
-        uploaded = self.cleaned_data["fichier"]
-        limit = settings.PARCOURS_IMPORT_MAX_UPLOAD_BYTES
-        if uploaded.size > limit:
-            raise forms.ValidationError(
-                f"Le fichier est trop volumineux ({filesizeformat(uploaded.size)}) : {filesizeformat(limit)} au plus."
-            )
-        if uploaded.size == 0:
-            raise forms.ValidationError("Le fichier est vide.")
-        return uploaded
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.single is not None:
-            cleaned["departement"] = self.single
-        return cleaned
 
 
 def _changes(changes):

@@ -7,23 +7,20 @@ rien, rapport rendu sur la page ; l'agent qui dépose le fichier est l'auteur de
 """
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods
 
-from parcours.accounts.models import Organisation
 from parcours.core.access import Level, access
 from parcours.pathway.imports import COLUMNS, PathwayImportError, admin_departements, import_pathway
 from parcours.pathway.models import EventType, PathwayImport
-from parcours.www.forms import DsfrFormMixin
+from parcours.www.forms import DepartementUploadForm
 
 MAX_LISTED = 1000
 RECENT_IMPORTS = 10
 
 
-class PathwayImportForm(DsfrFormMixin, forms.Form):
+class PathwayImportForm(DepartementUploadForm):
     fichier = forms.FileField(
         label="Fichier des événements du parcours",
         help_text="CSV en UTF-8 (séparateur point-virgule) ou classeur XLSX, une ligne par événement.",
@@ -33,35 +30,7 @@ class PathwayImportForm(DsfrFormMixin, forms.Form):
         choices=[("auto", "Détection automatique"), ("csv", "CSV"), ("xlsx", "Classeur Excel (XLSX)")],
         initial="auto",
     )
-    departement = forms.ModelChoiceField(label="Département", queryset=None, empty_label=None)
-
-    def __init__(self, *args, departements, **kwargs):
-        super().__init__(*args, **kwargs)
-        departements = list(departements)
-        self.fields["departement"].queryset = Organisation.objects.filter(pk__in=[d.pk for d in departements])
-        self.single = departements[0] if len(departements) == 1 else None
-        if self.single is not None:
-            self.fields["departement"].required = False
-            self.fields["departement"].widget = forms.HiddenInput()
-            self.fields["departement"].initial = self.single.pk
-        self.apply_dsfr_classes()
-
-    def clean_fichier(self):
-        uploaded = self.cleaned_data["fichier"]
-        limit = settings.PARCOURS_IMPORT_MAX_UPLOAD_BYTES
-        if uploaded.size > limit:
-            raise forms.ValidationError(
-                f"Le fichier est trop volumineux ({filesizeformat(uploaded.size)}) : {filesizeformat(limit)} au plus."
-            )
-        if uploaded.size == 0:
-            raise forms.ValidationError("Le fichier est vide.")
-        return uploaded
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.single is not None:
-            cleaned["departement"] = self.single
-        return cleaned
+    field_order = ["fichier", "format", "departement"]
 
 
 def _counters(report):
