@@ -128,10 +128,33 @@ def followed_on(beneficiaries, on):
 # --- écriture ---------------------------------------------------------------------------------------------
 
 
-def end_assignment(assignment, *, on, reason, actor=None, batch=None):
-    """Termine une désignation de référent (journalisée). Les contrôles métier sont faits par l'appelant."""
+def _end_assignment_fields(assignment, on, reason):
+    """Termine la désignation en mémoire ; renvoie la charge de l'événement ``referent_ended``."""
     assignment.ended_on = on
     assignment.end_reason = (reason or "").strip()[:300]
+    return {
+        Payload.ASSIGNMENT_ID: assignment.pk,
+        Payload.REFERENT_ID: assignment.referent_id,
+        Payload.REASON: assignment.end_reason,
+    }
+
+
+def _close_fields(follow_up, on, reason, end_cause):
+    """Clôt le suivi en mémoire ; renvoie la charge de l'événement ``follow_up_closed``."""
+    follow_up.ended_on = on
+    follow_up.end_reason = reason[:200]
+    follow_up.end_cause = end_cause
+    return {
+        Payload.ORGANISATION_ID: follow_up.organisation_id,
+        Payload.REFERENT_ID: follow_up.referent_id,
+        Payload.REASON: follow_up.end_reason,
+        Payload.END_CAUSE: end_cause,
+    }
+
+
+def end_assignment(assignment, *, on, reason, actor=None, batch=None):
+    """Termine une désignation de référent (journalisée). Les contrôles métier sont faits par l'appelant."""
+    payload = _end_assignment_fields(assignment, on, reason)
     assignment.save(update_fields=["ended_on", "end_reason"])
     _log(
         assignment.beneficiary,
@@ -140,17 +163,13 @@ def end_assignment(assignment, *, on, reason, actor=None, batch=None):
         actor=actor,
         organisation=assignment.organisation,
         batch=batch,
-        assignment_id=assignment.pk,
-        referent_id=assignment.referent_id,
-        reason=assignment.end_reason,
+        **payload,
     )
     return assignment
 
 
 def _close(follow_up, *, on, reason, end_cause, actor=None, batch=None):
-    follow_up.ended_on = on
-    follow_up.end_reason = reason[:200]
-    follow_up.end_cause = end_cause
+    payload = _close_fields(follow_up, on, reason, end_cause)
     follow_up.save(update_fields=["ended_on", "end_reason", "end_cause"])
     _log(
         follow_up.beneficiary,
@@ -159,10 +178,7 @@ def _close(follow_up, *, on, reason, end_cause, actor=None, batch=None):
         actor=actor,
         organisation=follow_up.organisation,
         batch=batch,
-        organisation_id=follow_up.organisation_id,
-        referent_id=follow_up.referent_id,
-        reason=reason[:200],
-        end_cause=end_cause,
+        **payload,
     )
     return follow_up
 
@@ -344,20 +360,8 @@ def close_in_bulk(closings):
     )
     for assignment in assignments:
         person, on, reason, _cause = by_person[assignment.beneficiary_id]
-        assignment.ended_on = max(on, assignment.started_on)
-        assignment.end_reason = reason[:300]
-        events.append(
-            (
-                person,
-                EventKind.REFERENT_ENDED,
-                assignment.ended_on,
-                {
-                    Payload.ASSIGNMENT_ID: assignment.pk,
-                    Payload.REFERENT_ID: assignment.referent_id,
-                    Payload.REASON: reason[:300],
-                },
-            )
-        )
+        on = max(on, assignment.started_on)
+        events.append((person, EventKind.REFERENT_ENDED, on, _end_assignment_fields(assignment, on, reason)))
     follow_ups = list(
         FollowUp.objects.select_for_update()
         .filter(beneficiary_id__in=by_person, ended_on__isnull=True)
@@ -365,16 +369,8 @@ def close_in_bulk(closings):
     )
     for follow_up in follow_ups:
         person, on, reason, cause = by_person[follow_up.beneficiary_id]
-        follow_up.ended_on = max(on, follow_up.started_on)
-        follow_up.end_reason = reason[:200]
-        follow_up.end_cause = cause
-        payload = {
-            Payload.ORGANISATION_ID: follow_up.organisation_id,
-            Payload.REFERENT_ID: follow_up.referent_id,
-            Payload.REASON: reason[:200],
-            Payload.END_CAUSE: cause,
-        }
-        events.append((person, EventKind.FOLLOW_UP_CLOSED, follow_up.ended_on, payload))
+        on = max(on, follow_up.started_on)
+        events.append((person, EventKind.FOLLOW_UP_CLOSED, on, _close_fields(follow_up, on, reason, cause)))
     ReferentAssignment.objects.bulk_update(assignments, ["ended_on", "end_reason"], batch_size=1000)
     FollowUp.objects.bulk_update(follow_ups, ["ended_on", "end_reason", "end_cause"], batch_size=1000)
     return events
