@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings.development")
 
 LILLE = ("59350", 50.6311, 3.0468)
 STRASBOURG = ("67482", 48.5691, 7.7621)

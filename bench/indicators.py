@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings.development")
 
 START = datetime.date(2025, 1, 1)
 SPAN_DAYS = 640  # T0 entre janvier 2025 et octobre 2026

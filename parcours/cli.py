@@ -5,7 +5,7 @@ import sys
 
 
 def main(argv=None):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings.development")
     from django.core.management import execute_from_command_line
 
     argv = list(sys.argv if argv is None else argv)

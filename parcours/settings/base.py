@@ -1,20 +1,25 @@
-"""Réglages de Parcours, lus dans l'environnement avec des valeurs par défaut sûres.
+"""Réglages communs de Parcours, lus dans l'environnement (voir docs/exploitation.md).
 
-Variables reconnues (toutes optionnelles en développement) :
+Modules : ``base`` (ce fichier, commun), ``development`` (poste de travail, ``make run`` : clés de
+développement fixes si aucune n'est fournie), ``test`` (suite de tests), ``production`` (serveur d'un
+Département : clés obligatoires, cookies sécurisés, ``check --deploy`` propre). La commande ``parcours``
+utilise ``development`` par défaut ; une installation de production exporte
+``DJANGO_SETTINGS_MODULE=parcours.settings.production``.
+
+Variables reconnues :
 - ``DATABASE_URL`` : ``sqlite:///chemin.db`` ou ``postgres://…`` (défaut : SQLite dans ``var/``) ;
-- ``PARCOURS_SECRET_KEY`` (obligatoire si ``PARCOURS_DEBUG`` vaut 0) ;
-- ``PARCOURS_DEBUG`` (``1`` par défaut en local) ;
+- ``PARCOURS_SECRET_KEY``, ``PARCOURS_NIR_KEY`` (obligatoires en production) ;
+- ``PARCOURS_DEBUG`` (``0`` par défaut : le mode débogage n'est actif que demandé) ;
 - ``PARCOURS_ALLOWED_HOSTS`` (liste séparée par des virgules) ;
-- ``PARCOURS_DATA_DIR`` : dossier des données locales (base SQLite, fichiers importés, cache).
+- ``PARCOURS_DATA_DIR`` : dossier des données locales (base SQLite, fichiers importés).
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("PARCOURS_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -26,16 +31,11 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
 
 
-DEBUG = env_bool("PARCOURS_DEBUG", True)
+DEBUG = env_bool("PARCOURS_DEBUG", False)
 SECRET_KEY = os.environ.get("PARCOURS_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("PARCOURS_SECRET_KEY doit être défini en production.")
-    SECRET_KEY = "dev-insecure-parcours-key-do-not-use-in-production"  # noqa: S105
-# Clé de chiffrement des NIR (AES-SIV, 64 octets en hexadécimal) ; dérivée de SECRET_KEY en développement.
+# Clé de chiffrement des NIR (AES-SIV, 64 octets en hexadécimal), hors de la base ; dérivée de SECRET_KEY
+# en développement.
 PARCOURS_NIR_KEY = os.environ.get("PARCOURS_NIR_KEY", "")
-if not PARCOURS_NIR_KEY and not DEBUG:
-    raise ImproperlyConfigured("PARCOURS_NIR_KEY doit être défini en production (64 octets en hexadécimal).")
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("PARCOURS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -190,10 +190,6 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = 31536000
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -276,12 +272,7 @@ PARCOURS_DELAYS = {
 
 # Envoi des invitations (parcours.orientation) : courriel par Django (console en développement, SMTP en
 # production), SMS par un prestataire choisi par réglage (console, fichier ou API HTTP Brevo).
-EMAIL_BACKEND = os.environ.get(
-    "PARCOURS_EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
-)
+EMAIL_BACKEND = os.environ.get("PARCOURS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("PARCOURS_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("PARCOURS_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("PARCOURS_FROM_EMAIL", "ne-pas-repondre@parcours.local")
@@ -300,3 +291,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PARCOURS_LOG_LEVEL", "WARNING")},
 }
+
+# --- Exploitation : serveur, fichiers statiques, journaux, santé, métriques (docs/exploitation.md) ---
+
+# --- Sécurité : adresse du client, limites de débit et de connexion, taille des requêtes ---
+
+# --- Journal d'accès : clé HMAC et tête exportée (parcours.audit) ---
