@@ -12,7 +12,9 @@ _LOCK_KEY = 74_201  # verrou consultatif PostgreSQL : une seule écriture à la 
 def _client_ip(request):
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    from parcours.core.clientip import client_ip
+
+    return client_ip(request)
 
 
 def record(

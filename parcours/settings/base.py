@@ -295,5 +295,11 @@ LOGGING = {
 # --- Exploitation : serveur, fichiers statiques, journaux, santé, métriques (docs/exploitation.md) ---
 
 # --- Sécurité : adresse du client, limites de débit et de connexion, taille des requêtes ---
+# Derrière un mandataire inverse : en-tête qu'il renseigne (ex. X-Forwarded-For) et ses adresses ou réseaux
+# (parcours.core.clientip) ; sans eux, l'adresse de la connexion.
+PARCOURS_CLIENT_IP_HEADER = os.environ.get("PARCOURS_CLIENT_IP_HEADER", "")
+PARCOURS_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("PARCOURS_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 # --- Journal d'accès : clé HMAC et tête exportée (parcours.audit) ---
