@@ -1,4 +1,5 @@
 # Parcours — commandes de développement. `make run` puis `make test` suffisent.
+# `make run` : serveur web (gunicorn) et tâches de fond ensemble sur http://127.0.0.1:8000/ ; Ctrl+C arrête tout.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 run: install
 	$(BIN)/parcours migrate --noinput
 	$(BIN)/parcours demo --if-empty
-	$(BIN)/parcours serve --host 127.0.0.1 --port 8000
+	$(BIN)/parcours run --host 127.0.0.1 --port 8000
 
 install: $(STAMP)
 

@@ -4,13 +4,14 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parcours.accounts import oidc
-from parcours.accounts.views import ThrottledLoginView, person_link_login, person_link_request
+from parcours.accounts.views import ThrottledLoginView, admin_login, person_link_login, person_link_request
 from parcours.api.main import api
 from parcours.core.access import Level, declare
 from parcours.www.views import core as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("", core_views.home, name="home"),
     path(
         "connexion/",
@@ -42,5 +43,11 @@ urlpatterns = [
     path("pilotage/", include("parcours.indicators.urls")),
     path("journal-acces/", include("parcours.audit.urls")),
     path("api/v1/", api.urls),
+    # La connexion de l'administration passe par la page commune (tentatives limitées, ProConnect).
+    path(
+        "admin/login/",
+        declare(require_GET(admin_login), Level.PUBLIC, "Connexion à l'administration (renvoi)"),
+        name="admin_login",
+    ),
     path("admin/", admin.site.urls),
 ]

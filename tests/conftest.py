@@ -26,6 +26,8 @@ def reference_data():
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Têtes exportées du journal d'accès : propres à chaque test (jamais dans var/ partagé entre sessions).
+    settings.PARCOURS_AUDIT_HEAD_DIR = tmp_path / "audit-heads"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.PARCOURS_IMPORT_IN_BACKGROUND = False
     # Le fuzzing enchaîne des centaines de requêtes : débit de l'API sans limite pratique dans les tests

@@ -6,6 +6,7 @@ Les règles (15 h, transitions, données sensibles) sont dans ``services.py``.
 from django import forms
 
 from parcours.accounts.models import Organisation, OrganisationKind, User
+from parcours.accounts.roles import EDITING
 from parcours.beneficiaries.models import FollowUp
 
 from .models import (
@@ -26,7 +27,6 @@ from .models import (
     Situation,
     TeamSession,
 )
-from .permissions import EDIT_ROLES
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "fr-input"}, format="%Y-%m-%d")
 TEXTAREA = forms.Textarea(attrs={"class": "fr-input", "rows": 3})
@@ -99,7 +99,7 @@ def referent_choices(beneficiary):
         User.objects.filter(
             memberships__organisation__in=organisations,
             memberships__is_active=True,
-            memberships__role__in=EDIT_ROLES,
+            memberships__role__in=EDITING,
         )
         .distinct()
         .order_by("last_name", "first_name", "email")

@@ -272,6 +272,16 @@ class Contract(models.Model):
             models.Index(fields=["kind", "signed_on"], name="contract_kind_signed_idx"),
             models.Index(fields=["review_on"], name="contract_review_idx"),
         ]
+        constraints = [
+            # Une référence d'origine (celle du logiciel du partenaire, ex. le n° du PPAE) n'est enregistrée
+            # qu'une fois pour une personne et une organisation : l'API répond 409 (docs/interop.md), même
+            # pour des écritures simultanées.
+            models.UniqueConstraint(
+                fields=["organisation", "beneficiary", "external_reference"],
+                condition=~models.Q(external_reference=""),
+                name="unique_contract_reference",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} de {self.beneficiary} ({self.get_status_display()})"

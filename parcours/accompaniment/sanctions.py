@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from parcours.accounts.models import Membership, OrganisationKind
+from parcours.accounts.models import OrganisationKind
+from parcours.accounts.roles import EDITING, with_roles
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
 from parcours.journal.models import EventKind
@@ -36,7 +37,6 @@ from .models import (
     SanctionStep,
     TeamSession,
 )
-from .permissions import EDIT_ROLES
 
 S = SanctionStatus
 
@@ -103,13 +103,10 @@ def acts_for_departement(actor, beneficiary):
         return True
     if not getattr(actor, "pk", None):
         return False
-    return Membership.objects.filter(
-        user=actor,
-        is_active=True,
-        role__in=EDIT_ROLES,
-        organisation_id=beneficiary.departement_id,
-        organisation__kind=OrganisationKind.DEPARTEMENT,
-    ).exists()
+    return any(
+        m.organisation_id == beneficiary.departement_id
+        for m in with_roles(actor, EDITING, kinds={OrganisationKind.DEPARTEMENT})
+    )
 
 
 def _step(case, from_status, to_status, *, actor, on, reason):

@@ -1,26 +1,48 @@
 """Connexion des agents, avec limitation des tentatives.
 
-Après ``PARCOURS_LOGIN_MAX_ATTEMPTS`` échecs pour une même adresse électronique (ou depuis une même
-adresse IP), la connexion est refusée pendant ``PARCOURS_LOGIN_LOCK_SECONDS`` secondes, même avec le bon
-mot de passe : un message en français l'explique sans dire si le compte existe.
-"""
+Chaque tentative est comptée **avant** le contrôle du mot de passe, par un compteur en base partagé par
+tous les processus et serveurs (``parcours.core.throttle`` : incrément atomique, puis refus au-delà de la
+limite) : N mots de passe envoyés en parallèle ne sont jamais tous essayés, seuls les premiers jusqu'à la
+limite le sont. Deux compteurs séparés :
 
-import hashlib
+- **par compte** (adresse électronique saisie) : au plus ``PARCOURS_LOGIN_MAX_ATTEMPTS`` (5) tentatives
+  par fenêtre de ``PARCOURS_LOGIN_LOCK_SECONDS`` (15 min) ; une connexion réussie remet le compteur à zéro ;
+- **par adresse IP** du client (``parcours.core.clientip``) : ``PARCOURS_LOGIN_MAX_ATTEMPTS_PER_ADDRESS``
+  (50), limite haute car les agents d'un même site sortent souvent par une seule adresse ; une connexion
+  réussie rend sa tentative. Cette limite ne freine que l'adresse concernée.
+
+Au-delà, la connexion est refusée (429, message en français, sans dire si le compte existe), même avec le
+bon mot de passe. Une tentative refusée par la limite du compte ne compte pas contre l'adresse.
+
+Compromis assumé : quelqu'un qui essaie des mots de passe sur le compte A bloque la connexion par mot de
+passe **de ce seul compte** pendant la fenêtre, d'où qu'elle vienne (c'est ce qui protège le compte d'une
+attaque répartie sur de nombreuses adresses) ; le compte B, depuis une autre adresse, n'est jamais gêné,
+et l'agent A peut toujours se connecter par ProConnect. Le lien de connexion des personnes accompagnées a
+ses propres compteurs : il ne bloque jamais la connexion des agents.
+"""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
+
+from parcours.core import throttle
+from parcours.core.clientip import client_ip
 
 LOCKED_MESSAGE = (
     "Trop de tentatives de connexion échouées. Pour protéger les comptes, la connexion est bloquée "
     "pendant {minutes} minutes. Réessayez plus tard ou contactez votre administrateur."
 )
+LOGIN_ACCOUNT = "login:account"
+LOGIN_ADDRESS = "login:address"
+LINK_ACCOUNT = "person-link:account"
+LINK_ADDRESS = "person-link:address"
 
 
-def _keys(request, username):
-    ip = request.META.get("REMOTE_ADDR") or "inconnue"
-    digest = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:32]
-    return [f"parcours:login:user:{digest}", f"parcours:login:ip:{ip}"]
+def _account(username):
+    return (username or "").strip().lower()
+
+
+def _address(request):
+    return client_ip(request) or "inconnue"
 
 
 def _limits():
@@ -30,25 +52,32 @@ def _limits():
     )
 
 
-def is_locked(request, username):
-    max_attempts, _ = _limits()
-    user_key, ip_key = _keys(request, username)
-    return cache.get(user_key, 0) >= max_attempts or cache.get(ip_key, 0) >= max_attempts * 4
+def _address_limit():
+    return int(getattr(settings, "PARCOURS_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 50))
 
 
-def record_failure(request, username):
-    _, lock_seconds = _limits()
-    for key in _keys(request, username):
-        if cache.add(key, 1, lock_seconds):
-            continue
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, lock_seconds)
+def reserve_attempt(request, username, *, account_scope=LOGIN_ACCOUNT, address_scope=LOGIN_ADDRESS):
+    """Compte une tentative pour l'adresse puis pour le compte ; renvoie le ``Hit`` refusé, ou ``None``
+    si la tentative peut être faite. Refusée par le compte, la tentative est rendue à l'adresse."""
+    max_attempts, window = _limits()
+    address = throttle.hit(address_scope, _address(request), limit=_address_limit(), window=window)
+    if not address.allowed:
+        return address
+    account = throttle.hit(account_scope, _account(username), limit=max_attempts, window=window)
+    if not account.allowed:
+        throttle.release(address_scope, _address(request))
+        return account
+    return None
 
 
-def clear_failures(request, username):
-    cache.delete(_keys(request, username)[0])
+def login_succeeded(request, username):
+    throttle.reset(LOGIN_ACCOUNT, _account(username))
+    throttle.release(LOGIN_ADDRESS, _address(request))
+
+
+def _locked_message():
+    _, window = _limits()
+    return LOCKED_MESSAGE.format(minutes=max(1, window // 60))
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -60,25 +89,19 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().get_context_data(oidc_enabled=oidc_enabled(), **kwargs)
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        if is_locked(request, username):
-            form = self.get_form()
-            form.errors.clear()
-            _, lock_seconds = _limits()
-            return self.render_to_response(
-                self.get_context_data(
-                    form=form, locked_message=LOCKED_MESSAGE.format(minutes=lock_seconds // 60)
-                ),
-                status=429,
+        refused = reserve_attempt(request, request.POST.get("username", ""))
+        if refused is not None:
+            # Formulaire non lié : un formulaire lié vérifierait le mot de passe en calculant ses erreurs.
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            response = self.render_to_response(
+                self.get_context_data(form=form, locked_message=_locked_message()), status=429
             )
+            response["Retry-After"] = str(refused.retry_after)
+            return response
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        record_failure(self.request, self.request.POST.get("username", ""))
-        return super().form_invalid(form)
-
     def form_valid(self, form):
-        clear_failures(self.request, self.request.POST.get("username", ""))
+        login_succeeded(self.request, self.request.POST.get("username", ""))
         return super().form_valid(form)
 
 
@@ -92,6 +115,19 @@ LINK_SENT = (
 LINK_INVALID = (
     "Ce lien de connexion n'est plus valable (déjà utilisé ou trop ancien). Demandez-en un nouveau."
 )
+
+
+def admin_login(request):
+    """L'administration de Django n'a pas sa propre connexion : renvoi vers la page commune, dont les
+    tentatives sont limitées (sa propre page ne l'était pas), en gardant la page demandée."""
+    from django.shortcuts import redirect
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+    target = request.GET.get("next") or "/admin/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/admin/"
+    return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
 
 def _link_minutes():
@@ -133,11 +169,14 @@ def person_link_request(request):
     context = {"title": "Connexion à mon espace", "minutes": _link_minutes()}
     if request.method == "POST":
         email = (request.POST.get("email") or "").strip()
-        if is_locked(request, email):
-            _, lock_seconds = _limits()
-            context["error"] = LOCKED_MESSAGE.format(minutes=lock_seconds // 60)
-            return render(request, "registration/person_link.html", context, status=429)
-        record_failure(request, email)  # chaque demande compte : pas d'envoi de courriels en rafale
+        # Chaque demande compte (pas d'envoi de courriels en rafale), dans des compteurs propres au lien :
+        # ils ne bloquent jamais la connexion des agents.
+        refused = reserve_attempt(request, email, account_scope=LINK_ACCOUNT, address_scope=LINK_ADDRESS)
+        if refused is not None:
+            context["error"] = _locked_message()
+            response = render(request, "registration/person_link.html", context, status=429)
+            response["Retry-After"] = str(refused.retry_after)
+            return response
         user = (
             get_user_model()
             .objects.filter(email__iexact=email, is_active=True, person_account__isnull=False)

@@ -5,29 +5,70 @@ Authentification par session Django pour l'instant (``django_auth``). Toute erre
 français. Chaque domaine ajoute son routeur ici.
 """
 
+import threading
+
 from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.security import django_auth
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import SimpleRateThrottle
+
+from parcours.core import throttle
+from parcours.core.clientip import client_ip
 
 
-class _SettingsRate:
-    """Débit lu dans les réglages à chaque requête (PARCOURS_API_RATES), modifiable sans redémarrer."""
+class _SharedRate(SimpleRateThrottle):
+    """Débit lu dans les réglages à chaque requête (PARCOURS_API_RATES, modifiable sans redémarrer),
+    compté en base (``parcours.core.throttle``, incrément atomique) : tous les processus et serveurs web
+    comptent ensemble, contrairement au cache local de django-ninja. Fenêtre fixe par clé, qui commence
+    à la première requête. L'adresse est celle du client derrière le mandataire (``client_ip``)."""
+
+    _last = threading.local()  # une instance sert toutes les requêtes : le dernier refus, par fil
+
+    def __init__(self):
+        pass  # débit lu à chaque requête
+
+    def key(self, request):
+        raise NotImplementedError
 
     def allow_request(self, request):
-        self.rate = settings.PARCOURS_API_RATES[self.scope]
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
+        value = self.key(request)
+        if value is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(settings.PARCOURS_API_RATES[self.scope])
+        hit = throttle.hit(f"api:{self.scope}", value, limit=self.num_requests, window=self.duration)
+        self._last.hit = hit
+        return hit.allowed
+
+    def wait(self):
+        hit = getattr(self._last, "hit", None)
+        return float(hit.retry_after) if hit is not None else None
 
 
-class AnonymousRate(_SettingsRate, AnonRateThrottle):
-    pass
+def _auth_ident(request):
+    auth = getattr(request, "auth", None)
+    if auth is None:
+        return None
+    return f"{type(auth).__name__}:{getattr(auth, 'pk', None) or auth}"
 
 
-class AuthenticatedRate(_SettingsRate, AuthRateThrottle):
-    pass
+class AnonymousRate(_SharedRate):
+    """Appels anonymes : par adresse IP."""
+
+    scope = "anon"
+
+    def key(self, request):
+        return None if _auth_ident(request) is not None else f"ip:{client_ip(request)}"
+
+
+class AuthenticatedRate(_SharedRate):
+    """Appels authentifiés : par session ou jeton (par adresse IP pour un appel anonyme)."""
+
+    scope = "auth"
+
+    def key(self, request):
+        return _auth_ident(request) or f"ip:{client_ip(request)}"
 
 
 api = NinjaAPI(
@@ -37,7 +78,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url="/docs",
     auth=django_auth,
-    throttle=[AnonymousRate("60/min"), AuthenticatedRate("600/min")],
+    throttle=[AnonymousRate(), AuthenticatedRate()],
 )
 
 _CODES = {

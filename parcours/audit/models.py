@@ -1,13 +1,19 @@
-"""Journal d'accès aux dossiers des personnes : en ajout seul, chaîné par empreintes.
+"""Journal d'accès aux dossiers des personnes : en ajout seul, chaîné par empreintes à clé.
 
-Chaque entrée porte l'empreinte SHA-256 de son contenu et de l'empreinte de l'entrée précédente :
-modifier ou supprimer une entrée casse la chaîne, ce que ``parcours audit-verify`` détecte. Le modèle
-refuse la modification et la suppression ; sur PostgreSQL un déclencheur les refuse aussi en base.
-L'identifiant de la personne est une simple valeur (pas une clé étrangère) : le journal survit à
+Chaque entrée porte l'empreinte HMAC-SHA256 (clé ``PARCOURS_AUDIT_KEY``, hors de la base) de son contenu
+et de l'empreinte de l'entrée précédente : modifier ou supprimer une entrée casse la chaîne, ce que
+``parcours audit-verify`` détecte ; sans la clé, impossible de recalculer une chaîne valide. Les entrées
+écrites avant la clé (``scheme`` = 1, SHA-256 sans clé) sont vérifiées selon leur ancien calcul ; la
+première entrée à clé les scelle en reprenant l'empreinte de la dernière. Les suppressions en fin de
+journal sont détectées par les têtes exportées hors de la base (``heads.py``).
+
+Le modèle refuse la modification et la suppression ; la base aussi (déclencheurs, migrations 0002 et
+0003). L'identifiant de la personne est une simple valeur (pas une clé étrangère) : le journal survit à
 l'anonymisation ou à la suppression du dossier.
 """
 
 import hashlib
+import hmac
 import json
 
 from django.conf import settings
@@ -20,6 +26,11 @@ class AccessAction(models.TextChoices):
     BREAK_GLASS = "break_glass", "Accès exceptionnel hors périmètre"
     PURGE = "purge", "Anonymisation (durée de conservation échue)"
     RIGHT_OF_ACCESS = "right_of_access", "Export au titre du droit d'accès"
+
+
+class HashScheme(models.IntegerChoices):
+    LEGACY_SHA256 = 1, "SHA-256 sans clé (entrées antérieures à la clé)"
+    HMAC_SHA256 = 2, "HMAC-SHA256 (clé PARCOURS_AUDIT_KEY)"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -51,6 +62,9 @@ class AccessLog(models.Model):
     ip = models.GenericIPAddressField("adresse IP", null=True, blank=True)
     previous_hash = models.CharField("empreinte précédente", max_length=64)
     hash = models.CharField("empreinte", max_length=64, unique=True)
+    scheme = models.PositiveSmallIntegerField(
+        "calcul de l'empreinte", choices=HashScheme.choices, default=HashScheme.HMAC_SHA256
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -90,6 +104,62 @@ class AccessLog(models.Model):
             self.ip,
         ]
 
-    def compute_hash(self):
-        payload = json.dumps([self.previous_hash, *self.content()], ensure_ascii=False, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()
+    def compute_hash(self, key=None):
+        """L'empreinte selon le calcul de l'entrée ; ``key`` : clé du journal (par défaut celle des réglages)."""
+        if self.scheme == HashScheme.LEGACY_SHA256:
+            payload = json.dumps([self.previous_hash, *self.content()], ensure_ascii=False, default=str)
+            return hashlib.sha256(payload.encode()).hexdigest()
+        if self.scheme != HashScheme.HMAC_SHA256:
+            return ""  # calcul inconnu : jamais valide
+        if key is None:
+            from .keys import audit_key
+
+            key = audit_key()
+        payload = json.dumps(
+            [self.scheme, self.previous_hash, *self.content()], ensure_ascii=False, default=str
+        )
+        return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+class LegacySeal(models.Model):
+    """Scellé du passage à l'empreinte à clé (migration 0003), signé par la clé du journal.
+
+    Il fixe les entrées sans clé admises (celles écrites avant) : leur nombre, la dernière et son empreinte.
+    Sans scellé valide, aucune entrée sans clé n'est admise : réécrire tout le journal en SHA-256 sans clé
+    se voit. Une base créée après la migration n'a pas de scellé (aucune entrée ancienne).
+    """
+
+    sealed_at = models.DateTimeField("scellé le")
+    legacy_count = models.PositiveBigIntegerField("entrées sans clé")
+    legacy_last_id = models.BigIntegerField("dernière entrée sans clé")
+    legacy_last_hash = models.CharField("empreinte de la dernière entrée sans clé", max_length=64)
+    mac = models.CharField("signature", max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "scellé des entrées sans clé du journal d'accès"
+        verbose_name_plural = "scellés des entrées sans clé du journal d'accès"
+
+    def __str__(self):
+        return f"{self.legacy_count} entrées sans clé jusqu'au n° {self.legacy_last_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Le scellé du journal d'accès ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Le scellé du journal d'accès ne se supprime pas.")
+
+    def payload(self):
+        from .legacy import seal_payload
+
+        return seal_payload(self.legacy_count, self.legacy_last_id, self.legacy_last_hash)
+
+    def compute_mac(self, key=None):
+        if key is None:
+            from .keys import audit_key
+
+            key = audit_key()
+        return hmac.new(key, self.payload(), hashlib.sha256).hexdigest()

@@ -109,10 +109,11 @@ class BeneficiaryQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
+        from parcours.accounts.roles import memberships_of
+
         scope = Q(pk__in=[])
-        for membership in user.memberships.filter(is_active=True).select_related(
-            "organisation", "organisation__departement"
-        ):
+        partners = {}
+        for membership in memberships_of(user):
             org = membership.organisation
             if membership.role == Role.DPO:
                 continue  # le délégué à la protection des données contrôle le journal, pas les dossiers
@@ -126,8 +127,12 @@ class BeneficiaryQuerySet(models.QuerySet):
                     continue
                 part = Q(departement_id=org.departement_id)
             else:
-                part = Q(pk__in=FollowUp.objects.following(org).values("beneficiary"))
+                partners[org.pk] = org
+                continue
             scope |= part
+        if partners:
+            followed = FollowUp.objects.following_any(partners.values()).values("beneficiary")
+            scope |= Q(pk__in=followed)
         return self.filter(scope)
 
     def search(self, text):
@@ -307,14 +312,30 @@ class FollowUpQuerySet(models.QuerySet):
     def following(self, organisation, on=None):
         """Les suivis qui donnent accès à une organisation : en cours, ou clos par une sortie depuis moins de
         ``employment_follow_up_months`` mois (suivi dans l'emploi, vérification de l'emploi durable)."""
+
+        return self.following_any([organisation], on=on)
+
+    def following_any(self, organisations, on=None):
+        """``following`` pour plusieurs organisations à la fois (une seule requête) : la règle du périmètre des
+        organisations partenaires, écrite ici une fois (``parcours.beneficiaries.scope``, ``visible_to``)."""
         from django.utils import timezone
 
         on = on or timezone.localdate()
-        months = get_delay("employment_follow_up_months", organisation.departement or organisation)
-        return self.filter(organisation_id=organisation.pk).filter(
-            Q(ended_on__isnull=True)
-            | Q(end_cause=FollowUpEnd.EXIT, ended_on__gte=on - relativedelta(months=months))
-        )
+        by_months = {}
+        for organisation in organisations:
+            months = get_delay("employment_follow_up_months", organisation.departement or organisation)
+            by_months.setdefault(months, set()).add(organisation.pk)
+        if not by_months:
+            return self.none()
+        ids = set().union(*by_months.values())
+        recent_exit = Q(pk__in=[])
+        for months, org_ids in by_months.items():
+            recent_exit |= Q(
+                organisation_id__in=sorted(org_ids),
+                end_cause=FollowUpEnd.EXIT,
+                ended_on__gte=on - relativedelta(months=months),
+            )
+        return self.filter(organisation_id__in=sorted(ids)).filter(Q(ended_on__isnull=True) | recent_exit)
 
 
 class FollowUp(TracksLoadedValues):

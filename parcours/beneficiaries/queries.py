@@ -9,7 +9,8 @@ import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from parcours.accounts.models import Membership, OrganisationKind, Role
+from parcours.accounts.models import OrganisationKind
+from parcours.accounts.roles import TEAM, memberships_of
 
 from .models import Beneficiary
 
@@ -17,20 +18,14 @@ from .models import Beneficiary
 LIST_RELATED = ("household", "territory")
 
 # Rôles du Département autorisés à voir le NIR en clair et à importer des flux.
-PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.ORIENTATION_MANAGER})
+PRIVILEGED_ROLES = TEAM
 
 NEW_ENTRANTS_WINDOW_DAYS = 30
 
 
 def active_memberships(user):
-    """Les appartenances actives de l'agent, avec leur organisation (une requête)."""
-    if not user.is_authenticated:
-        return []
-    return list(
-        Membership.objects.filter(user=user, is_active=True).select_related(
-            "organisation", "organisation__departement"
-        )
-    )
+    """Les appartenances actives de l'agent, avec leur organisation (lues une fois par requête)."""
+    return memberships_of(user)
 
 
 def departement_ids(memberships):

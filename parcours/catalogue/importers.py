@@ -134,11 +134,16 @@ XLSX_SHEETS = {"Structures": "structure", "Services": "service"}
 def read_xlsx(path, parsed):
     import openpyxl
 
+    from parcours.core import xlsx
+
     name = Path(path).name
+    # Bombe zip, onglet déclarant trop de lignes : refus avant l'ouverture ; lignes et temps bornés ensuite.
+    xlsx.check_workbook(path, name=name, error=ImportRejected)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - tout classeur illisible est refusé proprement
         raise ImportRejected(f"{name} : classeur XLSX illisible ({exc}).") from exc
+    xlsx.guard_workbook(workbook, name=name, error=ImportRejected)
     try:
         found = [s for s in XLSX_SHEETS if s in workbook.sheetnames]
         if not found:

@@ -58,6 +58,10 @@ def can_edit_service(user, service):
     )
 
 
-def catalogue_required(view):
-    """Connexion obligatoire et appartenance active à une organisation (niveau d'accès « agent »)."""
-    return access(Level.AGENT, description="Catalogue : agents rattachés à une organisation")(view)
+def catalogue_required(
+    view=None, *, requires=None, description="Catalogue : agents rattachés à une organisation"
+):
+    """Connexion obligatoire et appartenance active à une organisation (niveau d'accès « agent ») ; ``requires`` :
+    capacité exigée en plus (``parcours.accounts.roles``), vérifiée avant la vue (403)."""
+    decorator = access(Level.AGENT, requires=requires, description=description)
+    return decorator if view is None else decorator(view)

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from parcours.accounts.models import OrganisationKind, Role
+from parcours.accounts.roles import PRESCRIBER, PRESCRIBING, memberships_of
 from parcours.beneficiaries.models import Beneficiary
 from parcours.journal.models import EventKind
 from parcours.journal.services import record
@@ -54,7 +54,7 @@ PRESCRIPTION_WORKFLOW = Workflow(
     },
 )
 
-PRESCRIBING_ROLES = {Role.ADMIN, Role.ORIENTATION_MANAGER, Role.REFERENT}
+PRESCRIBING_ROLES = PRESCRIBING  # nom d'avant l'unification (``parcours.accounts.roles``)
 _SALT = "parcours.catalogue.prescription"
 
 # Données du dossier qui peuvent être transmises à la structure (jamais le NIR).
@@ -92,17 +92,11 @@ class LinkError(PrescriptionError):
 
 
 def prescribing_memberships(user):
-    if not user.is_authenticated:
-        return []
-    return [
-        m
-        for m in user.memberships.filter(is_active=True).select_related("organisation")
-        if m.role in PRESCRIBING_ROLES and m.organisation.kind != OrganisationKind.ETAT
-    ]
+    return PRESCRIBER.memberships(user)
 
 
 def can_prescribe(user):
-    return user.is_authenticated and (user.is_superuser or bool(prescribing_memberships(user)))
+    return PRESCRIBER.allows(user)
 
 
 def visible_prescriptions(user):
@@ -114,7 +108,7 @@ def received_prescriptions(user):
     """Prescriptions reçues par les structures rattachées aux organisations de l'agent (espace structure)."""
     if not user.is_authenticated:
         return Prescription.objects.none()
-    orgs = user.memberships.filter(is_active=True).values("organisation")
+    orgs = sorted({m.organisation_id for m in memberships_of(user)})
     return Prescription.objects.filter(structure__organisation__in=orgs)
 
 

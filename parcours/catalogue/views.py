@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from parcours.accounts.roles import DEPARTEMENT_ADMIN, PRESCRIBER
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access
 
@@ -107,7 +108,9 @@ def _quality_rows(service):
     ]
 
 
-@perms.catalogue_required
+@perms.catalogue_required(
+    requires=DEPARTEMENT_ADMIN, description="Données internes d'un service (Département)"
+)
 @require_http_methods(["GET", "POST"])
 def local_data_edit(request, pk):
     service = get_object_or_404(Service, pk=pk)
@@ -139,12 +142,10 @@ def local_data_edit(request, pk):
 # Prescription
 
 
-@perms.catalogue_required
+@perms.catalogue_required(requires=PRESCRIBER, description="Prescrire un service (rôles prescripteurs)")
 @require_http_methods(["GET", "POST"])
 def prescribe(request, pk):
     service = get_object_or_404(Service.objects.active().select_related("structure"), pk=pk)
-    if not rx.can_prescribe(request.user):
-        raise PermissionDenied("Votre rôle ne permet pas de prescrire.")
     beneficiary = _beneficiary_from_query(request) if request.method == "GET" else None
     if request.method == "POST":
         pk_person = request.POST.get("personne", "")

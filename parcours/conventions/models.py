@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from parcours.accounts.models import OrganisationKind, Role
+from parcours.accounts.models import OrganisationKind
+from parcours.accounts.roles import ADMINISTERING, CONVENTION_READER, CONVENTION_READING, with_roles
 
 ZERO = Decimal("0.00")
 
@@ -28,8 +29,8 @@ def RateField(verbose_name, **kwargs):  # noqa: N802
 
 
 # Rôles qui voient les conventions (le premier seul les modifie).
-VIEWER_ROLES = (Role.ADMIN, Role.MANAGER)
-EDITOR_ROLES = (Role.ADMIN,)
+VIEWER_ROLES = CONVENTION_READING
+EDITOR_ROLES = ADMINISTERING
 
 
 class ExpenseNature(models.TextChoices):
@@ -76,22 +77,19 @@ def readable_departements(user):
     """Départements dont l'agent lit les conventions (Département ou État rattaché ; hors superutilisateur)."""
     if not user.is_authenticated:
         return []
-    rows = user.memberships.filter(
-        Q(organisation__kind=OrganisationKind.DEPARTEMENT)
-        | Q(organisation__kind=OrganisationKind.ETAT, organisation__departement__isnull=False),
-        is_active=True,
-        role__in=VIEWER_ROLES,
-    ).values_list("organisation__kind", "organisation_id", "organisation__departement_id")
-    return sorted({org if kind == OrganisationKind.DEPARTEMENT else dep for kind, org, dep in rows})
+    return sorted(
+        {
+            m.organisation_id
+            if m.organisation.kind == OrganisationKind.DEPARTEMENT
+            else m.organisation.departement_id
+            for m in CONVENTION_READER.memberships(user)
+        }
+    )
 
 
 def departements_for(user, roles):
     """Identifiants des Départements où ``user`` a l'un des ``roles`` (appartenance active)."""
-    return list(
-        user.memberships.filter(
-            is_active=True, role__in=roles, organisation__kind=OrganisationKind.DEPARTEMENT
-        ).values_list("organisation_id", flat=True)
-    )
+    return [m.organisation_id for m in with_roles(user, roles, kinds={OrganisationKind.DEPARTEMENT})]
 
 
 class Convention(models.Model):

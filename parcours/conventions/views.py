@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parcours.accounts.roles import CONVENTION_READER
 from parcours.core.access import Level, access
 
 from .forms import ExpenseForm, PaymentForm, PeriodForm, ReportSubmittedForm, Volet1IndicatorsForm
-from .models import ZERO, Convention, readable_departements
+from .models import ZERO, Convention
 from .reports import financial_report, financial_report_pdf, financial_report_xlsx, summary_rows
 from .services import (
     ConventionError,
@@ -32,10 +33,7 @@ from .services import (
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-READ_DENIED = (
-    "Les conventions sont réservées aux administrateurs et responsables du Département "
-    "et aux services de l'État qui lui sont rattachés."
-)
+READ_DENIED = CONVENTION_READER.message
 EDIT_DENIED = "Seuls les administrateurs du Département modifient les conventions."
 
 
@@ -60,11 +58,13 @@ def convention_view(edit=False):
     return decorator
 
 
-@access(Level.AUTHENTICATED, description="Conventions des Départements lisibles par l'agent")
+@access(
+    Level.AUTHENTICATED,
+    requires=CONVENTION_READER,
+    description="Conventions des Départements lisibles par l'agent",
+)
 @require_GET
 def convention_list(request):
-    if not request.user.is_superuser and not readable_departements(request.user):
-        raise PermissionDenied(READ_DENIED)
     visible = list(
         Convention.objects.visible_to(request.user)
         .select_related("departement")

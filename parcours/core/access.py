@@ -13,6 +13,13 @@ Niveaux :
 - ``AUTHENTICATED`` : toute personne connectée (agent ou bénéficiaire) ;
 - ``AGENT`` : agent ayant au moins une appartenance active à une organisation (ou super-utilisateur) ;
 - ``DPO`` : délégué à la protection des données (rôle ``dpo``) ou super-utilisateur.
+
+Capacité : ``@access(Level.AGENT, requires=ORIENTATION_TEAM)`` — une ``Capability`` déclarée dans
+``parcours.accounts.roles`` (l'un de ces rôles dans une organisation de tel type) ; vérifiée ici, avant la vue
+(403 avec le message de la capacité). Le menu (``context_processors.navigation``) lit les mêmes déclarations
+(``allows``) : il n'affiche que les pages que l'agent peut ouvrir.
+
+Les appartenances de l'agent sont lues une fois par requête (``parcours.accounts.roles.memberships_of``).
 """
 
 import functools
@@ -35,6 +42,20 @@ class AccessPolicy:
     level: Level
     person: object = None  # nom du paramètre d'URL (identifiant du bénéficiaire) ou fonction(kwargs) -> id
     description: str = ""
+    requires: object = None  # capacité exigée (``parcours.accounts.roles.Capability``) ou None
+
+    def allows(self, user):
+        """Vrai si ``user`` passe cette déclaration (niveau et capacité), sans requête au-delà des appartenances
+        gardées pour la requête. Sert au menu : aucune entrée ne mène à un refus."""
+        if self.level == Level.PUBLIC:
+            return True
+        if user is None or not user.is_authenticated:
+            return False
+        if self.level == Level.AGENT and not has_active_membership(user):
+            return False
+        if self.level == Level.DPO and not is_dpo(user):
+            return False
+        return self.requires is None or self.requires.allows(user)
 
     def person_id(self, kwargs):
         if self.person is None:
@@ -45,18 +66,18 @@ class AccessPolicy:
 
 
 def has_active_membership(user):
-    from parcours.accounts.models import Membership
+    from parcours.accounts.roles import memberships_of
 
-    return user.is_superuser or Membership.objects.filter(user=user, is_active=True).exists()
+    return user.is_superuser or bool(memberships_of(user))
 
 
 def is_dpo(user):
-    from parcours.accounts.models import Membership, Role
+    from parcours.accounts.roles import DATA_PROTECTION, memberships_of
 
-    return user.is_superuser or Membership.objects.filter(user=user, is_active=True, role=Role.DPO).exists()
+    return user.is_superuser or any(m.role in DATA_PROTECTION for m in memberships_of(user))
 
 
-def check_level(request, level):
+def check_level(request, level, requires=None):
     """Renvoie une réponse de refus (redirection vers la connexion) ou None ; lève PermissionDenied."""
     if level == Level.PUBLIC:
         return None
@@ -67,17 +88,20 @@ def check_level(request, level):
         raise PermissionDenied("Accès réservé aux agents rattachés à une organisation.")
     if level == Level.DPO and not is_dpo(user):
         raise PermissionDenied("Accès réservé au délégué à la protection des données.")
+    if requires is not None and not requires.allows(user):
+        raise PermissionDenied(requires.message)
     return None
 
 
-def access(level, *, person=None, description=""):
-    """Déclare et applique le niveau d'accès d'une vue ; journalise la lecture du dossier d'une personne."""
-    policy = AccessPolicy(Level(level), person, description)
+def access(level, *, person=None, description="", requires=None):
+    """Déclare et applique le niveau d'accès d'une vue (et la capacité exigée, ``requires``) ; journalise la
+    lecture du dossier d'une personne."""
+    policy = AccessPolicy(Level(level), person, description, requires)
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            refusal = check_level(request, policy.level)
+            refusal = check_level(request, policy.level, policy.requires)
             if refusal is not None:
                 return refusal
             response = view(request, *args, **kwargs)

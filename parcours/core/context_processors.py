@@ -1,8 +1,10 @@
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.functional import SimpleLazyObject
+
+from .access import policy_of
 
 _SITE = SimpleNamespace(
     site_title=settings.SITE_TITLE,
@@ -22,7 +24,10 @@ def site(request):
     return {"SITE_CONFIG": _SITE}
 
 
-# Navigation principale : (libellé, nom de l'URL). Une page ajoutée au site s'inscrit ici.
+# Navigation principale : (libellé, nom de l'URL). Une page ajoutée au site s'inscrit ici ; le menu ne montre
+# à l'agent que les pages dont il passe la déclaration d'accès (``@access``, niveau et capacité) : aucune
+# entrée ne mène à un refus. Sans appartenance active (personne accompagnée, compte sans organisation), le
+# menu se réduit à l'accueil (``AGENT_PAGES`` : pages de travail des agents).
 MAIN_NAV = [
     ("Accueil", "home"),
     ("Bénéficiaires", "beneficiary_list"),
@@ -31,21 +36,44 @@ MAIN_NAV = [
     ("Catalogue", "catalogue:search"),
     ("Pilotage", "indicators:dashboard"),
     ("Conventions", "conventions:list"),
+    ("Journal d'accès", "audit:list"),
 ]
+PUBLIC_PAGES = frozenset({"home"})
 
 
-def navigation(request):
-    """Menu principal de base.html : liste de {label, url, active} (aucune requête SQL)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"main_nav": []}
-    path = request.path
-    items = []
+def _entries():
+    """(libellé, nom, adresse, déclaration d'accès) de chaque entrée du menu (résolues une fois)."""
+    entries = []
     for label, name in MAIN_NAV:
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
+        entries.append((label, name, url, policy_of(resolve(url).func)))
+    return entries
+
+
+def nav_entries_for(user):
+    """Les entrées du menu que ``user`` peut ouvrir : (libellé, adresse)."""
+    from .access import has_active_membership
+
+    if user is None or not user.is_authenticated:
+        return []
+    agent = has_active_membership(user)
+    return [
+        (label, url)
+        for label, name, url, policy in _entries()
+        if (agent or name in PUBLIC_PAGES) and policy is not None and policy.allows(user)
+    ]
+
+
+def navigation(request):
+    """Menu principal de base.html : liste de {label, url, active} (appartenances gardées pour la requête,
+    aucune autre requête SQL)."""
+    user = getattr(request, "user", None)
+    path = request.path
+    items = []
+    for label, url in nav_entries_for(user):
         active = path == url if url == "/" else path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
     return {"main_nav": items}

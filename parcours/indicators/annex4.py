@@ -317,8 +317,9 @@ def annex4_export(departement, start, end, *, base=None):
     return Annex4Export(beneficiary_scope(departement=departement, base=base), start, end)
 
 
-def record_export(export, *, user=None, view="", departement=None):
-    """Inscrit l'export au journal d'accès : une entrée par personne. Renvoie le nombre d'entrées."""
+def record_export(export, *, user=None, view="", departement=None, request=None):
+    """Inscrit l'export au journal d'accès : une entrée par personne (avec l'adresse IP et la page de
+    ``request`` pour un téléchargement). Renvoie le nombre d'entrées."""
     from parcours.audit.services import record_many
 
     where = f" ({departement.name})" if departement is not None else ""
@@ -326,6 +327,7 @@ def record_export(export, *, user=None, view="", departement=None):
         export.audit_entries(),
         user=user,
         view=view,
+        request=request,
         reason=(
             f"Fichier de partage de données annexe 4 (France Travail){where}, "
             f"cohorte du {export.start:%d/%m/%Y} au {export.end:%d/%m/%Y}."

@@ -11,14 +11,13 @@ voient que des agrégats (services de l'État).
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from parcours.accounts.models import OrganisationKind, Role
+from parcours.accounts.roles import PEOPLE_READER
 from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import active_memberships, departement_ids
 from parcours.core.access import Level, access
@@ -105,9 +104,7 @@ class Filters:
 def can_list_people(user, memberships):
     """Vrai si l'agent voit des personnes (pas les services de l'État, qui ne voient que des agrégats, ni le
     délégué à la protection des données)."""
-    if user.is_superuser:
-        return True
-    return any(m.role != Role.DPO and m.organisation.kind != OrganisationKind.ETAT for m in memberships)
+    return user.is_superuser or any(PEOPLE_READER.grants(m) for m in memberships)
 
 
 def _filters(request, *, base=None):
@@ -364,16 +361,17 @@ def chart_csv(request, chart):
 PEOPLE_PAGE_SIZE = 50
 
 
-@access(Level.AGENT, description="Personnes derrière un chiffre du tableau de bord (périmètre nominatif)")
+@access(
+    Level.AGENT,
+    requires=PEOPLE_READER,
+    description="Personnes derrière un chiffre du tableau de bord (périmètre nominatif)",
+)
 @require_GET
 def people(request):
     """Liste des nouveaux entrants qui composent un chiffre du tableau de bord (mêmes filtres, mêmes
     définitions). Réservée aux agents qui voient des personnes : calculée sur
     ``Beneficiary.objects.visible_to(user)`` ; les services de l'État (agrégats seulement) reçoivent 403.
     Comme la liste des bénéficiaires, la page n'est pas journalisée : la fiche de chaque personne l'est."""
-    memberships = active_memberships(request.user)
-    if not can_list_people(request.user, memberships):
-        raise PermissionDenied("Votre accès au pilotage est limité aux indicateurs agrégés.")
     figure = FIGURES_BY_KEY.get(request.GET.get("figure", ""))
     if figure is None:
         raise Http404("Chiffre inconnu.")

@@ -218,7 +218,9 @@ def annex4_csv(request):
         )
     departement, start, end = (form.cleaned_data[k] for k in ("departement", "debut", "fin"))
     export = annex4.annex4_export(departement, start, end, base=Beneficiary.objects.visible_to(request.user))
-    annex4.record_export(export, user=request.user, view="indicators:annex4_csv", departement=departement)
+    annex4.record_export(
+        export, user=request.user, view="indicators:annex4_csv", departement=departement, request=request
+    )
     return streaming_csv_response(
         export.rows(), f"annexe4-{departement.departement_code}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
     )

@@ -60,6 +60,9 @@ class ImportBatch(models.Model):
         help_text="machine:pid du processus qui applique le lot (reconnaître un import interrompu)",
     )
     finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+    # Progression d'un import en cours, lue par la page de suivi de tout processus web (services.get_progress).
+    progress_done = models.PositiveIntegerField("lignes traitées", default=0)
+    progress_total = models.PositiveIntegerField("lignes à traiter", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,10 +72,6 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display()})"
-
-    @property
-    def progress_cache_key(self):
-        return f"import-progress-{self.pk}"
 
 
 class ColumnMapping(models.Model):

@@ -11,15 +11,16 @@ tâches de fond.
 """
 
 import hashlib
+import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import close_old_connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -193,17 +194,74 @@ def import_flux(
     return run_batch(batch, progress=progress)
 
 
+# --------------------------------------------------------------------------------------------------
+# Progression d'un import en cours : sur le lot (ImportBatch.progress_done / progress_total), lisible par
+# tout processus web. L'import écrit dans une seule transaction, invisible des autres : PostgreSQL reçoit
+# la progression par une seconde connexion (validée aussitôt, abandonnée si la ligne est verrouillée) ;
+# SQLite, dont la transaction de l'import tient le verrou d'écriture, la reçoit dans un petit fichier à
+# côté du fichier déposé (une base SQLite est locale au serveur, ce fichier l'est comme elle).
+
+PROGRESS_INTERVAL = 1.0  # secondes entre deux écritures de la progression
+
+
+def _progress_file(batch):
+    return Path(f"{batch.stored_path}.progress.json") if batch.stored_path else None
+
+
+def store_progress(batch, done, total):
+    """Enregistre la progression du lot, visible des autres processus même pendant la transaction."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    table = conn.ops.quote_name(ImportBatch._meta.db_table)
+    if not conn.in_atomic_block:
+        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=done, progress_total=total)
+    elif conn.vendor == "postgresql":
+        side = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with side.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")
+                cursor.execute(
+                    f"UPDATE {table} SET progress_done = %s, progress_total = %s WHERE id = %s",  # noqa: S608
+                    [done, total, batch.pk],
+                )
+        except DatabaseError:
+            logger.debug("Progression de l'import %s non enregistrée (ligne verrouillée)", batch.pk)
+        finally:
+            side.close()
+    elif (path := _progress_file(batch)) is not None:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps({"done": done, "total": total}))
+            tmp.replace(path)
+        except OSError:
+            logger.debug("Progression de l'import %s non enregistrée", batch.pk)
+
+
 def get_progress(batch):
-    data = cache.get(batch.progress_cache_key) or {}
-    return {"done": data.get("done", batch.rows_total), "total": data.get("total"), "status": batch.status}
+    done, total = batch.progress_done, batch.progress_total
+    path = _progress_file(batch)
+    if path is not None and path.exists():
+        try:
+            data = json.loads(path.read_text())
+            done, total = data.get("done", done), data.get("total", total)
+        except (OSError, ValueError):
+            pass
+    return {"done": done or batch.rows_total, "total": total, "status": batch.status}
 
 
 def run_batch_in_background(batch, *, wait=False):
-    """Dépôt web : importe le lot dans un fil d'exécution (ou tout de suite, selon
-    ``PARCOURS_IMPORT_IN_BACKGROUND``). Sans attente par défaut : si un import du même Département est
+    """Dépôt web : importe le lot hors de la requête — tâche de fond si ``PARCOURS_IMPORT_RUNNER`` vaut
+    ``jobs`` (production), sinon fil d'exécution du processus web — ou tout de suite (
+    ``PARCOURS_IMPORT_IN_BACKGROUND`` faux, tests). Sans attente par défaut : si un import du même Département est
     en cours, le lot est refusé et son rapport dit lequel."""
     if not settings.PARCOURS_IMPORT_IN_BACKGROUND:
         run_batch(batch, wait=wait)
+        return None
+    if getattr(settings, "PARCOURS_IMPORT_RUNNER", "thread") == "jobs":
+        # Production : le lot part dans la file des tâches de fond (« parcours jobs-worker », sur ce serveur ou
+        # un autre qui partage le dossier des fichiers déposés) ; il survit à l'arrêt du processus web.
+        from parcours.jobs.services import enqueue
+
+        enqueue("import-flux", {"batch": batch.pk}, user=batch.created_by)
         return None
 
     def target():
@@ -339,8 +397,17 @@ def _finish(batch, report):
         "received_on": batch.received_on.isoformat(),
         "reference_date": batch.reference_date.isoformat() if batch.reference_date else None,
     }
+    batch.progress_done = batch.progress_total = report.rows
+    stored = batch.stored_path
+    if batch.status == ImportStatus.REJECTED and stored:
+        batch.stored_path = (
+            ""  # fichier refusé (définitif) : sa copie, souvent des NIR en clair, est supprimée
+        )
     batch.save()
-    cache.set(batch.progress_cache_key, {"done": report.rows, "total": report.rows}, 3600)
+    if stored:
+        Path(f"{stored}.progress.json").unlink(missing_ok=True)
+        if not batch.stored_path:
+            Path(stored).unlink(missing_ok=True)
 
 
 def _reject(report, message):
@@ -388,7 +455,10 @@ class _Importer:
         self._issue("warnings", Issue(row, fld, message))
 
     def _publish_progress(self, total):
-        cache.set(self.batch.progress_cache_key, {"done": self.report.rows, "total": total}, 3600)
+        now = time.monotonic()
+        if now - getattr(self, "_progress_at", 0.0) >= PROGRESS_INTERVAL:
+            self._progress_at = now
+            store_progress(self.batch, self.report.rows, total)
         if self.progress:
             self.progress(self.report.rows, total)
 

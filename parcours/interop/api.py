@@ -13,7 +13,7 @@ socle commun (jetons, curseur, idempotence) dans ``api_common.py``.
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from ninja import Field, Query, Schema
 
 from parcours.accompaniment import services as accompaniment
@@ -508,15 +508,20 @@ def post_signed_contract(request, payload: SignedContractIn, idempotency_key: st
         if person is None:
             return not_found("Personne introuvable dans votre périmètre.")
         reference = payload.reference.strip()
-        existing = Contract.objects.filter(
+        same_reference = Contract.objects.filter(
             beneficiary=person, organisation_id=partner.organisation_id, external_reference=reference
-        ).first()
-        if existing is not None:
+        )
+
+        def already_recorded():
+            existing = same_reference.values_list("pk", flat=True).first()
             return 409, {
                 "code": "deja_enregistre",
                 "message": f"Le contrat de référence « {reference} » est déjà enregistré "
-                f"(contrat n° {existing.pk}).",
+                f"(contrat n° {existing}).",
             }
+
+        if same_reference.exists():
+            return already_recorded()
         try:
             with transaction.atomic():
                 contract = accompaniment.create_contract(
@@ -531,6 +536,12 @@ def post_signed_contract(request, payload: SignedContractIn, idempotency_key: st
                 contract = accompaniment.sign_contract(
                     contract, actor=partner.service_user, on=payload.signe_le
                 )
+        except IntegrityError:
+            # Écriture simultanée de la même référence (autre clé d'idempotence) : la contrainte
+            # ``unique_contract_reference`` a refusé la seconde ; même réponse que ci-dessus.
+            if not same_reference.exists():
+                raise
+            return already_recorded()
         except ValidationError as exc:
             return refused(exc, code="contrat_refuse")
         return 201, stored_body(ContractOut, contract_payload(contract))

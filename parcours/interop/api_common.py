@@ -165,6 +165,7 @@ def log_partner_read(request, rows):
         user=partner.service_user,
         view=getattr(request.resolver_match, "view_name", "")[:100] if request.resolver_match else "",
         reason=f"API des partenaires : {partner.name}",
+        request=request,
     )
 
 

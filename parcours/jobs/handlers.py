@@ -124,6 +124,25 @@ def orientation_reminders(today=None):
     }
 
 
+def audit_head():
+    """Vérifie le journal d'accès et exporte sa tête hors de la base (``parcours audit-verify``)."""
+    from parcours.audit.services import verify_and_export
+
+    result = verify_and_export()
+    report = result.report
+    if report.problems:
+        raise JobError(
+            f"Journal d'accès altéré : {len(report.problems)} anomalie(s) sur {report.count} entrées. "
+            + " ".join(report.problems[:5]),
+            retry=False,
+        )
+    return {
+        "entrees": report.count,
+        "tete": str(result.head_file or ""),
+        "tetes_comparees": report.heads_checked,
+    }
+
+
 KINDS = {
     "import-flux": Kind(
         "Import d'un flux de bénéficiaires (CAF/MSA, Département)", import_flux, max_attempts=3
@@ -135,5 +154,8 @@ KINDS = {
     ),
     "relances-invitations": Kind(
         "Relances des invitations à l'orientation (courriel, SMS)", orientation_reminders, singleton=True
+    ),
+    "journal-acces": Kind(
+        "Vérification du journal d'accès et export de sa tête", audit_head, max_attempts=1, singleton=True
     ),
 }

@@ -14,30 +14,24 @@
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-from parcours.accounts.models import Membership, OrganisationKind, Role
+from parcours.accounts.models import OrganisationKind
+from parcours.accounts.roles import ORIENTATION_TEAM, TEAM, memberships_of
 from parcours.beneficiaries.models import Beneficiary, FollowUp
+from parcours.beneficiaries.scope import covers_as_departement, is_partner
 
-TEAM_ROLES = frozenset({Role.ADMIN, Role.ORIENTATION_MANAGER})
+TEAM_ROLES = TEAM  # nom d'avant l'unification (``parcours.accounts.roles``)
 
 
 def _memberships(user):
-    """Appartenances actives de l'agent (une requête, mémorisée sur l'objet ``user`` le temps de la requête)."""
-    cached = getattr(user, "_orientation_memberships", None)
-    if cached is None:
-        cached = list(Membership.objects.filter(user=user, is_active=True).select_related("organisation"))
-        user._orientation_memberships = cached
-    return cached
+    """Appartenances actives de l'agent (gardées pour la requête : ``accounts.roles.memberships_of``)."""
+    return memberships_of(user)
 
 
 def team_memberships(user):
     """Appartenances qui donnent accès aux files d'orientation (rôle d'équipe dans un Département)."""
     if not user.is_authenticated:
         return []
-    return [
-        m
-        for m in _memberships(user)
-        if m.role in TEAM_ROLES and m.organisation.kind == OrganisationKind.DEPARTEMENT
-    ]
+    return ORIENTATION_TEAM.memberships(user)
 
 
 def is_team(user):
@@ -78,12 +72,7 @@ def in_charge_memberships(user):
     donnent la main sur les personnes que cette organisation suit."""
     if not user.is_authenticated:
         return []
-    return [
-        m
-        for m in _memberships(user)
-        if m.role in TEAM_ROLES
-        and m.organisation.kind not in (OrganisationKind.DEPARTEMENT, OrganisationKind.ETAT)
-    ]
+    return [m for m in _memberships(user) if m.role in TEAM and is_partner(m.organisation)]
 
 
 def in_charge_q(user):
@@ -177,13 +166,34 @@ def can_manage(user, beneficiary):
         return False
     if user.is_superuser:
         return True
-    return any(
-        m.organisation_id == beneficiary.departement_id
-        and (not m.territory_id or m.territory_id == beneficiary.territory_id)
-        for m in team_memberships(user)
-    )
+    return any(covers_as_departement(m, beneficiary) for m in team_memberships(user))
 
 
 def team_departements(user):
     """Départements (organisations) dont l'agent est de l'équipe d'orientation."""
     return [m.organisation for m in team_memberships(user)]
+
+
+def visible_agents(user):
+    """Comptes dont l'agent peut ouvrir le portefeuille (et voir le nom) : lui-même ; pour une appartenance
+    d'équipe au Département, les agents du Département et ceux des organisations partenaires rattachées à ce
+    Département (dans le territoire de l'appartenance s'il y en a un) ; pour une appartenance d'équipe dans
+    une organisation partenaire, les agents de cette organisation. Les autres comptes n'existent pas pour lui."""
+    from parcours.accounts.models import Membership, User
+
+    if not user.is_authenticated:
+        return User.objects.none()
+    if user.is_superuser:
+        return User.objects.all()
+    organisations = Q(pk__in=[])
+    for membership in team_memberships(user):
+        partners = Q(organisation__departement_id=membership.organisation_id)
+        if membership.territory_id:
+            partners &= Q(organisation__territory__isnull=True) | Q(
+                organisation__territory_id=membership.territory_id
+            )
+        organisations |= Q(organisation_id=membership.organisation_id) | partners
+    for membership in in_charge_memberships(user):
+        organisations |= Q(organisation_id=membership.organisation_id)
+    members = Membership.objects.filter(organisations, is_active=True).values("user_id")
+    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=members))

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parcours.accounts.models import Organisation, User
+from parcours.accounts.roles import ORIENTATION_TEAM
 from parcours.core.access import Level, access
 from parcours.pathway import services as pathway
 
@@ -43,13 +44,6 @@ QUEUES = [
     ("rendez_vous", "Rendez-vous à saisir"),
     ("a_orienter", "Personnes à orienter"),
 ]
-
-
-def _require_team(user):
-    if not permissions.is_team(user):
-        raise PermissionDenied(
-            "Les files d'orientation sont réservées aux chargés d'orientation et administrateurs du Département."
-        )
 
 
 def _add_errors(form, error):
@@ -87,10 +81,9 @@ def _queue(name, scope, today):
     return services.new_entrants_to_invite(scope, today).select_related("territory")
 
 
-@access(Level.AUTHENTICATED, description="Files de travail de l'orientation")
+@access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Files de travail de l'orientation")
 @require_GET
 def queues(request):
-    _require_team(request.user)
     scope = permissions.team_scope(request.user)
     today = timezone.localdate()
     current = request.GET.get("file")
@@ -112,11 +105,10 @@ def queues(request):
     return render(request, template, context)
 
 
-@access(Level.AUTHENTICATED, description="Invitations groupées")
+@access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Invitations groupées")
 @require_POST
 def invite_bulk(request):
     """Invitation en nombre depuis la file « à inviter » (ou une campagne de re-contact)."""
-    _require_team(request.user)
     form = forms.BulkInviteForm(request.POST)
     ids = _ids(request.POST.getlist("people"))
     if not form.is_valid() or not ids:
@@ -396,11 +388,15 @@ def panel(request, pk):
 @access(Level.AUTHENTICATED, description="Portefeuille d'un référent")
 @require_GET
 def portfolio(request, user_pk=None):
-    referent = request.user if user_pk is None else get_object_or_404(User, pk=user_pk)
+    # Un compte hors de ceux que l'agent peut voir répond comme un compte inexistant (404) : les identifiants
+    # ne se parcourent pas (``permissions.visible_agents``).
+    if user_pk is None:
+        referent = request.user
+    else:
+        referent = get_object_or_404(permissions.visible_agents(request.user), pk=user_pk)
     rows = services.portfolio(referent)
     if referent != request.user:
-        _require_team(request.user)
-        rows = rows.filter(beneficiary__in=permissions.team_scope(request.user).values("pk"))
+        rows = rows.filter(beneficiary__in=permissions.panel_scope(request.user).values("pk"))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "title": "Portefeuille" if referent == request.user else f"Portefeuille de {referent}",
@@ -415,11 +411,10 @@ def portfolio(request, user_pk=None):
 # --- écran par lot ----------------------------------------------------------------------------------------
 
 
-@access(Level.AUTHENTICATED, description="Traitement par lot")
+@access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Traitement par lot")
 @require_http_methods(["GET", "POST"])
 def batch(request):
     """Proposer, valider et notifier les orientations d'une liste de personnes à la fois."""
-    _require_team(request.user)
     scope = permissions.team_scope(request.user)
     today = timezone.localdate()
     if request.method == "POST":
@@ -488,11 +483,10 @@ def _batch_validate(request, scope, today):
 # --- courriers imprimables --------------------------------------------------------------------------------
 
 
-@access(Level.AUTHENTICATED, description="Courriers d'invitation")
+@access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Courriers d'invitation")
 @require_GET
 def letters(request):
     """Courriers d'invitation ou de convocation à imprimer (un par page), pour une ou plusieurs invitations."""
-    _require_team(request.user)
     ids = _ids(request.GET.getlist("ids"))
     invitations = (
         Invitation.objects.filter(
@@ -502,9 +496,20 @@ def letters(request):
         .order_by("beneficiary__last_name", "pk")
     )
     pages = [(inv.beneficiary, services.render_message(inv, "letter")) for inv in invitations]
+    _record_letters(request, pages, "Courriers d'invitation")
     if request.GET.get("format") == "pdf":
         return _pdf_response(pages, "Courriers d'invitation", "courriers-invitation")
     return render(request, "orientation/letters.html", {"title": "Courriers d'invitation", "pages": pages})
+
+
+def _record_letters(request, pages, title):
+    """Journal d'accès : une entrée par personne dont le courrier est produit (PDF ou page imprimable)."""
+    from parcours.audit.services import record_export
+
+    kind = "PDF" if request.GET.get("format") == "pdf" else "page imprimable"
+    record_export(
+        request, [(person.pk, person.departement_id) for person, _ in pages], reason=f"{title} ({kind})"
+    )
 
 
 def _pdf_response(pages, title, stem):
@@ -518,11 +523,10 @@ def _pdf_response(pages, title, stem):
     return response
 
 
-@access(Level.AUTHENTICATED, description="Notifications d'orientation")
+@access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Notifications d'orientation")
 @require_GET
 def decision_letters(request):
     """Courriers de notification des orientations (impression en nombre)."""
-    _require_team(request.user)
     ids = _ids(request.GET.getlist("ids"))
     decisions = (
         OrientationDecision.objects.filter(
@@ -532,6 +536,7 @@ def decision_letters(request):
         .order_by("beneficiary__last_name", "pk")
     )
     pages = [(d.beneficiary, services.render_decision_letter(d)) for d in decisions]
+    _record_letters(request, pages, "Notifications d'orientation")
     if request.GET.get("format") == "pdf":
         return _pdf_response(pages, "Notifications d'orientation", "notifications-orientation")
     return render(

@@ -73,7 +73,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "parcours.core.requestid.RequestIdMiddleware",  # identifiant de requête, journal d'accès, métriques
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # fichiers statiques compressés et mis en cache
+    "parcours.core.limits.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,12 +109,19 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{DATA_DIR / 'parcours.sqlite3'}",
-        conn_max_age=int(os.environ.get("PARCOURS_CONN_MAX_AGE", "60")),
-    )
-}
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{DATA_DIR / 'parcours.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Réserve de connexions de psycopg (une par processus web ou de tâches) ; PARCOURS_DB_POOL=0 revient aux
+    # connexions persistantes (CONN_MAX_AGE), par exemple derrière PgBouncer en mode transaction.
+    if env_bool("PARCOURS_DB_POOL", True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # exigé par Django avec la réserve
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("PARCOURS_DB_POOL_MIN", "1")),
+            "max_size": int(os.environ.get("PARCOURS_DB_POOL_MAX", "8")),
+            "timeout": float(os.environ.get("PARCOURS_DB_POOL_TIMEOUT", "10")),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("PARCOURS_CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
@@ -143,13 +153,6 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(DATA_DIR / "cache"),
-    }
-}
 
 # ProConnect (OpenID Connect) : activé quand OIDC_RP_CLIENT_ID est fourni. Comptes locaux en repli.
 AUTHENTICATION_BACKENDS = [
@@ -199,6 +202,9 @@ PARCOURS_IMPORT_MAX_UPLOAD_BYTES = int(
 )
 # Les imports déposés sur le web tournent dans un fil d'exécution séparé (False : en ligne, pour les tests).
 PARCOURS_IMPORT_IN_BACKGROUND = env_bool("PARCOURS_IMPORT_IN_BACKGROUND", True)
+# Où tournent les imports déposés sur le web : « thread » (fil du processus web, poste de travail) ou « jobs »
+# (file des tâches de fond, défaut en production : l'import survit au redémarrage du serveur web).
+PARCOURS_IMPORT_RUNNER = os.environ.get("PARCOURS_IMPORT_RUNNER", "thread")
 
 # Tâches de fond (parcours.jobs, docs/taches.md) : file en base (django-tasks), exécutée par
 # « parcours jobs-worker ». Nouvel essai après 1 min, 2 min, 4 min… (plafond), jusqu'au nombre maximal d'essais.
@@ -285,14 +291,57 @@ PARCOURS_PORTFOLIO_CAP = int(os.environ.get("PARCOURS_PORTFOLIO_CAP", "60"))
 SITE_TITLE = "Parcours"
 SITE_TAGLINE = "Accompagnement rénové des allocataires du RSA"
 
+# --- Exploitation : serveur, fichiers statiques, journaux, santé, métriques (docs/exploitation.md) ---
+# Fichiers statiques servis par WhiteNoise : noms empreints (cache d'un an, « immutable ») et versions gzip,
+# après « parcours collectstatic » (lancé par « parcours serve » quand il le faut). Sans collecte (tests,
+# « serve --dev »), noms d'origine (parcours.core.staticfiles).
+if os.environ.get("PARCOURS_STATIC_ROOT"):  # ex. image de conteneur : hors du volume des données
+    STATIC_ROOT = Path(os.environ["PARCOURS_STATIC_ROOT"])
+# WhiteNoise lit ce dossier au démarrage, même vide (lecture seule : fichiers collectés à la construction).
+if not Path(STATIC_ROOT).is_dir() and os.access(Path(STATIC_ROOT).parent, os.W_OK):
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "parcours.core.staticfiles.StaticFilesStorage"},
+}
+# Production : fichiers lus dans STATIC_ROOT ; débogage : directement dans les applications.
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Serveur web (parcours serve → gunicorn) : processus, fils par processus, délai d'une requête (secondes).
+# Nombre de processus par défaut : 2 × cœurs + 1, plafonné à PARCOURS_WEB_WORKERS_MAX.
+PARCOURS_WEB_WORKERS = int(os.environ.get("PARCOURS_WEB_WORKERS", "0"))  # 0 : selon la machine
+PARCOURS_WEB_WORKERS_MAX = int(os.environ.get("PARCOURS_WEB_WORKERS_MAX", "8"))
+PARCOURS_WEB_THREADS = int(os.environ.get("PARCOURS_WEB_THREADS", "4"))
+PARCOURS_WEB_TIMEOUT = int(os.environ.get("PARCOURS_WEB_TIMEOUT", "120"))
+
+# Journaux : texte (défaut) ou JSON (PARCOURS_LOG_FORMAT=json), une ligne par requête (« parcours.access » :
+# méthode, chemin sans paramètres, statut, durée, identifiant de requête et de l'utilisateur ; jamais de nom
+# ni de NIR). Chaque ligne porte l'identifiant de la requête en cours (en-tête X-Request-ID).
+PARCOURS_LOG_FORMAT = os.environ.get("PARCOURS_LOG_FORMAT", "text").strip().lower()
+PARCOURS_ACCESS_LOG = env_bool("PARCOURS_ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PARCOURS_LOG_LEVEL", "WARNING")},
+    "filters": {"request_id": {"()": "parcours.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "parcours.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if PARCOURS_LOG_FORMAT == "json" else "text",
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("PARCOURS_LOG_LEVEL", "WARNING").upper()},
+    "loggers": {"parcours.access": {"level": "INFO" if PARCOURS_ACCESS_LOG else "WARNING"}},
 }
 
-# --- Exploitation : serveur, fichiers statiques, journaux, santé, métriques (docs/exploitation.md) ---
+# Sonde /healthz : au-delà de cet âge (secondes) de la plus ancienne tâche due non prise, état « degraded ».
+PARCOURS_HEALTH_MAX_QUEUE_AGE = int(os.environ.get("PARCOURS_HEALTH_MAX_QUEUE_AGE", "900"))
+# /metrics (format Prometheus) : jeton exigé (en-tête « Authorization: Bearer … ») ; vide : page absente (404).
+PARCOURS_METRICS_TOKEN = os.environ.get("PARCOURS_METRICS_TOKEN", "")
 
 # --- Sécurité : adresse du client, limites de débit et de connexion, taille des requêtes ---
 # Derrière un mandataire inverse : en-tête qu'il renseigne (ex. X-Forwarded-For) et ses adresses ou réseaux
@@ -301,5 +350,34 @@ PARCOURS_CLIENT_IP_HEADER = os.environ.get("PARCOURS_CLIENT_IP_HEADER", "")
 PARCOURS_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("PARCOURS_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
+# Connexion (parcours.core.throttle, compteurs en base partagés par tous les processus) : en plus de la
+# limite par compte (PARCOURS_LOGIN_MAX_ATTEMPTS), limite par adresse IP, haute car les agents d'un même
+# site sortent souvent par la même adresse. Le lien de connexion des personnes a ses propres compteurs.
+PARCOURS_LOGIN_MAX_ATTEMPTS_PER_ADDRESS = int(os.environ.get("PARCOURS_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "50"))
+# Taille des requêtes (parcours.core.limits), vérifiée avant toute lecture du corps : plafond commun, et
+# plafonds des seules pages de dépôt de fichier (nom de route → octets), pour les agents connectés.
+PARCOURS_MAX_REQUEST_BYTES = int(os.environ.get("PARCOURS_MAX_REQUEST_BYTES", str(1024 * 1024)))
+PARCOURS_UPLOAD_ROUTES = {
+    "import_new": "PARCOURS_IMPORT_MAX_UPLOAD_BYTES",  # flux de bénéficiaires
+    "organisation_import": "PARCOURS_IMPORT_MAX_UPLOAD_BYTES",  # reprise des organisations et agents
+    "pathway_import": "PARCOURS_IMPORT_MAX_UPLOAD_BYTES",  # reprise des événements du parcours
+    "conventions:expense_create": 11 * 1024 * 1024,  # justificatif d'une dépense (10 Mo + formulaire)
+}
+# Classeurs XLSX (parcours.core.xlsx) : lignes et cellules déclarées ou lues au plus par onglet, et temps
+# de lecture au plus (secondes) ; un flux de 150 000 lignes passe largement.
+PARCOURS_XLSX_MAX_ROWS = int(os.environ.get("PARCOURS_XLSX_MAX_ROWS", "500000"))
+PARCOURS_XLSX_MAX_CELLS = int(os.environ.get("PARCOURS_XLSX_MAX_CELLS", str(50_000_000)))
+PARCOURS_XLSX_MAX_SECONDS = float(os.environ.get("PARCOURS_XLSX_MAX_SECONDS", "600"))
+# Cache : aucun état partagé entre requêtes n'y est gardé (compteurs de tentatives et de débit en base,
+# progression des imports sur le lot) ; il ne sert qu'à mémoriser localement, par processus.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Journal d'accès : clé HMAC et tête exportée (parcours.audit) ---
+# Clé de la chaîne d'empreintes (HMAC-SHA256), hors de la base et de ses sauvegardes : hexadécimal (32 octets
+# ou plus) ou texte ; obligatoire en production, dérivée de SECRET_KEY en développement (docs/securite.md).
+PARCOURS_AUDIT_KEY = os.environ.get("PARCOURS_AUDIT_KEY", "")
+# Têtes du journal (nombre d'entrées, dernière entrée, signées par la clé) écrites à chaque « audit-verify »
+# et chaque nuit, en lignes JSON ajoutées : dossier hors de la base, idéalement sauvegardé à part.
+PARCOURS_AUDIT_HEAD_DIR = Path(os.environ.get("PARCOURS_AUDIT_HEAD_DIR", DATA_DIR / "audit-heads"))
+# La tête est aussi écrite dans les journaux (logger « parcours.audit », niveau INFO) pour l'expéditeur.
+LOGGING.setdefault("loggers", {})["parcours.audit"] = {"level": "INFO"}

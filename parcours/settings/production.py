@@ -8,14 +8,21 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import PARCOURS_NIR_KEY, SECRET_KEY, env_bool
+from .base import PARCOURS_AUDIT_KEY, PARCOURS_NIR_KEY, SECRET_KEY, env_bool
 
 DEBUG = False
-for _name, _value in (("PARCOURS_SECRET_KEY", SECRET_KEY), ("PARCOURS_NIR_KEY", PARCOURS_NIR_KEY)):
+for _name, _value in (
+    ("PARCOURS_SECRET_KEY", SECRET_KEY),
+    ("PARCOURS_NIR_KEY", PARCOURS_NIR_KEY),
+    ("PARCOURS_AUDIT_KEY", PARCOURS_AUDIT_KEY),
+):
     if not _value:
         raise ImproperlyConfigured(f"{_name} doit être défini en production (voir docs/exploitation.md).")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("PARCOURS_SECRET_KEY : au moins 50 caractères aléatoires sont attendus.")
+
+# Imports déposés sur le web : par la file des tâches de fond (processus « worker »).
+PARCOURS_IMPORT_RUNNER = os.environ.get("PARCOURS_IMPORT_RUNNER", "jobs")
 
 EMAIL_BACKEND = os.environ.get("PARCOURS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 

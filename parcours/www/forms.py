@@ -1,5 +1,8 @@
 """Formulaires des pages agents (filtres de la liste des bénéficiaires, dépôt d'un flux)."""
 
+from contextlib import contextmanager
+from itertools import chain
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -186,3 +189,18 @@ class DepartementUploadForm(DsfrFormMixin, forms.Form):
         if self.single is not None:
             cleaned["departement"] = self.single
         return cleaned
+
+
+@contextmanager
+def uploads_removed(request):
+    """Ferme, donc supprime, les fichiers temporaires d'un envoi dès la fin de son traitement, quelle qu'en
+    soit l'issue (import réussi, formulaire refusé, exception) : un fichier déposé (souvent des NIR en
+    clair) ne reste pas dans le dossier temporaire. Le fichier conservé d'un import de flux est géré par
+    ``parcours.intake.services`` (supprimé si le lot est refusé)."""
+    try:
+        yield
+    finally:
+        files = getattr(request, "_files", None)
+        if files is not None:
+            for upload in chain.from_iterable(values for _, values in files.lists()):
+                upload.close()

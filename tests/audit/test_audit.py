@@ -9,6 +9,7 @@ from django.db.utils import DatabaseError
 
 from parcours.accounts.models import Role
 from parcours.audit.models import AccessLog
+from tests.audit.helpers import disable_guards
 from tests.factories import BeneficiaryFactory, DepartementFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,9 +59,8 @@ def test_tampering_in_the_database_is_detected(reads):
         # La base elle-même refuse la modification (déclencheur) ...
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET beneficiary_id = %s WHERE id = %s", [people[0].pk, target.pk])  # noqa: S608
-        # ... sauf à désactiver le déclencheur, ce qu'un administrateur de base pourrait faire :
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER audit_accesslog_append_only")
+    # ... sauf à désactiver les déclencheurs, ce qu'un administrateur de base pourrait faire :
+    disable_guards()
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET beneficiary_id = %s WHERE id = %s", [people[0].pk, target.pk])  # noqa: S608
     with pytest.raises(CommandError, match="1 anomalie"):

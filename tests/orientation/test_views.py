@@ -292,7 +292,7 @@ def test_referent_sees_only_own_portfolio(client, manager, departement, france_t
     assert "DANSMONPORTEFEUILLE" in html and "CHEZUNCOLLEGUE" not in html
     assert client.get(reverse("orientation:panel", args=[mine.pk])).status_code == 200
     assert client.get(reverse("orientation:panel", args=[theirs.pk])).status_code == 404
-    assert client.get(reverse("orientation:portfolio_of", args=[colleague.pk])).status_code == 403
+    assert client.get(reverse("orientation:portfolio_of", args=[colleague.pk])).status_code == 404
     # le chargé d'orientation consulte le portefeuille d'un référent
     client.force_login(manager)
     assert "CHEZUNCOLLEGUE" in page(client.get(reverse("orientation:portfolio_of", args=[colleague.pk])))

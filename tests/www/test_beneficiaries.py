@@ -505,7 +505,7 @@ def test_home_for_referent_has_no_import_link(client):
 
 
 def test_main_navigation_marks_current_page(client):
-    login(client)
+    login(client, role=Role.ADMIN)
     response = client.get(LIST_URL)
     nav = response.context["main_nav"]
     assert [item["label"] for item in nav] == [

@@ -2,7 +2,6 @@ import datetime
 from html import unescape
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -192,6 +191,32 @@ def test_upload_runs_the_import_and_redirects_to_the_report(client, manager):
     assert "Bruno MARTIN" in file_html  # conjoint du foyer
 
 
+def test_in_production_an_upload_is_imported_by_the_job_worker(client, manager, settings):
+    """Production : le dépôt met l'import en file ; le processus des tâches (ici ou sur un autre serveur)
+    l'exécute, et un redémarrage du serveur web ne l'interrompt pas."""
+    from django.core.management import call_command
+
+    from parcours.jobs.models import Job
+
+    settings.PARCOURS_IMPORT_IN_BACKGROUND = True
+    settings.PARCOURS_IMPORT_RUNNER = "jobs"
+    response = client.post(
+        NEW_URL,
+        {"fichier": csv_upload(ALICE, BRUNO, CHLOE), "format": "csv", "recu_le": "2026-03-01"},
+    )
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302
+    assert batch.status == "pending"
+    job = Job.objects.get(name="import-flux")
+    assert job.params == {"batch": batch.pk} and job.created_by == manager.user
+    assert "Le fichier est en attente de traitement" in unescape(client.get(response.url).content.decode())
+
+    call_command("jobs-worker", "--une-fois", "--verbosity", "0")
+    batch.refresh_from_db()
+    assert batch.status == "done"
+    assert (batch.created, batch.new_entrants) == (3, 2)
+
+
 def test_file_with_row_errors_is_rejected_whole_with_an_error_table(client, manager):
     bad = ALICE.replace(";02/01/2026;2;1;", ";02/01/2026;9;1;")
     response = client.post(
@@ -294,7 +319,8 @@ def test_report_shows_counters_errors_warnings_disagreements_and_columns(client,
 
 def test_progress_fragment_polls_while_running_then_returns_the_report(client, manager):
     batch = ImportBatchFactory(organisation=manager.organisation, status="running", report={})
-    cache.set(batch.progress_cache_key, {"done": 40, "total": 200})
+    # Progression écrite par le processus qui importe, lue sur la ligne du lot par n'importe quel processus web.
+    ImportBatch.objects.filter(pk=batch.pk).update(progress_done=40, progress_total=200)
     page = client.get(reverse("import_detail", args=[batch.pk])).content.decode()
     assert f'hx-get="{reverse("import_progress", args=[batch.pk])}"' in page
     assert 'hx-trigger="every 1s"' in page

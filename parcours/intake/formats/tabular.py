@@ -20,6 +20,9 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, islice
+from pathlib import Path
+
+from parcours.core import xlsx
 
 from ..records import FileRejected, FluxRow, Issue, ParsedFile
 from . import values as v
@@ -888,42 +891,21 @@ def read_csv(path, mapping=None):
 # XLSX
 
 
-XLSX_MAX_UNCOMPRESSED_BYTES = 2 * 1024**3  # un flux de 150 000 lignes fait environ 60 Mo décompressé
-XLSX_MAX_RATIO = 200  # taux de compression au-delà duquel un membre du classeur est suspect
+def _check_zip_bomb(path, name=None):
+    """Refuse, avant toute ouverture, un classeur démesuré : « bombe zip » ou onglet déclarant trop de
+    lignes ou de cellules (``parcours.core.xlsx.check_workbook``)."""
+    xlsx.check_workbook(path, name=name, error=FileRejected)
 
 
-def _check_zip_bomb(path):
-    """Refuse un classeur dont le contenu décompressé serait démesuré (« bombe zip »)."""
-    from django.conf import settings
-
-    limit = getattr(settings, "PARCOURS_IMPORT_MAX_UNCOMPRESSED_BYTES", XLSX_MAX_UNCOMPRESSED_BYTES)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError):
-        return  # load_workbook produira le message adapté
-    total = sum(member.file_size for member in members)
-    suspicious = [
-        member.filename
-        for member in members
-        if member.file_size > 10 * 1024**2
-        and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)
-    ]
-    if total > limit or suspicious:
-        raise FileRejected(
-            f"Classeur refusé : son contenu décompressé ({total / 1024**2:,.0f} Mo"
-            + (f", taux de compression anormal pour {suspicious[0]}" if suspicious else "")
-            + ") dépasse ce qu'un flux peut contenir. Vérifiez le fichier auprès de son émetteur."
-        )
-
-
-def open_workbook(path):
+def open_workbook(path, name=None):
     """Ouvre le classeur en lecture seule. openpyxl refuse un chemin sans extension .xlsx : on lui passe
-    le fichier ouvert (le format est reconnu par le contenu, pas par l'extension)."""
+    le fichier ouvert (le format est reconnu par le contenu, pas par l'extension). Les onglets sont bornés
+    en lignes et en temps de lecture (``parcours.core.xlsx``) : un dépassement lève ``FileRejected``."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    _check_zip_bomb(path)
+    name = name or _display_name(path)
+    _check_zip_bomb(path, name)
     handle = open(path, "rb")  # noqa: SIM115 - fermé par _close_workbook
     try:
         wb = load_workbook(handle, read_only=True, data_only=True)
@@ -937,11 +919,20 @@ def open_workbook(path):
         handle.close()
         raise
 
+    xlsx.guard_workbook(wb, name=name, error=FileRejected)
+
     def close():
         wb.close()
         handle.close()
 
     return wb, close
+
+
+def _display_name(path):
+    # Fichier déposé conservé sous « <uuid>-<nom d'origine> » : le nom d'origine pour l'agent.
+    stem = Path(path).name
+    prefix, _, rest = stem.partition("-")
+    return rest if rest and len(prefix) == 32 and all(c in "0123456789abcdef" for c in prefix) else stem
 
 
 def _sheet_records(ws, min_row=1):

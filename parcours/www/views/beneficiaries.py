@@ -121,6 +121,11 @@ def beneficiary_export(request):
     memberships = active_memberships(request.user)
     form = _filter_form(request, memberships)
     queryset = _filtered(request, memberships, form)
+    from parcours.audit.services import record_export
+
+    record_export(
+        request, queryset.values_list("pk", "departement_id"), reason="Export CSV de la liste des personnes"
+    )
     rows = (
         [getter(beneficiary) for _, getter in EXPORT_COLUMNS]
         for beneficiary in queryset.iterator(chunk_size=2000)

@@ -1,9 +1,10 @@
-from django.db import connection
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from parcours.core import metrics as core_metrics
 from parcours.core.access import Level, access
 
 
@@ -11,14 +12,32 @@ from parcours.core.access import Level, access
 @require_GET
 @never_cache
 def healthz(request):
-    """Sonde de disponibilité : l'application répond et la base de données aussi."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:  # noqa: BLE001 - la sonde doit répondre même si la base est tombée
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    """Sonde de disponibilité : base, clé des NIR, file des tâches de fond (parcours.www.health)."""
+    from parcours.www.health import health
+
+    status, report = health()
+    return JsonResponse(report, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+@access(Level.PUBLIC, description="Mesures Prometheus (jeton PARCOURS_METRICS_TOKEN exigé)")
+@require_GET
+@never_cache
+def metrics(request):
+    """Mesures au format Prometheus, derrière le jeton ``PARCOURS_METRICS_TOKEN`` (absent : 404)."""
+    refused = core_metrics.token_status(request, settings.PARCOURS_METRICS_TOKEN)
+    if refused == 404:
+        return HttpResponse("Page introuvable.\n", status=404, content_type="text/plain; charset=utf-8")
+    if refused is not None:
+        response = HttpResponse(
+            "Jeton d'accès aux mesures absent ou incorrect.\n",
+            status=refused,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    from parcours.www.health import DatabaseCollector
+
+    return HttpResponse(core_metrics.render([DatabaseCollector()]), content_type=core_metrics.CONTENT_TYPE)
 
 
 @access(Level.AUTHENTICATED, description="Accueil")

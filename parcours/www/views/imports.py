@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.accounts.onboarding import importing_departements
+from parcours.accounts.roles import FLUX_IMPORTER
 from parcours.beneficiaries.nir import mask_nir
 from parcours.beneficiaries.queries import PRIVILEGED_ROLES, active_memberships
 from parcours.core.access import Level, access
 from parcours.intake.models import ImportBatch, ImportStatus
 from parcours.intake.records import FileRejected
 from parcours.pathway.imports import admin_departements
-from parcours.www.forms import ImportUploadForm
+from parcours.www.forms import ImportUploadForm, uploads_removed
 
 PAGE_SIZE = 50
 IN_PROGRESS = {ImportStatus.PENDING, ImportStatus.RUNNING}
@@ -88,7 +89,11 @@ def import_list(request):
     return render(request, "www/imports/list.html", context)
 
 
-@access(Level.AUTHENTICATED, description="Dépôt d'un flux (administrateurs et chargés d'orientation)")
+@access(
+    Level.AUTHENTICATED,
+    requires=FLUX_IMPORTER,
+    description="Dépôt d'un flux (administrateurs et chargés d'orientation)",
+)
 @require_http_methods(["GET", "POST"])
 def import_new(request):
     organisations = importable_organisations(request.user, active_memberships(request.user))
@@ -97,28 +102,29 @@ def import_new(request):
             "Seuls les administrateurs et chargés d'orientation d'un Département peuvent importer un flux."
         )
     if request.method == "POST":
-        form = ImportUploadForm(request.POST, request.FILES, organisations=organisations)
-        if form.is_valid():
-            from parcours.intake.services import create_batch, run_batch_in_background
+        with uploads_removed(request):
+            form = ImportUploadForm(request.POST, request.FILES, organisations=organisations)
+            if form.is_valid():
+                from parcours.intake.services import create_batch, run_batch_in_background
 
-            data = form.cleaned_data
-            upload = data["fichier"]
-            try:
-                batch = create_batch(
-                    upload,
-                    organisation=data["organisation"],
-                    user=request.user,
-                    fmt=data["format"],
-                    mapping_name=data["correspondance"] or "",
-                    received_on=data["recu_le"],
-                    filename=upload.name,
-                )
-            except FileRejected as exc:
-                form.add_error("fichier", exc.message)
-            else:
-                run_batch_in_background(batch)
-                messages.info(request, f"Le fichier « {batch.filename} » a été déposé.")
-                return redirect("import_detail", pk=batch.pk)
+                data = form.cleaned_data
+                upload = data["fichier"]
+                try:
+                    batch = create_batch(
+                        upload,
+                        organisation=data["organisation"],
+                        user=request.user,
+                        fmt=data["format"],
+                        mapping_name=data["correspondance"] or "",
+                        received_on=data["recu_le"],
+                        filename=upload.name,
+                    )
+                except FileRejected as exc:
+                    form.add_error("fichier", exc.message)
+                else:
+                    run_batch_in_background(batch)
+                    messages.info(request, f"Le fichier « {batch.filename} » a été déposé.")
+                    return redirect("import_detail", pk=batch.pk)
     else:
         form = ImportUploadForm(organisations=organisations)
     return render(request, "www/imports/new.html", {"title": "Importer un flux", "form": form})

@@ -18,8 +18,9 @@ from parcours.accounts.onboarding import (
     import_organisations,
     importing_departements,
 )
+from parcours.accounts.roles import DEPARTEMENT_ADMIN
 from parcours.core.access import Level, access
-from parcours.www.forms import DepartementUploadForm
+from parcours.www.forms import DepartementUploadForm, uploads_removed
 
 MAX_LISTED = 1000
 
@@ -42,7 +43,11 @@ def _changes(changes):
     ]
 
 
-@access(Level.AGENT, description="Import des organisations et des agents (administrateurs d'un Département)")
+@access(
+    Level.AGENT,
+    requires=DEPARTEMENT_ADMIN,
+    description="Import des organisations et des agents (administrateurs d'un Département)",
+)
 @require_http_methods(["GET", "POST"])
 def organisation_import(request):
     departements = importing_departements(request.user)
@@ -53,10 +58,13 @@ def organisation_import(request):
     report = None
     departement = None
     if request.method == "POST":
-        form = OrganisationImportForm(request.POST, request.FILES, departements=departements)
-        if form.is_valid():
-            departement = form.cleaned_data["departement"]
-            report = import_organisations(form.cleaned_data["fichier"], scope=departement, actor=request.user)
+        with uploads_removed(request):
+            form = OrganisationImportForm(request.POST, request.FILES, departements=departements)
+            if form.is_valid():
+                departement = form.cleaned_data["departement"]
+                report = import_organisations(
+                    form.cleaned_data["fichier"], scope=departement, actor=request.user
+                )
     else:
         form = OrganisationImportForm(departements=departements)
     context = {

@@ -11,10 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from parcours.accounts.roles import DEPARTEMENT_ADMIN
 from parcours.core.access import Level, access
 from parcours.pathway.imports import COLUMNS, PathwayImportError, admin_departements, import_pathway
 from parcours.pathway.models import EventType, PathwayImport
-from parcours.www.forms import DepartementUploadForm
+from parcours.www.forms import DepartementUploadForm, uploads_removed
 
 MAX_LISTED = 1000
 RECENT_IMPORTS = 10
@@ -44,7 +45,11 @@ def _counters(report):
     ]
 
 
-@access(Level.AGENT, description="Import des événements du parcours (administrateurs d'un Département)")
+@access(
+    Level.AGENT,
+    requires=DEPARTEMENT_ADMIN,
+    description="Import des événements du parcours (administrateurs d'un Département)",
+)
 @require_http_methods(["GET", "POST"])
 def pathway_import(request):
     departements = admin_departements(request.user)
@@ -55,18 +60,19 @@ def pathway_import(request):
     report = None
     departement = None
     if request.method == "POST":
-        form = PathwayImportForm(request.POST, request.FILES, departements=departements)
-        if form.is_valid():
-            departement = form.cleaned_data["departement"]
-            try:
-                report = import_pathway(
-                    form.cleaned_data["fichier"],
-                    departement=departement,
-                    fmt=form.cleaned_data["format"],
-                    actor=request.user,
-                )
-            except PathwayImportError as exc:
-                form.add_error("fichier", str(exc))
+        with uploads_removed(request):
+            form = PathwayImportForm(request.POST, request.FILES, departements=departements)
+            if form.is_valid():
+                departement = form.cleaned_data["departement"]
+                try:
+                    report = import_pathway(
+                        form.cleaned_data["fichier"],
+                        departement=departement,
+                        fmt=form.cleaned_data["format"],
+                        actor=request.user,
+                    )
+                except PathwayImportError as exc:
+                    form.add_error("fichier", str(exc))
     else:
         form = PathwayImportForm(departements=departements)
     context = {

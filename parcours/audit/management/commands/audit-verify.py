@@ -1,15 +1,61 @@
+"""``parcours audit-verify [--head FICHIER …]`` : vérifie le journal d'accès et exporte sa tête."""
+
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
-from parcours.audit.services import verify_chain
+from parcours.audit import heads
+from parcours.audit.services import verify_and_export
 
 
 class Command(BaseCommand):
-    help = "Vérifie l'intégrité du journal d'accès (chaîne d'empreintes)."
+    help = (
+        "Vérifie l'intégrité du journal d'accès : chaîne d'empreintes à clé (PARCOURS_AUDIT_KEY) et "
+        "comparaison aux têtes exportées (fichier de cette base dans PARCOURS_AUDIT_HEAD_DIR, et --head). "
+        "Si le journal est intègre, sa tête signée est ajoutée au fichier et écrite sur la sortie."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--head",
+            action="append",
+            default=[],
+            dest="head_files",
+            metavar="FICHIER",
+            help="tête(s) conservée(s) ailleurs (lignes JSON ou lignes de journal) ; option répétable",
+        )
+        parser.add_argument(
+            "--sans-export",
+            action="store_true",
+            dest="no_export",
+            help="vérifie seulement, sans ajouter de tête (copie de la base, restauration d'essai)",
+        )
 
     def handle(self, *args, **options):
-        count, problems = verify_chain()
-        for problem in problems:
+        started = time.monotonic()
+        result = verify_and_export(options["head_files"], export=not options["no_export"])
+        report = result.report
+        for path in result.other_copies:
+            self.stderr.write(
+                f"Attention : têtes d'une autre base du même nom ({path}) : base recréée ou restaurée ? "
+                f"Vérifiez avec --head {path}."
+            )
+        for problem in report.problems:
             self.stderr.write(problem)
-        if problems:
-            raise CommandError(f"Journal d'accès altéré : {len(problems)} anomalie(s) sur {count} entrées.")
-        self.stdout.write(f"Journal d'accès intègre : {count} entrées vérifiées.")
+        if report.problems:
+            raise CommandError(
+                f"Journal d'accès altéré : {len(report.problems)} anomalie(s) sur {report.count} entrées."
+            )
+        seconds = time.monotonic() - started
+        legacy = (
+            f" dont {report.legacy_count} sans clé (antérieures à PARCOURS_AUDIT_KEY)"
+            if report.legacy_count
+            else ""
+        )
+        self.stdout.write(
+            f"Journal d'accès intègre : {report.count} entrées vérifiées{legacy}, "
+            f"{report.heads_checked} tête(s) comparée(s), en {seconds:.1f} s."
+        )
+        if result.head is not None:
+            where = f" (ajoutée à {result.head_file})" if result.head_file else ""
+            self.stdout.write(f"Tête du journal d'accès{where} : {heads.dumps(result.head)}")
