@@ -84,6 +84,16 @@ def postgres_pid():
     return None
 
 
+def database_connections(url):
+    """Connexions ouvertes sur la base du banc (hors celle de cette mesure)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -344,6 +354,7 @@ def run_load(kind, env, agents, clients, seconds):
             t.join(timeout=seconds + 120)
         elapsed = time.monotonic() - started
         cpu = process_tree_cpu(server.pid) - cpu_before
+        connections = database_connections(env["DATABASE_URL"])
         pg_cpu = (process_tree_cpu(pg) - pg_before) if pg else 0.0
         client_cpu = time.process_time() - client_before
     finally:
@@ -353,10 +364,11 @@ def run_load(kind, env, agents, clients, seconds):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             _, stderr = server.communicate()
-    return report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr)
+    print_connections = f"connexions à la base ouvertes par le serveur à la fin : {connections}"
+    return report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr, print_connections)
 
 
-def report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr):
+def report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr, extra=""):
     label = {"prod": "production (gunicorn)", "dev": "développement (serveur de Django)"}[kind]
     errors = [r for r in results if not isinstance(r[1], int) or r[1] >= 400]
     print(f"\n== Serveur de {label}")
@@ -366,6 +378,8 @@ def report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr):
         f"; PostgreSQL {pg_cpu:.1f} s soit {1000 * pg_cpu / max(1, len(results)):.1f} ms par requête "
         f"(toute l'instance) ; client {client_cpu:.1f} s"
     )
+    if extra:
+        print(extra)
     by_page = {}
     for page, status, latency in results:
         by_page.setdefault(page, []).append((status, latency))

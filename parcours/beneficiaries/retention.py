@@ -43,6 +43,9 @@ class PurgeReport:
     anonymised: dict = field(default_factory=dict)  # nom du Département -> nombre de personnes
     files_deleted: int = 0
     bytes_freed: int = 0
+    counters_deleted: int = (
+        0  # compteurs de tentatives (connexion, débit de l'API) dont la fenêtre est passée
+    )
 
     @property
     def total(self):
@@ -84,6 +87,10 @@ def purge(*, dry_run=False, today=None, user=None):
                     reason="Durée de conservation échue : identité et coordonnées effacées.",
                 )
         _purge_import_files(departement, report, dry_run)
+    if not dry_run:
+        from parcours.core.throttle import purge_expired
+
+        report.counters_deleted = purge_expired()
     return report
 
 

@@ -16,11 +16,11 @@ Fenêtre fixe par clé : elle commence à la première tentative et dure ``windo
 compteur repart à 1. Les clés sont des empreintes HMAC (clé secrète du site) : ni adresse électronique ni
 adresse IP en clair dans la table.
 
-Purge : les lignes dont la fenêtre est passée depuis plus d'une heure sont supprimées lors d'une écriture
-sur ``PURGE_EVERY`` (tirage au sort, coût négligeable), ou par ``purge_expired()``.
+Purge : les lignes dont la fenêtre est passée depuis plus d'une heure sont supprimées chaque nuit par
+``parcours purge`` (``purge_expired()``) ; une requête ne fait jamais ce travail (coût et nombre de requêtes
+constants).
 """
 
-import random
 import time
 from dataclasses import dataclass
 
@@ -30,7 +30,6 @@ from django.utils.crypto import salted_hmac
 
 from .models import ThrottleCounter
 
-PURGE_EVERY = 200  # une écriture sur 200 (en moyenne) purge les compteurs expirés
 PURGE_GRACE_SECONDS = 3600
 
 
@@ -76,8 +75,6 @@ def hit(scope, value, *, limit, window):
     with connection.cursor() as cursor:
         cursor.execute(sql, [scope, digest(scope, value), now + window, now, now])
         count, expires_at = cursor.fetchone()
-    if random.randrange(PURGE_EVERY) == 0:  # noqa: S311 - tirage non cryptographique
-        purge_expired(now)
     return Hit(count=int(count), limit=int(limit), expires_at=float(expires_at))
 
 

@@ -217,8 +217,11 @@ def store_progress(batch, done, total):
     elif conn.vendor == "postgresql":
         side = connections.create_connection(DEFAULT_DB_ALIAS)
         try:
-            with side.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '200ms'")
+            # Transaction courte et SET LOCAL : le délai d'attente ne survit pas à la transaction. Un SET de session
+            # resterait sur la connexion rendue à la réserve commune (psycopg_pool) et ferait échouer d'autres requêtes.
+            side.ensure_connection()
+            with side.wrap_database_errors, side.connection.transaction(), side.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
                 cursor.execute(
                     f"UPDATE {table} SET progress_done = %s, progress_total = %s WHERE id = %s",  # noqa: S608
                     [done, total, batch.pk],

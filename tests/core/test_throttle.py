@@ -2,6 +2,7 @@
 le lien de connexion des personnes dans ses propres compteurs (parcours.core.throttle)."""
 
 import threading
+from io import StringIO
 
 import pytest
 from django.contrib.auth.signals import user_login_failed
@@ -58,13 +59,17 @@ def test_keys_are_stored_as_digests_never_in_clear():
 
 
 @pytest.mark.django_db
-def test_expired_counters_are_purged_on_write(monkeypatch):
+def test_expired_counters_are_purged_by_the_nightly_purge(monkeypatch):
+    from django.core.management import call_command
+
     throttle.hit("essai", "ancienne", limit=5, window=1)
     now = throttle.time.time()
     monkeypatch.setattr(throttle.time, "time", lambda: now + throttle.PURGE_GRACE_SECONDS + 10)
-    monkeypatch.setattr(throttle, "PURGE_EVERY", 1)
     throttle.hit("essai", "récente", limit=5, window=60)
-    assert list(ThrottleCounter.objects.values_list("scope", flat=True)) == ["essai"]
+    assert ThrottleCounter.objects.count() == 2  # une requête ne purge jamais : coût constant
+    out = StringIO()
+    call_command("purge", stdout=out)
+    assert "Compteurs de tentatives expirés supprimés : 1" in out.getvalue()
     assert ThrottleCounter.objects.get().hits == 1
 
 

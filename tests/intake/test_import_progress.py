@@ -50,3 +50,27 @@ def test_progress_outside_a_transaction_is_stored_on_the_batch():
     batch.refresh_from_db()
     assert (batch.progress_done, batch.progress_total) == (7, 9)
     assert get_progress(batch)["done"] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_written_during_an_import_leaves_no_session_setting_on_pooled_connections():
+    """Le délai d'attente de l'écriture de progression ne doit pas rester sur une connexion de la réserve :
+    une autre requête qui la reprendrait échouerait au premier verrou attendu plus de 200 ms."""
+    if connection.vendor != "postgresql":
+        pytest.skip("écriture par une seconde connexion : PostgreSQL seulement")
+    batch = ImportBatchFactory()
+    with transaction.atomic():
+        for _ in range(3):
+            store_progress(batch, 10, 20)
+    batch.refresh_from_db()
+    assert (batch.progress_done, batch.progress_total) == (10, 20)
+    # Les connexions libres de la réserve (dont celle qui a écrit la progression) : toutes sans délai propre.
+    others = [connection.copy() for _ in range(3)]
+    try:
+        for other in others:
+            with other.cursor() as cursor:
+                cursor.execute("SHOW lock_timeout")
+                assert cursor.fetchone()[0] == "0"
+    finally:
+        for other in others:
+            other.close()

@@ -191,6 +191,7 @@ def test_upload_runs_the_import_and_redirects_to_the_report(client, manager):
     assert "Bruno MARTIN" in file_html  # conjoint du foyer
 
 
+@pytest.mark.django_db(transaction=True)
 def test_in_production_an_upload_is_imported_by_the_job_worker(client, manager, settings):
     """Production : le dépôt met l'import en file ; le processus des tâches (ici ou sur un autre serveur)
     l'exécute, et un redémarrage du serveur web ne l'interrompt pas."""

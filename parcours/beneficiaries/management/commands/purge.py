@@ -23,4 +23,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Fichiers de flux {files_verb} : {report.files_deleted} ({report.bytes_freed / 1e6:.1f} Mo)"
         )
+        if not report.dry_run:
+            self.stdout.write(f"Compteurs de tentatives expirés supprimés : {report.counters_deleted}")
         self.stdout.write(f"Total : {report.total} personne(s) {verb}.")
