@@ -10,6 +10,11 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
 class StaticFilesStorage(CompressedManifestStaticFilesStorage):
+    # Contenu des fichiers jamais réécrit (les url() des CSS gardent leurs noms d'origine, aussi servis) : les
+    # feuilles du DSFR sont citées avec leur empreinte d'intégrité (SRI), qu'une réécriture rendrait fausse —
+    # le navigateur refuserait alors la feuille et la page s'afficherait sans style.
+    patterns = ()
+
     def stored_name(self, name):
         if not self.hashed_files:  # aucune collecte : noms d'origine
             return name

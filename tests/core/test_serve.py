@@ -1,9 +1,12 @@
 """``parcours serve`` (gunicorn, --dev) et ``parcours run`` (web et tâches de fond ensemble)."""
 
+import base64
+import gzip
 import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -227,6 +230,13 @@ def test_real_server_answers_healthz_static_and_metrics(tmp_path):
         assert "max-age=315360000" in headers["Cache-Control"] and "immutable" in headers["Cache-Control"]
         assert headers["Content-Encoding"] == "gzip"
         assert body[:2] == b"\x1f\x8b"
+        # L'empreinte d'intégrité (SRI) citée par la page correspond au fichier servi : sinon le navigateur
+        # refuse la feuille et la page s'affiche sans style.
+        integrity = re.search(re.escape(stylesheet) + r'"\s+integrity="sha384-([^"]+)"', page.decode()).group(
+            1
+        )
+        served = gzip.decompress(body)
+        assert base64.b64encode(hashlib.sha384(served).digest()).decode() == integrity
 
         # Mesures additionnées sur les deux processus.
         for _ in range(6):

@@ -92,13 +92,19 @@ def gunicorn_command(host, port, workers, threads, timeout):
 
 
 def static_files_stale():
-    """Vrai si ``collectstatic`` doit tourner : manifeste absent ou plus ancien qu'un fichier source."""
+    """Vrai si ``collectstatic`` doit tourner : manifeste absent, plus ancien qu'un fichier source ou que le
+    stockage des fichiers statiques lui-même."""
     from django.contrib.staticfiles.finders import get_finders
 
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     if not manifest.exists():
         return True
     collected_at = manifest.stat().st_mtime
+    # Une collecte faite par une version antérieure du stockage (ex. CSS réécrites) est refaite.
+    from parcours.core import staticfiles
+
+    if Path(staticfiles.__file__).stat().st_mtime > collected_at:
+        return True
     for finder in get_finders():
         for path, storage in finder.list([]):
             try:
