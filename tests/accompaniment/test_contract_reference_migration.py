@@ -9,7 +9,9 @@ BEFORE = [("accompaniment", "0005_contract_imported_from")]
 AFTER = [("accompaniment", "0006_contract_unique_reference")]
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback : à la fin, la base est vidée sans recréer les types de contenu (post_migrate), comme
+# l'attend le test suivant qui restaure le contenu sérialisé (parcours dans le navigateur).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_duplicates_are_kept_and_suffixed():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
