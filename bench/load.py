@@ -321,8 +321,11 @@ def run_load(kind, env, agents, clients, seconds):
     else:
         server_env["DJANGO_SETTINGS_MODULE"] = "parcours.settings.production"
         server_env["PARCOURS_SSL_REDIRECT"] = "0"
+    log_path = Path(env["PARCOURS_DATA_DIR"]) / f"serveur-{kind}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("wb")
     server = subprocess.Popen(
-        command, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        command, env=server_env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True
     )
     try:
         wait_ready(port, server)
@@ -360,10 +363,13 @@ def run_load(kind, env, agents, clients, seconds):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
-            _, stderr = server.communicate(timeout=30)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-            _, stderr = server.communicate()
+            server.wait()
+        log_file.close()
+        stderr = log_path.read_bytes()
+        print(f"Journal du serveur : {log_path}")
     print_connections = f"connexions à la base ouvertes par le serveur à la fin : {connections}"
     return report(kind, results, elapsed, cpu, pg_cpu, client_cpu, stderr, print_connections)
 

@@ -311,7 +311,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Nombre de processus par défaut : 2 × cœurs + 1, plafonné à PARCOURS_WEB_WORKERS_MAX.
 PARCOURS_WEB_WORKERS = int(os.environ.get("PARCOURS_WEB_WORKERS", "0"))  # 0 : selon la machine
 PARCOURS_WEB_WORKERS_MAX = int(os.environ.get("PARCOURS_WEB_WORKERS_MAX", "8"))
-PARCOURS_WEB_THREADS = int(os.environ.get("PARCOURS_WEB_THREADS", "4"))
+# 8 fils : les pages attendent surtout la base ; une page lente (tableau de bord) n'immobilise pas les autres
+# requêtes du même processus (bench/load.py : 50 agents, 4 fils → délais de 60 s dépassés, 8 fils → aucun).
+# La réserve de connexions (PARCOURS_DB_POOL_MAX) doit en offrir au moins autant.
+PARCOURS_WEB_THREADS = int(os.environ.get("PARCOURS_WEB_THREADS", "8"))
 PARCOURS_WEB_TIMEOUT = int(os.environ.get("PARCOURS_WEB_TIMEOUT", "120"))
 
 # Journaux : texte (défaut) ou JSON (PARCOURS_LOG_FORMAT=json), une ligne par requête (« parcours.access » :
