@@ -453,6 +453,31 @@ def cohort_indicators(entries):
     }
 
 
+def cohort_series(entries, start, end):
+    """Série mensuelle des nouveaux entrants d'une liste d'entrées : la même que celle de ``cohort_tallies``,
+    pour une page qui a déjà lu la cohorte (tableau de bord) et ne la relit pas."""
+    months = _months(start, end)
+    index = {(m.year, m.month): i for i, m in enumerate(months)}
+    totals = [0] * len(months)
+    in_time = [0] * len(months)
+    for e in entries:
+        i = index.get((e.t0.year, e.t0.month))
+        if i is None:
+            continue
+        totals[i] += 1
+        if e.in_time:
+            in_time[i] += 1
+    return [
+        {
+            "mois": month.strftime("%Y-%m"),
+            "nouveaux_entrants": totals[i],
+            "nouveaux_entrants_orientes_15j": in_time[i],
+            "taux_orientation_15j": _ratio(in_time[i], totals[i]),
+        }
+        for i, month in enumerate(months)
+    ]
+
+
 # --- nouveaux entrants, compté par la base ------------------------------------------------------------------
 
 
@@ -789,21 +814,28 @@ def compute_indicators(scope, start, end, *, target_days=None, engine=None):
     return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
 
 
-def indicators_and_series(scope, start, end, *, target_days=None, engine=None):
-    """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte."""
+def indicators_and_series(scope, start, end, *, target_days=None, engine=None, entries=None):
+    """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte.
+
+    ``entries`` : la cohorte déjà lue par l'appelant (``new_entrant_cohort`` de la même portée et de la même
+    période, tableau de bord) ; ses indicateurs et sa série en sont tirés au lieu d'un second calcul par la
+    base (mêmes chiffres : ``cohort_indicators``, ``cohort_series``)."""
     check_period(start, end)
     if engine is not None:
         token = _ENGINE.set(engine)
         try:
-            return _compute(scope, start, end, target_days)
+            return _compute(scope, start, end, target_days, entries)
         finally:
             _ENGINE.reset(token)
     with analytics_session():
-        return _compute(scope, start, end, target_days)
+        return _compute(scope, start, end, target_days, entries)
 
 
-def _compute(scope, start, end, target_days):
-    values, series = cohort_tallies(scope, start, end, target_days=target_days)
+def _compute(scope, start, end, target_days, entries=None):
+    if entries is None:
+        values, series = cohort_tallies(scope, start, end, target_days=target_days)
+    else:
+        values, series = cohort_indicators(entries), cohort_series(entries, start, end)
     values["delai_median_diagnostic_premiere_action_jours"] = diagnostic_to_first_action_median(
         scope, start, end
     )

@@ -42,7 +42,7 @@ from .definitions import (
     DELAY_BUCKET_LABELS,
     analytics_session,
     beneficiary_scope,
-    cohort_tallies,
+    cohort_series,
     compute_indicators,
     indicators_and_series,
     new_entrant_cohort,
@@ -168,8 +168,9 @@ def dashboard(request):
     f = _filters(request)
     start, end = f.start, f.end
     with analytics_session():
+        # La cohorte est lue une fois : figures, série, graphiques et répartitions en sont tirés.
         entries, classified = _cohort(f)
-        values, series = indicators_and_series(f.scope, start, end)
+        values, series = indicators_and_series(f.scope, start, end, entries=entries)
         data = charts.chart_data(series, classified)
         # Tableau par organisation : sur le territoire choisi, toutes les organisations permises.
         territory_scope = beneficiary_scope(
@@ -333,7 +334,7 @@ def _chart(request, chart):
     f = _filters(request)
     with analytics_session():
         _entries, classified = _cohort(f)
-        data = charts.chart_data(cohort_tallies(f.scope, f.start, f.end)[1], classified)
+        data = charts.chart_data(cohort_series(_entries, f.start, f.end), classified)
     return f, data[chart]
 
 

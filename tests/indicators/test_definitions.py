@@ -15,6 +15,7 @@ from parcours.indicators.definitions import (
     INDICATOR_IDS,
     beneficiary_scope,
     cohort_indicators,
+    cohort_series,
     cohort_tallies,
     compute_indicators,
     indicators_and_series,
@@ -399,3 +400,21 @@ def test_counting_listed_entries_agrees_with_counting_in_the_database(departemen
     }
     assert in_database["repartition_parcours"]["social"] == 1  # l'orientation annulée de Bruno ne compte pas
     assert in_database["delai_median_t0_orientation_jours"] == 14  # 1, 14, 50 jours
+
+
+def test_the_monthly_series_of_a_cohort_already_read_agrees_with_the_database(departement, flux, orient):
+    """Le tableau de bord lit la cohorte une fois et en tire sa série mensuelle (``cohort_series``) : mêmes
+    chiffres que la série comptée par la base, mois sans entrée compris."""
+    flux(D(2026, 3, 1), row("alice"), row("bruno"))
+    flux(D(2026, 5, 4), row("chloe"), row("david"))
+    orient(person("alice"), D(2026, 3, 5), "emploi")
+    orient(person("bruno"), D(2026, 4, 30), "social")  # au-delà de l'objectif
+    orient(person("chloe"), D(2026, 5, 10), "social")
+    scope = beneficiary_scope(departement=departement)
+    period = (D(2026, 3, 1), D(2026, 5, 31))
+    in_database, series = cohort_tallies(scope, *period)
+    entries = new_entrant_cohort(scope, *period)
+    assert cohort_series(entries, *period) == series
+    assert [m["nouveaux_entrants"] for m in series] == [2, 0, 2]
+    assert [m["nouveaux_entrants_orientes_15j"] for m in series] == [1, 0, 1]
+    assert cohort_indicators(entries) == in_database

@@ -52,6 +52,23 @@ def test_dashboard_shows_every_figure_with_its_definition(client, manager, march
     assert pathways == {"emploi": 1, "socio_professionnel": 1, "social": 1, "non_oriente": 1}
 
 
+def test_the_dashboard_reads_the_new_entrant_cohort_once(client, manager, march, monkeypatch):
+    """La cohorte (la requête la plus coûteuse à 150 000 personnes) est lue une fois : figures, série,
+    graphiques et répartitions en sont tirés, sans second calcul par la base."""
+    from parcours.indicators import definitions
+
+    def second_computation(*args, **kwargs):
+        raise AssertionError("cohorte recalculée par la base")
+
+    monkeypatch.setattr(definitions, "cohort_tallies", second_computation)
+    client.force_login(manager)
+    response = client.get(reverse("indicators:dashboard"), MARCH)
+    assert response.status_code == 200
+    assert figure(response, "nouveaux_entrants")["display"] == "4"
+    assert figure(response, "taux_orientation_15j")["display"] == "50\u202f%"
+    assert client.get(reverse("indicators:chart_svg", args=["serie-mensuelle"]), MARCH).status_code == 200
+
+
 def test_navigation_has_a_pilotage_entry(client, manager):
     client.force_login(manager)
     response = client.get(reverse("home"))
