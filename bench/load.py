@@ -229,7 +229,7 @@ PAGES = {
         ("accueil", "/", 2),
         ("files d'orientation", "/orientation/", 3),
         ("liste des personnes", "/beneficiaires/", 2),
-        ("recherche", "/beneficiaires/?q={name}", 3),
+        ("recherche (matricule)", "/beneficiaires/?q={matricule}", 3),
         ("dossier", "/beneficiaires/{person}/", 5),
         ("panneau d'orientation", "/orientation/beneficiaires/{person}/", 3),
         ("pilotage", "/pilotage/", 1),
@@ -238,7 +238,7 @@ PAGES = {
         ("accueil", "/", 2),
         ("portefeuille", "/orientation/portefeuille/", 3),
         ("liste des personnes", "/beneficiaires/", 2),
-        ("recherche", "/beneficiaires/?q={name}", 2),
+        ("recherche (matricule)", "/beneficiaires/?q={matricule}", 2),
         ("dossier", "/beneficiaires/{person}/", 6),
         ("catalogue", "/catalogue/", 1),
     ],
@@ -277,7 +277,9 @@ class Agent(threading.Thread):
         while time.monotonic() < self.deadline:
             label, template, _ = self.rng.choice(self.choices)
             person = self.rng.choice(self.people) if self.people else 1
-            path = template.format(person=person, name=f"Nom{self.rng.randrange(150_000)}")
+            # Matricule d'un foyer du banc (bench/indicators.py : 9 000 000 + rang) ; les noms du banc portent un
+            # numéro et ne servent pas à la recherche par nom (les vrais noms n'ont pas de chiffre).
+            path = template.format(person=person, matricule=9_000_000 + self.rng.randrange(150_000))
             started = time.perf_counter()
             try:
                 status = self.request(path)

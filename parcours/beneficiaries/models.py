@@ -66,6 +66,8 @@ class Household(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["departement", "organism", "matricule"], name="unique_household")
         ]
+        # Recherche d'une personne par le matricule de son foyer (tous organismes) : accès direct.
+        indexes = [models.Index(fields=["matricule"], name="household_matricule_idx")]
 
     def __str__(self):
         return f"{self.organism} {self.matricule}"
@@ -136,19 +138,35 @@ class BeneficiaryQuerySet(models.QuerySet):
         return self.filter(scope)
 
     def search(self, text):
+        """Recherche de la liste : un identifiant (matricule, NIR, identifiant France Travail ou du Département)
+        ou des mots du nom et du prénom.
+
+        Un texte qui contient un chiffre est un identifiant — aucun nom n'en contient : il est cherché par
+        égalité, index par index (les foyers du matricule d'abord, puis une condition sur les seules colonnes
+        indexées de la personne), sans parcourir les noms de tout le Département. Sinon, chaque mot est cherché
+        dans le nom d'usage, le nom de naissance et le prénom."""
         text = (text or "").strip()
         if not text:
             return self
         compact = "".join(text.split())
+        if any(c.isdigit() for c in compact):
+            return self.filter(self._identifier_q(compact))
         q = Q()
         for word in text.split():
             q &= Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(birth_name__icontains=word)
-        q |= Q(household__matricule__iexact=compact) | Q(departement_internal_id__iexact=compact)
-        q |= Q(france_travail_id__iexact=compact)
+        return self.filter(q)
+
+    @staticmethod
+    def _identifier_q(compact):
+        variants = sorted({compact, compact.upper(), compact.lower()})
+        households = list(Household.objects.filter(matricule__in=variants).values_list("pk", flat=True))
+        q = Q(departement_internal_id__in=variants) | Q(france_travail_id__in=variants)
+        if households:
+            q |= Q(household_id__in=households)
         if compact[:13].isdigit() and len(compact) in (13, 15):
             # NIR chiffré : recherche exacte du numéro complet (la clé se déduit des 13 premiers caractères).
             q |= Q(nir=f"{compact[:13]}{compute_key(compact[:13]):02d}")
-        return self.filter(q)
+        return q
 
 
 class Beneficiary(TracksLoadedValues):

@@ -148,6 +148,9 @@ def people():
         ({"q": "3512345"}, ["Dupont"]),
         ({"q": "D-000451"}, ["Dupont"]),
         ({"q": "FT9911223"}, ["Martin"]),
+        ({"q": "ft9911223"}, ["Martin"]),  # identifiant cherché par égalité, casse indifférente
+        ({"q": "d-000451"}, ["Dupont"]),
+        ({"q": "35 123 45"}, ["Dupont"]),  # matricule saisi avec des espaces
         ({"etat": "3"}, ["Martin"]),
         ({"sdd": "non"}, ["Martin"]),
         ({"sdd": "oui"}, ["Dupont", "Leroy"]),
