@@ -1154,16 +1154,3 @@ def _log_admin_actions(actor, report):
             + _summary(report)
         ),
     )
-
-
-def importing_departements(user):
-    """Départements pour lesquels l'agent peut importer le fichier des organisations : ceux dont il est
-    administrateur (appartenance active, rôle ``admin``) ; tous pour un super-utilisateur."""
-    if not user.is_authenticated:
-        return []
-    departements = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("departement_code")
-    if user.is_superuser:
-        return list(departements)
-    return list(
-        departements.filter(memberships__user=user, memberships__is_active=True, memberships__role=Role.ADMIN)
-    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.db.models.signals import post_delete, post_save
 
-from .models import Membership, OrganisationKind, Role
+from .models import Membership, Organisation, OrganisationKind, Role
 
 # --- ensembles de rôles (une capacité = un nom) ------------------------------------------------------------
 
@@ -164,3 +164,16 @@ PEOPLE_READER = Capability(
     "Votre accès est limité aux indicateurs agrégés.",
     kinds=NOT_ETAT,
 )
+
+
+def administered_departements(user):
+    """Les Départements dont l'agent est administrateur (pages de reprise : organisations et agents, événements
+    du parcours), par code ; tous pour un super-utilisateur. Lus dans ``memberships_of`` (aucune requête de
+    plus pour les appartenances)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    departements = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("departement_code")
+    if user.is_superuser:
+        return list(departements)
+    ids = {m.organisation_id for m in DEPARTEMENT_ADMIN.memberships(user)}
+    return list(departements.filter(pk__in=ids)) if ids else []

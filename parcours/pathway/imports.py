@@ -41,7 +41,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from parcours.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from parcours.accounts.models import Membership, Organisation, OrganisationKind, User
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.beneficiaries.nir import NirError, mask_nir, normalize_nir
 from parcours.intake.formats import sniff_kind
@@ -1163,21 +1163,6 @@ class _Applier:
 # Point d'entrée
 
 
-def admin_departements(user):
-    """Départements pour lesquels l'agent peut importer des événements du parcours : ceux dont il est
-    administrateur (appartenance active, rôle ``admin``) ; tous pour un super-utilisateur."""
-    if not user.is_authenticated:
-        return []
-    departements = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("departement_code")
-    if user.is_superuser:
-        return list(departements)
-    return list(
-        departements.filter(
-            memberships__user=user, memberships__is_active=True, memberships__role=Role.ADMIN
-        ).distinct()
-    )
-
-
 def _copy(source, target):
     """Copie le fichier (chemin ou fichier téléversé) ; renvoie (nom, taille, empreinte SHA-256)."""
     digest = hashlib.sha256()
@@ -1309,6 +1294,5 @@ __all__ = [
     "FORMATS",
     "PathwayImportError",
     "PathwayReport",
-    "admin_departements",
     "import_pathway",
 ]

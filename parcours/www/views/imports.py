@@ -13,14 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parcours.accounts.models import Organisation, OrganisationKind
-from parcours.accounts.onboarding import importing_departements
-from parcours.accounts.roles import FLUX_IMPORTER
+from parcours.accounts.roles import DEPARTEMENT_ADMIN, FLUX_IMPORTER
 from parcours.beneficiaries.nir import mask_nir
 from parcours.beneficiaries.queries import PRIVILEGED_ROLES, active_memberships
 from parcours.core.access import Level, access
 from parcours.intake.models import ImportBatch, ImportStatus
 from parcours.intake.records import FileRejected
-from parcours.pathway.imports import admin_departements
 from parcours.www.forms import ImportUploadForm, uploads_removed
 
 PAGE_SIZE = 50
@@ -83,8 +81,8 @@ def import_list(request):
         "page_obj": page,
         "can_import": bool(importable_organisations(request.user, memberships)),
         # Reprises (administrateurs d'un Département) : événements du parcours, organisations et agents.
-        "can_import_pathway": bool(admin_departements(request.user)),
-        "can_import_organisations": bool(importing_departements(request.user)),
+        "can_import_pathway": DEPARTEMENT_ADMIN.allows(request.user),
+        "can_import_organisations": DEPARTEMENT_ADMIN.allows(request.user),
     }
     return render(request, "www/imports/list.html", context)
 

@@ -7,7 +7,6 @@ Département. Le traitement est celui de la commande ``parcours import-organisat
 """
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -16,9 +15,8 @@ from parcours.accounts.onboarding import (
     OBJECT_LABELS,
     STATUS_LABELS,
     import_organisations,
-    importing_departements,
 )
-from parcours.accounts.roles import DEPARTEMENT_ADMIN
+from parcours.accounts.roles import DEPARTEMENT_ADMIN, administered_departements
 from parcours.core.access import Level, access
 from parcours.www.forms import DepartementUploadForm, uploads_removed
 
@@ -50,11 +48,7 @@ def _changes(changes):
 )
 @require_http_methods(["GET", "POST"])
 def organisation_import(request):
-    departements = importing_departements(request.user)
-    if not departements:
-        raise PermissionDenied(
-            "Seuls les administrateurs d'un Département peuvent importer le fichier des organisations."
-        )
+    departements = administered_departements(request.user)
     report = None
     departement = None
     if request.method == "POST":

@@ -7,13 +7,12 @@ rien, rapport rendu sur la page ; l'agent qui dépose le fichier est l'auteur de
 """
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from parcours.accounts.roles import DEPARTEMENT_ADMIN
+from parcours.accounts.roles import DEPARTEMENT_ADMIN, administered_departements
 from parcours.core.access import Level, access
-from parcours.pathway.imports import COLUMNS, PathwayImportError, admin_departements, import_pathway
+from parcours.pathway.imports import COLUMNS, PathwayImportError, import_pathway
 from parcours.pathway.models import EventType, PathwayImport
 from parcours.www.forms import DepartementUploadForm, uploads_removed
 
@@ -52,11 +51,7 @@ def _counters(report):
 )
 @require_http_methods(["GET", "POST"])
 def pathway_import(request):
-    departements = admin_departements(request.user)
-    if not departements:
-        raise PermissionDenied(
-            "Seuls les administrateurs d'un Département peuvent importer des événements du parcours."
-        )
+    departements = administered_departements(request.user)
     report = None
     departement = None
     if request.method == "POST":
