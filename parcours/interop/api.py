@@ -38,6 +38,7 @@ from .api_common import (
     not_found,
     organisation_payload,
     partner_auth,
+    person_not_found,
     refused,
     router,
     stored_body,
@@ -504,9 +505,9 @@ def post_signed_contract(request, payload: SignedContractIn, idempotency_key: st
     fingerprint = services.request_hash("POST", "contrats", payload.model_dump(mode="json"))
 
     def perform():
-        person = services.visible_people(partner).filter(pk=payload.personne).first()
+        person = services.visible_person(partner, payload.personne)
         if person is None:
-            return not_found("Personne introuvable dans votre périmètre.")
+            return person_not_found()
         reference = payload.reference.strip()
         same_reference = Contract.objects.filter(
             beneficiary=person, organisation_id=partner.organisation_id, external_reference=reference

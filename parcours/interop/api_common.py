@@ -237,6 +237,10 @@ def not_found(message):
     return 404, {"code": "introuvable", "message": message}
 
 
+def person_not_found():
+    return not_found("Personne introuvable dans votre périmètre.")
+
+
 def refused(exc, code="transition_impossible"):
     """422 en français à partir d'une ``ValidationError`` d'un service métier."""
     return 422, {"code": code, "message": error_message(exc)}

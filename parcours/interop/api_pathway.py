@@ -29,6 +29,7 @@ from .api_common import (
     not_found,
     organisation_payload,
     partner_auth,
+    person_not_found,
     refused,
     router,
     stored_body,
@@ -116,9 +117,9 @@ def post_orientation(request, payload: OrientationIn, idempotency_key: str = ide
     fingerprint = services.request_hash("POST", "orientations", payload.model_dump(mode="json"))
 
     def perform():
-        person = services.visible_people(partner).filter(pk=payload.personne).first()
+        person = services.visible_person(partner, payload.personne)
         if person is None:
-            return not_found("Personne introuvable dans votre périmètre.")
+            return person_not_found()
         organisation = _organisation(partner, payload.organisation.strip())
         if organisation is None:
             return not_found(
@@ -160,9 +161,9 @@ def post_referent(request, payload: ReferentIn, idempotency_key: str = idempoten
     fingerprint = services.request_hash("POST", "referents", payload.model_dump(mode="json"))
 
     def perform():
-        person = services.visible_people(partner).filter(pk=payload.personne).first()
+        person = services.visible_person(partner, payload.personne)
         if person is None:
-            return not_found("Personne introuvable dans votre périmètre.")
+            return person_not_found()
         membership = (
             Membership.objects.filter(
                 organisation=partner.organisation,
@@ -215,9 +216,9 @@ def post_end_follow_up(request, payload: EndFollowUpIn, idempotency_key: str = i
     fingerprint = services.request_hash("POST", "fins-de-suivi", payload.model_dump(mode="json"))
 
     def perform():
-        person = services.visible_people(partner).filter(pk=payload.personne).first()
+        person = services.visible_person(partner, payload.personne)
         if person is None:
-            return not_found("Personne introuvable dans votre périmètre.")
+            return person_not_found()
         try:
             follow_up = pathway_services.end_follow_up(
                 person, on=payload.fin_le, reason=payload.motif, author=partner.service_user

@@ -117,6 +117,11 @@ def visible_people(partner):
     return Beneficiary.objects.filter(people_q(partner))
 
 
+def visible_person(partner, beneficiary_id):
+    """La personne ``beneficiary_id`` si elle est dans le périmètre du système, sinon None."""
+    return visible_people(partner).filter(pk=beneficiary_id).first()
+
+
 def sees_nir(partner):
     """Seul le système du Département reçoit le NIR."""
     return partner.organisation.kind == OrganisationKind.DEPARTEMENT
