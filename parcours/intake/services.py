@@ -204,8 +204,9 @@ def import_flux(
 PROGRESS_INTERVAL = 1.0  # secondes entre deux écritures de la progression
 
 
-def _progress_file(batch):
-    return Path(f"{batch.stored_path}.progress.json") if batch.stored_path else None
+def _progress_file(stored_path):
+    """Fichier de progression d'un import (SQLite), à côté de la copie conservée du fichier déposé."""
+    return Path(f"{stored_path}.progress.json") if stored_path else None
 
 
 def store_progress(batch, done, total):
@@ -230,7 +231,7 @@ def store_progress(batch, done, total):
             logger.debug("Progression de l'import %s non enregistrée (ligne verrouillée)", batch.pk)
         finally:
             side.close()
-    elif (path := _progress_file(batch)) is not None:
+    elif (path := _progress_file(batch.stored_path)) is not None:
         tmp = path.with_name(path.name + ".tmp")
         try:
             tmp.write_text(json.dumps({"done": done, "total": total}))
@@ -241,7 +242,7 @@ def store_progress(batch, done, total):
 
 def get_progress(batch):
     done, total = batch.progress_done, batch.progress_total
-    path = _progress_file(batch)
+    path = _progress_file(batch.stored_path)
     if path is not None and path.exists():
         try:
             data = json.loads(path.read_text())
@@ -408,7 +409,7 @@ def _finish(batch, report):
         )
     batch.save()
     if stored:
-        Path(f"{stored}.progress.json").unlink(missing_ok=True)
+        _progress_file(stored).unlink(missing_ok=True)
         if not batch.stored_path:
             Path(stored).unlink(missing_ok=True)
 
