@@ -11,6 +11,7 @@ from parcours.core.delays import get_delay
 
 from .fields import EncryptedNirField
 from .nir import compute_key, format_nir, mask_nir
+from .search import search_names
 
 
 class Organism(models.TextChoices):
@@ -144,17 +145,15 @@ class BeneficiaryQuerySet(models.QuerySet):
         Un texte qui contient un chiffre est un identifiant — aucun nom n'en contient : il est cherché par
         égalité, index par index (les foyers du matricule d'abord, puis une condition sur les seules colonnes
         indexées de la personne), sans parcourir les noms de tout le Département. Sinon, chaque mot est cherché
-        dans le nom d'usage, le nom de naissance et le prénom."""
+        dans le nom d'usage, le prénom et le nom de naissance, sans accents ni casse, par un index trigramme,
+        avec tolérance aux fautes de frappe sur PostgreSQL et classement par pertinence (voir ``search.py``)."""
         text = (text or "").strip()
         if not text:
             return self
         compact = "".join(text.split())
         if any(c.isdigit() for c in compact):
             return self.filter(self._identifier_q(compact))
-        q = Q()
-        for word in text.split():
-            q &= Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(birth_name__icontains=word)
-        return self.filter(q)
+        return search_names(self, text)
 
     @staticmethod
     def _identifier_q(compact):
@@ -237,6 +236,10 @@ class Beneficiary(TracksLoadedValues):
             models.Index(fields=["departement", "new_entrant_t0"], name="benef_dep_t0_idx"),
             models.Index(fields=["territory", "last_name"], name="benef_territory_idx"),
             models.Index(fields=["household", "role"], name="benef_household_role_idx"),
+            # Listes paginées par curseur : liste des personnes d'un partenaire (ordre du nom, sans
+            # Département) et synchronisation de l'API des partenaires (date de modification, identifiant).
+            models.Index(fields=["last_name", "first_name", "id"], name="benef_list_name_idx"),
+            models.Index(fields=["updated_at", "id"], name="benef_updated_idx"),
         ]
 
     def __str__(self):
