@@ -6,11 +6,12 @@ au périmètre de l'agent (``Beneficiary.objects.visible_to(user)``).
 
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import F
 from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind
 from parcours.accounts.roles import TEAM, memberships_of
+from parcours.core.pagination import PER_PAGE, CappedCount, capped_count, capped_counts, keyset_page
 
 from .models import Beneficiary
 
@@ -83,6 +84,33 @@ def for_list(queryset):
     return queryset.select_related(*LIST_RELATED)
 
 
+# Ordre de la liste (celui du modèle, terminé par l'identifiant) : servi par l'index (Département, nom, prénom)
+# pour une équipe du Département, (nom, prénom, identifiant) pour un partenaire.
+LIST_ORDERING = ("last_name", "first_name", "pk")
+
+
+def _list_ordering(queryset):
+    """Ordre de la liste : la pertinence d'abord quand la recherche la calcule (``search_rank``), puis le nom."""
+    if "search_rank" in queryset.query.annotations and tuple(queryset.query.order_by[:1]) == (
+        "-search_rank",
+    ):
+        return queryset.annotate(list_rank=F("search_rank")), ["-list_rank", *LIST_ORDERING]
+    return queryset, list(LIST_ORDERING)
+
+
+def list_page(queryset, *, after=None, before=None, per_page=PER_PAGE):
+    """Une page de la liste après (ou avant) un curseur, et son total plafonné (« plus de 1 000 ») : une
+    requête pour la page, une pour le total quand la liste dépasse une page ; ni ``COUNT`` ni tri de tout
+    le périmètre."""
+    ordered, ordering = _list_ordering(queryset)
+    page = keyset_page(ordered, ordering, after=after, before=before, per_page=per_page)
+    if page.is_first and not page.has_next:
+        page.count = CappedCount(len(page))  # la liste tient sur une page : son total est connu
+    else:
+        page.count = capped_count(queryset)
+    return page
+
+
 def household_members(beneficiary, scope):
     """Les autres personnes du foyer que l'agent a le droit de voir."""
     if beneficiary.household_id is None:
@@ -94,13 +122,24 @@ def household_members(beneficiary, scope):
     )
 
 
-def dashboard_counts(scope, today=None):
-    """Compteurs de l'accueil pour un périmètre : personnes suivies, soumises, nouveaux entrants récents."""
+# Plafond des compteurs de l'accueil : exacts jusqu'à 10 000, « plus de 10 000 » au-delà (les effectifs exacts
+# d'un grand Département sont au tableau de bord de pilotage).
+DASHBOARD_CAP = 10_000
+
+
+def dashboard_counts(scope, today=None, *, cap=None):
+    """Compteurs de l'accueil pour un périmètre : personnes suivies, soumises, nouveaux entrants récents.
+
+    Totaux plafonnés (``CappedCount`` : exacts jusqu'à ``cap``, « plus de … » au-delà), lus en une requête :
+    chacun s'arrête à ``cap + 1`` lignes au lieu de compter tout le Département à chaque affichage."""
     today = today or timezone.localdate()
     since = today - datetime.timedelta(days=NEW_ENTRANTS_WINDOW_DAYS)
-    counts = scope.order_by().aggregate(
-        beneficiaries=Count("pk"),
-        new_entrants=Count("pk", filter=Q(new_entrant_t0__gte=since)),
-        sdd=Count("pk", filter=Q(is_sdd=True)),
+    counts = capped_counts(
+        {
+            "beneficiaries": scope,
+            "new_entrants": scope.filter(new_entrant_t0__gte=since),
+            "sdd": scope.filter(is_sdd=True),
+        },
+        cap=cap or DASHBOARD_CAP,
     )
     return {**counts, "new_entrants_since": since}

@@ -94,6 +94,12 @@ class Invitation(models.Model):
             models.Index(fields=["beneficiary", "created_on"], name="invit_benef_created_idx"),
             models.Index(fields=["status", "expires_on"], name="invit_status_expiry_idx"),
             models.Index(fields=["status", "sent_on"], name="invit_status_sent_idx"),
+            # File « invitations en cours » : lue dans l'ordre de l'expiration, sans trier toutes les invitations.
+            models.Index(
+                fields=["expires_on", "id"],
+                condition=models.Q(status__in=OPEN_INVITATION_STATUSES),
+                name="invit_open_expiry_idx",
+            ),
         ]
 
     def __str__(self):

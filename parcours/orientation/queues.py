@@ -22,6 +22,7 @@ from django.utils import timezone
 from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.beneficiaries.models import CLOSED_STATES, FollowUp
 from parcours.core.delays import get_delay
+from parcours.core.pagination import PER_PAGE, Key, capped_counts, keyset_page
 
 from .common import default_today
 from .models import (
@@ -83,7 +84,14 @@ def _delay_expressions(names, departement_field):
     return expressions
 
 
-def with_days_left(queryset, today=None, *, prefix=""):
+def _delays(prefix=""):
+    """Expressions des délais d'orientation (objectif, délai légal) selon le Département de chaque ligne."""
+    return _delay_expressions(
+        ("orientation_target_days", "orientation_legal_days"), f"{prefix}departement_id"
+    )
+
+
+def with_days_left(queryset, today=None, *, prefix="", delays=None):
     """Annote ``days_left_target`` et ``days_left_legal`` (0 = dernier jour dans les temps, < 0 = en retard).
 
     T0 (``new_entrant_t0``) compte comme jour 1 : l'objectif de 15 jours est tenu jusqu'à T0 + 14 inclus,
@@ -92,14 +100,23 @@ def with_days_left(queryset, today=None, *, prefix=""):
     """
     today = default_today(today)
     elapsed = DaysBetween(F(f"{prefix}new_entrant_t0"), Value(today, output_field=DateField()))
-    delays = _delay_expressions(
-        ("orientation_target_days", "orientation_legal_days"), f"{prefix}departement_id"
-    )
+    delays = delays or _delays(prefix)
     return queryset.annotate(
         days_elapsed=elapsed,
         days_left_target=delays["orientation_target_days"] - Value(1) - elapsed,
         days_left_legal=delays["orientation_legal_days"] - Value(1) - elapsed,
     )
+
+
+def _urgency(delays, prefix=""):
+    """Clé de tri « les plus urgents d'abord » (jours restants avant l'objectif, croissants).
+
+    Quand l'objectif est le même pour tous les Départements, trier par jours restants revient à trier par T0 :
+    on trie alors par la colonne T0, que l'index des files sert (la base lit la page sans trier la file).
+    Sinon, par l'expression des jours restants (exacte, sans index)."""
+    if isinstance(delays["orientation_target_days"], Value):
+        return f"{prefix}new_entrant_t0"
+    return "days_left_target"
 
 
 def deadlines(t0, departement=None):
@@ -156,33 +173,21 @@ def _appointment_since_t0(attendances):
     )
 
 
-def new_entrants_to_invite(scope, today=None):
-    """Nouveaux entrants ni invités, ni orientés, ni dispensés depuis leur T0 ; les plus urgents d'abord."""
-    today = default_today(today)
-    people = (
+def _to_invite(scope, today):
+    return (
         scope.filter(new_entrant_t0__isnull=False, new_entrant_t0__lte=today)
         .exclude(rsa_state__in=CLOSED_STATES)
         .exclude(is_sdd=False)  # n'est plus soumis aux droits et devoirs : plus d'orientation à mener
         .filter(~_invited_since_t0(), ~_notified_since_t0(), ~_exempted(today), ~_followed())
         .filter(~_appointment_since_t0([Attendance.PLANNED, Attendance.SEEN]))
     )
-    return with_days_left(people, today).order_by("days_left_target", "last_name", "pk")
 
 
-def pending_invitations(scope, today=None):
-    """Invitations en cours (créées, envoyées, distribuées), avec les jours restants de la personne."""
-    invitations = Invitation.objects.filter(
-        beneficiary__in=scope.values("pk"), status__in=OPEN_INVITATION_STATUSES
-    ).select_related("beneficiary", "beneficiary__territory")
-    return with_days_left(invitations, today, prefix="beneficiary__").order_by(
-        "expires_on", "days_left_target", "pk"
-    )
+def _open_invitations(scope):
+    return Invitation.objects.filter(beneficiary__in=scope.values("pk"), status__in=OPEN_INVITATION_STATUSES)
 
 
-def expired_invitations(scope, today=None):
-    """Invitations expirées sans réponse ni invitation plus récente, personne toujours à orienter :
-    à relancer par une convocation."""
-    today = default_today(today)
+def _expired_invitations(scope):
     newer = Invitation.objects.filter(beneficiary=OuterRef("beneficiary"), pk__gt=OuterRef("pk")).exclude(
         status=InvitationStatus.FAILED
     )
@@ -197,59 +202,160 @@ def expired_invitations(scope, today=None):
         attendance__in=[Attendance.PLANNED, Attendance.SEEN],
         created_at__gte=OuterRef("created_at"),
     )
-    invitations = (
-        Invitation.objects.filter(beneficiary__in=scope.values("pk"), status=InvitationStatus.EXPIRED)
-        .filter(~Exists(newer), ~Exists(oriented), ~Exists(booked))
-        .select_related("beneficiary", "beneficiary__territory")
-    )
-    return with_days_left(invitations, today, prefix="beneficiary__").order_by("days_left_target", "pk")
+    return Invitation.objects.filter(
+        beneficiary__in=scope.values("pk"), status=InvitationStatus.EXPIRED
+    ).filter(~Exists(newer), ~Exists(oriented), ~Exists(booked))
 
 
-def appointments_to_record(scope, now=None):
-    """Rendez-vous passés dont la présence n'a pas été saisie (les plus anciens d'abord)."""
-    now = now or timezone.now()
-    appointments = (
-        Appointment.objects.filter(
-            beneficiary__in=scope.values("pk"), attendance=Attendance.PLANNED, starts_at__lt=now
-        )
-        .select_related("beneficiary", "beneficiary__territory")
-        .prefetch_related("professionals", "organisations")
-    )
-    return with_days_left(appointments, timezone.localdate(now), prefix="beneficiary__").order_by(
-        "starts_at", "pk"
+def _appointments_to_record(scope, now):
+    return Appointment.objects.filter(
+        beneficiary__in=scope.values("pk"), attendance=Attendance.PLANNED, starts_at__lt=now
     )
 
 
-def people_to_orient(scope, today=None):
-    """Nouveaux entrants sans orientation notifiée depuis leur T0 (ni dispense en cours).
-
-    Annotations : ``days_left_target`` / ``days_left_legal``, ``seen`` (rendez-vous d'orientation honoré),
-    ``pending_pathway`` (orientation décidée, pas encore notifiée).
-    """
-    today = default_today(today)
-    pending = OrientationDecision.objects.filter(
-        beneficiary=OuterRef("pk"), status=DecisionStatus.DECIDED, is_current=True
-    ).values("pathway")[:1]
-    people = (
+def _to_orient(scope, today):
+    return (
         scope.filter(new_entrant_t0__isnull=False, new_entrant_t0__lte=today)
         .exclude(rsa_state__in=CLOSED_STATES)
         .exclude(is_sdd=False)
         .filter(~_notified_since_t0(), ~_exempted(today), ~_followed())
-        .annotate(seen=_appointment_since_t0([Attendance.SEEN]), pending_pathway=Subquery(pending))
     )
-    return with_days_left(people, today).order_by("-seen", "days_left_target", "last_name", "pk")
 
 
-def queue_counts(scope, today=None):
-    """Nombre de lignes de chaque file (une requête par file)."""
+def _with_situation(people):
+    """Annote ``seen`` (rendez-vous d'orientation honoré depuis le T0) et ``pending_pathway`` (orientation
+    décidée, pas encore notifiée)."""
+    pending = OrientationDecision.objects.filter(
+        beneficiary=OuterRef("pk"), status=DecisionStatus.DECIDED, is_current=True
+    ).values("pathway")[:1]
+    return people.annotate(seen=_appointment_since_t0([Attendance.SEEN]), pending_pathway=Subquery(pending))
+
+
+def new_entrants_to_invite(scope, today=None):
+    """Nouveaux entrants ni invités, ni orientés, ni dispensés depuis leur T0 ; les plus urgents d'abord."""
+    queryset, ordering = _invite_queue(scope, default_today(today))
+    return queryset.order_by(*_order(ordering))
+
+
+def _invite_queue(scope, today):
+    delays = _delays()
+    people = with_days_left(_to_invite(scope, today), today, delays=delays)
+    return people, [Key(_urgency(delays)), "last_name", "pk"]
+
+
+def pending_invitations(scope, today=None):
+    """Invitations en cours (créées, envoyées, distribuées), avec les jours restants de la personne."""
+    queryset, ordering = _pending_queue(scope, today)
+    return queryset.order_by(*_order(ordering))
+
+
+def _pending_queue(scope, today):
+    delays = _delays("beneficiary__")
+    invitations = _open_invitations(scope).select_related("beneficiary", "beneficiary__territory")
+    invitations = with_days_left(invitations, today, prefix="beneficiary__", delays=delays)
+    urgency = Key(_urgency(delays, "beneficiary__"), nullable=True)  # T0 inconnu : en fin de file
+    return invitations, [Key("expires_on", nullable=True), urgency, "pk"]
+
+
+def expired_invitations(scope, today=None):
+    """Invitations expirées sans réponse ni invitation plus récente, personne toujours à orienter :
+    à relancer par une convocation."""
+    queryset, ordering = _expired_queue(scope, today)
+    return queryset.order_by(*_order(ordering))
+
+
+def _expired_queue(scope, today):
+    delays = _delays("beneficiary__")
+    invitations = _expired_invitations(scope).select_related("beneficiary", "beneficiary__territory")
+    invitations = with_days_left(invitations, today, prefix="beneficiary__", delays=delays)
+    return invitations, [Key(_urgency(delays, "beneficiary__"), nullable=True), "pk"]
+
+
+def appointments_to_record(scope, now=None):
+    """Rendez-vous passés dont la présence n'a pas été saisie (les plus anciens d'abord)."""
+    queryset, ordering = _appointments_queue(scope, now)
+    return queryset.order_by(*_order(ordering))
+
+
+def _appointments_queue(scope, now):
+    now = now or timezone.now()
+    appointments = (
+        _appointments_to_record(scope, now)
+        .select_related("beneficiary", "beneficiary__territory")
+        .prefetch_related("professionals", "organisations")
+    )
+    appointments = with_days_left(appointments, timezone.localdate(now), prefix="beneficiary__")
+    return appointments, ["starts_at", "pk"]
+
+
+def people_to_orient(scope, today=None):
+    """Nouveaux entrants sans orientation notifiée depuis leur T0 (ni dispense en cours) : les personnes vues
+    en rendez-vous d'abord, puis les plus urgentes.
+
+    Annotations : ``days_left_target`` / ``days_left_legal``, ``seen`` (rendez-vous d'orientation honoré),
+    ``pending_pathway`` (orientation décidée, pas encore notifiée).
+    """
+    queryset, ordering = _orient_queue(scope, default_today(today))
+    return queryset.order_by("-seen", *_order(ordering))
+
+
+def _orient_queue(scope, today):
+    delays = _delays()
+    people = with_days_left(_with_situation(_to_orient(scope, today)), today, delays=delays)
+    return people, [Key(_urgency(delays)), "last_name", "pk"]
+
+
+def _order(ordering):
+    return [item.order() if isinstance(item, Key) else item for item in ordering]
+
+
+# --- pages et totaux des files ----------------------------------------------------------------------------
+
+QUEUE_NAMES = ("a_inviter", "invitations", "expirees", "rendez_vous", "a_orienter")
+
+
+def queue_counts(scope, today=None, now=None, *, cap=None):
+    """Nombre de lignes de chaque file, exact jusqu'à 1 000 (``CappedCount`` : « plus de 1 000 » au-delà).
+
+    Une seule requête pour toutes les files ; chaque total s'arrête à la 1 001e ligne, si bien qu'une file
+    de 50 000 personnes ne coûte pas plus qu'une file de 1 000 (pas de parcours du Département entier)."""
     today = default_today(today)
-    return {
-        "a_inviter": new_entrants_to_invite(scope, today).count(),
-        "invitations": pending_invitations(scope, today).count(),
-        "expirees": expired_invitations(scope, today).count(),
-        "rendez_vous": appointments_to_record(scope).count(),
-        "a_orienter": people_to_orient(scope, today).count(),
-    }
+    now = now or timezone.now()
+    return capped_counts(
+        {
+            "a_inviter": _to_invite(scope, today),
+            "invitations": _open_invitations(scope),
+            "expirees": _expired_invitations(scope),
+            "rendez_vous": _appointments_to_record(scope, now),
+            "a_orienter": _to_orient(scope, today),
+        },
+        cap=cap,
+    )
+
+
+def queue_page(name, scope, today=None, *, after=None, before=None, per_page=PER_PAGE):
+    """Une page de la file ``name`` après (ou avant) un curseur (``core.pagination.keyset_page``) : mêmes
+    lignes, même ordre que la fonction de la file ; la base descend l'index de la file dans l'ordre de sa
+    clé, sans trier ni compter la file entière."""
+    today = default_today(today)
+    if name == "a_orienter":
+        people, ordering = _orient_queue(scope, today)
+        people = people.select_related("departement", "territory")
+        # Vues en rendez-vous d'abord : deux sections de même clé, chacune lue dans l'ordre de l'index.
+        sections = [people.filter(seen=True), people.filter(seen=False)]
+    elif name == "invitations":
+        queryset, ordering = _pending_queue(scope, today)
+        sections = [queryset]
+    elif name == "expirees":
+        queryset, ordering = _expired_queue(scope, today)
+        sections = [queryset]
+    elif name == "rendez_vous":
+        queryset, ordering = _appointments_queue(scope, None)
+        sections = [queryset]
+    else:
+        queryset, ordering = _invite_queue(scope, today)
+        sections = [queryset.select_related("territory")]
+    return keyset_page(sections, ordering, after=after, before=before, per_page=per_page)
 
 
 def stock_without_orientation(scope):

@@ -76,6 +76,7 @@ from .queues import (  # noqa: F401
     pending_invitations,
     people_to_orient,
     queue_counts,
+    queue_page,
     stock_without_orientation,
     with_days_left,
 )

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from parcours.accounts.models import Organisation, User
 from parcours.accounts.roles import ORIENTATION_TEAM
 from parcours.core.access import Level, access
+from parcours.core.pagination import AFTER, BEFORE
 from parcours.pathway import services as pathway
 
 from . import forms, permissions, services
@@ -69,18 +70,6 @@ def _ids(values):
 # --- files de travail -------------------------------------------------------------------------------------
 
 
-def _queue(name, scope, today):
-    if name == "invitations":
-        return services.pending_invitations(scope, today)
-    if name == "expirees":
-        return services.expired_invitations(scope, today)
-    if name == "rendez_vous":
-        return services.appointments_to_record(scope)
-    if name == "a_orienter":
-        return services.people_to_orient(scope, today).select_related("territory")
-    return services.new_entrants_to_invite(scope, today).select_related("territory")
-
-
 @access(Level.AUTHENTICATED, requires=ORIENTATION_TEAM, description="Files de travail de l'orientation")
 @require_GET
 def queues(request):
@@ -90,7 +79,10 @@ def queues(request):
     if current not in dict(QUEUES):
         current = "a_inviter"
     counts = services.queue_counts(scope, today)
-    page = Paginator(_queue(current, scope, today), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = services.queue_page(
+        current, scope, today, after=request.GET.get(AFTER), before=request.GET.get(BEFORE)
+    )
+    page.count = counts[current]
     context = {
         "title": "Orientation — files de travail",
         "queues": [(key, label, counts[key]) for key, label in QUEUES],
@@ -419,8 +411,9 @@ def batch(request):
     today = timezone.localdate()
     if request.method == "POST":
         return _batch_validate(request, scope, today)
-    people = services.people_to_orient(scope, today).select_related("departement", "territory")
-    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = services.queue_page(
+        "a_orienter", scope, today, after=request.GET.get(AFTER), before=request.GET.get(BEFORE)
+    )
     proposers = {}
     rows = []
     for person in page.object_list:

@@ -212,17 +212,34 @@ def test_list_columns_and_badges(client, people):
 
 
 def test_pagination_fifty_per_page_keeps_filters(client):
+    """Pagination par curseur : « Page suivante » garde les filtres, « Page précédente » revient à la
+    première page ; le total est exact sous le plafond (« plus de 1 000 » au-delà)."""
     login(client)
     for i in range(53):
         BeneficiaryFactory(last_name=f"Durand{i:02d}", is_sdd=True)
     BeneficiaryFactory(last_name="NonSoumis", is_sdd=False)
     first = client.get(LIST_URL, {"sdd": "oui"})
-    assert len(first.context["page_obj"]) == 50
-    assert first.context["page_obj"].paginator.count == 53
+    page = first.context["page_obj"]
+    assert len(page) == 50
+    assert page.count == 53
+    assert not page.has_previous
     html = first.content.decode()
-    assert "sdd=oui&amp;page=2" in html or "page=2&amp;sdd=oui" in html
-    second = client.get(LIST_URL, {"sdd": "oui", "page": 2})
+    assert "<strong>53</strong> bénéficiaires" in html
+    assert f"sdd=oui&amp;apres={page.next_cursor}" in html
+    second = client.get(LIST_URL, {"sdd": "oui", "apres": page.next_cursor})
     assert listed_names(second) == ["Durand50", "Durand51", "Durand52"]
+    assert not second.context["page_obj"].has_next
+    back = client.get(LIST_URL, {"sdd": "oui", "avant": second.context["page_obj"].previous_cursor})
+    assert listed_names(back) == [f"Durand{i:02d}" for i in range(50)]
+
+
+def test_pagination_cursor_tampered_gives_the_first_page(client):
+    login(client)
+    BeneficiaryFactory(last_name="Durand")
+    for cursor in ("nimportequoi", "W1swLFsiYSJdXQ", "WzAsWzEsMiwzXV0"):
+        response = client.get(LIST_URL, {"apres": cursor})
+        assert response.status_code == 200
+        assert listed_names(response) == ["Durand"]
 
 
 def test_htmx_request_returns_only_the_results_fragment(client, people):

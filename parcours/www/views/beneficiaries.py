@@ -12,7 +12,6 @@ import re
 from urllib.parse import urlencode
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -30,13 +29,14 @@ from parcours.beneficiaries.queries import (
     filter_beneficiaries,
     for_list,
     household_members,
+    list_page,
 )
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
+from parcours.core.pagination import AFTER, BEFORE
 from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER
 from parcours.www.forms import BeneficiaryFilterForm
 
-PAGE_SIZE = 50
 RESULTS_TARGET = "resultats"
 
 
@@ -55,7 +55,8 @@ def _filtered(request, memberships, form):
 
 def _query_without_page(request):
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", AFTER, BEFORE):
+        query.pop(name, None)
     return query.urlencode()
 
 
@@ -65,9 +66,7 @@ def beneficiary_list(request):
     memberships = active_memberships(request.user)
     form = _filter_form(request, memberships)
     queryset = _filtered(request, memberships, form)
-    paginator = Paginator(queryset, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    page.pages_list = list(paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    page = list_page(queryset, after=request.GET.get(AFTER), before=request.GET.get(BEFORE))
     context = {
         "title": "Bénéficiaires",
         "form": form,
