@@ -15,7 +15,7 @@ Une personne peut donc compter pour plusieurs organisations (ou référents) dan
 Sans période (``start``/``end`` à ``None``), c'est le rattachement en cours qui compte.
 """
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from parcours.beneficiaries.models import FollowUp
 from parcours.orientation.models import DecisionStatus, OrientationDecision, ReferentAssignment
@@ -66,37 +66,50 @@ def referent_members(referent, start=None, end=None):
     return Q(pk__in=assigned) | Q(pk__in=followed)
 
 
+def organisation_pair_sources(scope, start, end):
+    """Les deux sources du rattachement aux organisations (suivis, orientations de la période) : QuerySets de
+    couples ``(beneficiary_id, group_id)`` pour les personnes de ``scope``."""
+    people = scope.order_by().values("pk")
+    return [
+        queryset.filter(beneficiary_id__in=people)
+        .order_by()
+        .values("beneficiary_id", group_id=F("organisation_id"))
+        for queryset in (follow_ups_during(start, end), orientations_during(start, end))
+    ]
+
+
+def referent_pair_sources(scope, start, end, organisation_ids=None):
+    """Les deux sources du rattachement aux référents (désignations, suivis de la période) ; ``organisation_ids``
+    : seulement les désignations et suivis de ces organisations. QuerySets de couples
+    ``(beneficiary_id, group_id)``."""
+    people = scope.order_by().values("pk")
+    sources = []
+    for queryset in (
+        referent_assignments_during(start, end),
+        follow_ups_during(start, end).filter(referent__isnull=False),
+    ):
+        queryset = queryset.filter(beneficiary_id__in=people)
+        if organisation_ids is not None:
+            queryset = queryset.filter(organisation_id__in=list(organisation_ids))
+        sources.append(queryset.order_by().values("beneficiary_id", group_id=F("referent_id")))
+    return sources
+
+
+def _pairs(sources):
+    pairs = {}
+    for queryset in sources:
+        for row in queryset.distinct():
+            pairs.setdefault(row["beneficiary_id"], set()).add(row["group_id"])
+    return pairs
+
+
 def organisation_pairs(scope, start, end):
     """{personne: {organisations}} pour les personnes de ``scope`` (deux requêtes, quel que soit le nombre
     d'organisations)."""
-    people = scope.order_by().values("pk")
-    pairs = {}
-    for queryset in (follow_ups_during(start, end), orientations_during(start, end)):
-        rows = (
-            queryset.filter(beneficiary_id__in=people)
-            .order_by()
-            .values_list("beneficiary_id", "organisation_id")
-            .distinct()
-        )
-        for beneficiary_id, organisation_id in rows:
-            pairs.setdefault(beneficiary_id, set()).add(organisation_id)
-    return pairs
+    return _pairs(organisation_pair_sources(scope, start, end))
 
 
 def referent_pairs(scope, start, end, organisation_ids=None):
     """{personne: {référents}} pour les personnes de ``scope`` ; ``organisation_ids`` : seulement les
     désignations et suivis de ces organisations (deux requêtes)."""
-    people = scope.order_by().values("pk")
-    pairs = {}
-    sources = (
-        referent_assignments_during(start, end),
-        follow_ups_during(start, end).filter(referent__isnull=False),
-    )
-    for queryset in sources:
-        queryset = queryset.filter(beneficiary_id__in=people)
-        if organisation_ids is not None:
-            queryset = queryset.filter(organisation_id__in=list(organisation_ids))
-        rows = queryset.order_by().values_list("beneficiary_id", "referent_id").distinct()
-        for beneficiary_id, referent_id in rows:
-            pairs.setdefault(beneficiary_id, set()).add(referent_id)
-    return pairs
+    return _pairs(referent_pair_sources(scope, start, end, organisation_ids))

@@ -1,10 +1,11 @@
 """Indicateurs par organisation et par référent : une ligne par groupe, calculée avec les mêmes définitions.
 
-Les nouveaux entrants de la période sont lus **une fois** (``new_entrant_cohort``) ; le rattachement des
-personnes aux organisations ou aux référents (``attachments.py``) aussi, en deux requêtes groupées ; chaque
-ligne compte ensuite (``cohort_indicators``) les entrées de ses personnes, classées par la base. Une ligne donne donc les mêmes
-valeurs que le tableau de bord filtré sur cette organisation (vérifié par les tests), et le nombre de
-requêtes ne dépend pas du nombre de personnes (une petite requête par ligne : les délais du Département).
+Une requête par tableau, quel que soit le nombre de personnes et de groupes : la base joint les entrées
+de la cohorte (``cohort_queryset``, lue dans la table de la cohorte) aux couples (personne, groupe) du
+rattachement (``attachments.py``) et compte chaque groupe, la ligne des personnes sans groupe et
+l'ensemble ; les personnes suivies à la fin de la période (``followed_people``) aussi. Les comptes sont
+changés en indicateurs par ``definitions.tally_values``, comme ceux du tableau de bord : une ligne donne
+donc les mêmes valeurs que le tableau de bord filtré sur cette organisation (vérifié par les tests).
 
 Les lignes « aucune organisation » / « sans référent » regroupent les personnes du périmètre sans
 rattachement dans la période (par exemple les nouveaux entrants pas encore orientés).
@@ -12,12 +13,23 @@ rattachement dans la période (par exemple les nouveaux entrants pas encore orie
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Q
 
 from parcours.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 
-from .attachments import organisation_members, organisation_pairs, referent_pairs
-from .definitions import DEFINITIONS_BY_ID, cohort_indicators, followed_people, new_entrant_cohort
+from .attachments import organisation_members, organisation_pair_sources, referent_pair_sources
+from .definitions import (
+    DEFINITIONS_BY_ID,
+    DELAY_BUCKETS,
+    NOT_ORIENTED,
+    PATHWAY_KEYS,
+    cohort_queryset,
+    followed_people,
+    tally_values,
+)
+from .sql import SQLITE_MEDIAN
 
 # Colonnes des tableaux par organisation / par référent (indicateurs des nouveaux entrants et suivis).
 BREAKDOWN_IDS = [
@@ -47,66 +59,151 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def _values(entries, people, followed):
-    values = cohort_indicators(entries)
-    values["beneficiaires_suivis"] = len(people & followed)
+NONE, TOTAL = -1, -2  # lignes « sans groupe » et « ensemble » dans le résultat de la requête
+
+
+def _sql(queryset):
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _literal(value):
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _tallies(vendor):
+    """Les comptes lus par ``tally_values``, en SQL sur les colonnes de ``cohort_queryset`` (alias ``c``)."""
+
+    def count(condition):
+        return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+    def median(column):
+        if vendor == "sqlite":
+            return f"{SQLITE_MEDIAN}(c.{column})"
+        return f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.{column})"
+
+    tallies = {
+        "total": "COUNT(*)",
+        "referent": count("c.referent_on IS NOT NULL"),
+        "contract": count("c.contract_on IS NOT NULL"),
+        "median_orientation": median("orientation_days"),
+        "median_interview": "NULL",  # pas une colonne des tableaux (``BREAKDOWN_IDS``)
+        "median_contract": median("contract_days"),
+    }
+    for bucket in DELAY_BUCKETS:
+        tallies[f"bucket_{bucket}"] = count(f"c.bucket = {_literal(bucket)}")
+    for pathway in PATHWAY_KEYS:
+        tallies[f"pathway_{pathway}"] = count(
+            f"c.pathway = {_literal(pathway)} AND c.bucket <> {_literal(NOT_ORIENTED)}"
+        )
+    return tallies
+
+
+def _grouped(scope, start, end, sources, *, target_days):
+    """{groupe, NONE, TOTAL: (comptes de la cohorte ou None, personnes suivies)} en une requête : les
+    entrées de ``scope`` jointes aux couples (personne, groupe) de ``sources``."""
+    cohort = cohort_queryset(scope, start, end, target_days=target_days, table=True, lean=True).values(
+        "beneficiary_id",
+        "bucket",
+        "pathway",
+        "orientation_days",
+        "contract_days",
+        "referent_on",
+        "contract_on",
+    )
+    followed = followed_people(scope, end).values("beneficiary_id")
+    connection = connections[cohort.db]
+    tallies = _tallies(connection.vendor)
+    columns = ", ".join(f"{expression} AS t_{name}" for name, expression in tallies.items())
+    pair_sql, pair_params = [], []
+    for queryset in sources:
+        try:
+            sql, params = _sql(queryset)
+        except EmptyResultSet:  # source vide par construction (``none()``) : aucun couple
+            continue
+        pair_sql.append(f"SELECT beneficiary_id, group_id FROM ({sql}) s")  # noqa: S608
+        pair_params.extend(params)
+    if not pair_sql:
+        pair_sql.append(
+            "SELECT CAST(NULL AS bigint) AS beneficiary_id, CAST(NULL AS bigint) AS group_id WHERE 1 = 0"
+        )
+    try:
+        cohort_sql, cohort_params = _sql(cohort)
+        followed_sql, followed_params = _sql(followed)
+    except EmptyResultSet:  # périmètre vide (agent sans personne visible) : ni entrée ni personne suivie
+        return {}
+    statement = f"""
+        WITH c AS ({cohort_sql}),
+        g AS ({" UNION ".join(pair_sql)}),
+        f AS ({followed_sql}),
+        entries AS (
+            SELECT g.group_id AS grp, {columns} FROM g JOIN c ON c.beneficiary_id = g.beneficiary_id
+            GROUP BY g.group_id
+            UNION ALL
+            SELECT {NONE}, {columns} FROM c
+            WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.beneficiary_id = c.beneficiary_id)
+            UNION ALL
+            SELECT {TOTAL}, {columns} FROM c
+        ),
+        people AS (
+            -- couples distincts (UNION) et personnes suivies distinctes : un simple COUNT est exact.
+            SELECT g.group_id AS grp, COUNT(f.beneficiary_id) AS n
+            FROM g LEFT JOIN f ON f.beneficiary_id = g.beneficiary_id GROUP BY g.group_id
+            UNION ALL
+            SELECT {NONE}, COUNT(*) FROM f
+            WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.beneficiary_id = f.beneficiary_id)
+            UNION ALL
+            SELECT {TOTAL}, COUNT(*) FROM f
+        )
+        SELECT people.grp, people.n, {", ".join(f"entries.t_{name}" for name in tallies)}
+        FROM people LEFT JOIN entries ON entries.grp = people.grp
+    """  # noqa: S608 (SQL compilé par l'ORM, constantes du code)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*cohort_params, *pair_params, *followed_params])
+        rows = cursor.fetchall()
+    result = {}
+    for grp, followed_count, *values in rows:
+        # Un groupe sans entrée dans la période (personnes suivies seulement) : comptes vides.
+        counts = dict(zip(tallies, values, strict=True)) if values[0] is not None else _EMPTY
+        result[grp] = (counts, followed_count)
+    return result
+
+
+_EMPTY = {name: (None if name.startswith("median_") else 0) for name in _tallies("postgresql")}
+
+
+def _values(counts, followed_count):
+    values = tally_values(counts)
+    values["beneficiaires_suivis"] = followed_count
     return {key: values[key] for key in BREAKDOWN_IDS}
 
 
-def _rows(scope, start, end, pairs, groups, *, entries, target_days, none_label, key_field):
+def _rows(grouped, groups, *, none_label, key_field):
     """Une ligne par groupe ``(id, libellé)``, puis la ligne des personnes sans groupe et l'ensemble."""
-    if entries is None:
-        entries = new_entrant_cohort(scope, start, end, target_days=target_days)
-    followed = set(followed_people(scope, end))
-    by_person = {}
-    for e in entries:
-        by_person.setdefault(e.beneficiary_id, []).append(e)
-    members = {}
-    for beneficiary_id, group_ids in pairs.items():
-        for group_id in group_ids:
-            members.setdefault(group_id, set()).add(beneficiary_id)
-    rows = []
-    for group_id, label in groups:
-        people = members.get(group_id, set())
-        group_entries = [e for b in people for e in by_person.get(b, ())]
-        rows.append(Row(label, _values(group_entries, people, followed), **{key_field: group_id}))
-    attached = set(pairs)
-    loose_entries = [e for e in entries if e.beneficiary_id not in attached]
-    loose_people = {e.beneficiary_id for e in loose_entries} | (followed - attached)
-    rows.append(Row(none_label, _values(loose_entries, loose_people, followed), kind="none"))
-    everyone = set(by_person) | followed
-    rows.append(Row(EVERYONE, _values(entries, everyone, followed), kind="total"))
+    nothing = (_EMPTY, 0)
+    rows = [
+        Row(label, _values(*grouped.get(group_id, nothing)), **{key_field: group_id})
+        for group_id, label in groups
+    ]
+    rows.append(Row(none_label, _values(*grouped.get(NONE, nothing)), kind="none"))
+    rows.append(Row(EVERYONE, _values(*grouped.get(TOTAL, nothing)), kind="total"))
     return rows
 
 
-def organisation_breakdown(scope, start, end, *, organisations=None, entries=None, target_days=None):
+def organisation_breakdown(scope, start, end, *, organisations=None, target_days=None):
     """Une ligne par organisation (celles de ``organisations`` si donné, sinon toutes celles qui ont suivi
     ou reçu en orientation une personne du périmètre pendant la période)."""
-    pairs = organisation_pairs(scope, start, end)
-    ids = {o for group in pairs.values() for o in group}
-    candidates = Organisation.objects.filter(pk__in=ids)
+    sources = organisation_pair_sources(scope, start, end)
     if organisations is not None:
-        candidates = candidates.filter(pk__in=organisations.values("pk"))
+        sources = [q.filter(organisation_id__in=organisations.values("pk")) for q in sources]
+    grouped = _grouped(scope, start, end, sources, target_days=target_days)
+    candidates = Organisation.objects.filter(pk__in=[g for g in grouped if g not in (NONE, TOTAL)])
     groups = list(candidates.order_by("name").values_list("pk", "name"))
-    allowed = {pk for pk, _ in groups}
-    pairs = {b: orgs & allowed for b, orgs in pairs.items() if orgs & allowed}
-    return _rows(
-        scope,
-        start,
-        end,
-        pairs,
-        groups,
-        entries=entries,
-        target_days=target_days,
-        none_label=NO_ORGANISATION,
-        key_field="organisation_id",
-    )
+    return _rows(grouped, groups, none_label=NO_ORGANISATION, key_field="organisation_id")
 
 
-def referent_breakdown(scope, start, end, organisations, *, entries=None, target_days=None):
+def referent_breakdown(scope, start, end, organisations, *, target_days=None):
     """Une ligne par référent des ``organisations`` : les personnes de ces organisations dans la période
-    (``attachments.organisation_members``), réparties selon leur référent. ``entries`` : les nouveaux
-    entrants de ``scope`` s'ils sont déjà lus (ceux des organisations en sont extraits)."""
+    (``attachments.organisation_members``), réparties selon leur référent."""
     organisation_ids = [o.pk for o in organisations]
     if not organisation_ids:
         return []
@@ -114,11 +211,9 @@ def referent_breakdown(scope, start, end, organisations, *, entries=None, target
     for organisation in organisations:
         attached |= organisation_members(organisation, start, end)
     scope = scope.filter(attached)
-    if entries is not None:
-        people = set(scope.order_by().values_list("pk", flat=True))
-        entries = [e for e in entries if e.beneficiary_id in people]
-    pairs = referent_pairs(scope, start, end, organisation_ids)
-    referent_ids = {r for group in pairs.values() for r in group}
+    sources = referent_pair_sources(scope, start, end, organisation_ids)
+    grouped = _grouped(scope, start, end, sources, target_days=target_days)
+    referent_ids = [g for g in grouped if g not in (NONE, TOTAL)]
     staff = Membership.objects.filter(
         organisation_id__in=organisation_ids, role=Role.REFERENT, is_active=True
     ).values("user_id")
@@ -126,17 +221,7 @@ def referent_breakdown(scope, start, end, organisations, *, entries=None, target
         "last_name", "first_name", "pk"
     )
     groups = [(u.pk, str(u)) for u in users.only("pk", "first_name", "last_name", "email")]
-    return _rows(
-        scope,
-        start,
-        end,
-        pairs,
-        groups,
-        entries=entries,
-        target_days=target_days,
-        none_label=NO_REFERENT,
-        key_field="referent_id",
-    )
+    return _rows(grouped, groups, none_label=NO_REFERENT, key_field="referent_id")
 
 
 def own_organisations(user, memberships):

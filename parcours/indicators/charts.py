@@ -19,7 +19,7 @@ from .cohort_figures import (
     funnel,
     orientation_delay_histogram,
 )
-from .definitions import DELAY_BUCKET_LABELS
+from .definitions import DELAY_BUCKET_LABELS, NOT_ORIENTED
 
 BLUE = "#000091"
 BLUE_LIGHT = "#6a6af4"
@@ -201,28 +201,28 @@ def _rows(counts, labels, figures):
     ]
 
 
-def chart_data(series, classified):
+def chart_data(series, counts):
     """Les tableaux de données des graphiques (mêmes lignes pour la page, l'image SVG et le CSV) ;
-    ``series`` : la série mensuelle de ``indicators_and_series``."""
+    ``series`` : la série mensuelle de ``indicators_and_series`` ; ``counts`` : les effectifs de
+    ``cohort_figures.counted_conditions`` comptés par la base sur la même cohorte."""
     series = [dict(month) for month in series]
     for month in series:
         rate = month["taux_orientation_15j"]
         month["percent"] = None if rate is None else round(rate * 100, 1)
-    pathways = dict.fromkeys(PATHWAY_LABELS, 0)
-    delays = dict.fromkeys(DELAY_BUCKET_LABELS, 0)
-    for c in classified:
-        pathways[c.pathway] += 1
-        delays[c.bucket] += 1
+    # Comme ``repartition_parcours`` : « non orienté » regroupe tout ce qui n'a pas l'un des trois parcours.
+    pathways = {key: counts[PATHWAY_FIGURES[key]] for key in PATHWAY_LABELS if key != NOT_ORIENTED}
+    pathways[NOT_ORIENTED] = counts["nouveaux_entrants"] - sum(pathways.values())
+    delays = {key: counts[figure] for key, figure in DELAY_FIGURES.items()}
     pathway_rows = _rows(pathways, PATHWAY_LABELS, PATHWAY_FIGURES)
-    delay_rows = _rows(delays, DELAY_BUCKET_LABELS, DELAY_FIGURES)
-    funnel_rows = funnel(classified)
+    delay_rows = _rows({key: delays[key] for key in DELAY_BUCKET_LABELS}, DELAY_BUCKET_LABELS, DELAY_FIGURES)
+    funnel_rows = funnel(counts)
     for r in funnel_rows:
         r["figure"] = r["key"]
     return {
         "serie-mensuelle": series,
         "parcours": pathway_rows,
         "delais": delay_rows,
-        "delais-semaines": orientation_delay_histogram(classified),
+        "delais-semaines": orientation_delay_histogram(counts),
         "tunnel": funnel_rows,
     }
 

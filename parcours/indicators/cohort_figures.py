@@ -1,38 +1,25 @@
 """Les chiffres du tableau de bord dont on peut voir les personnes : qui, parmi les nouveaux entrants de la
 période, compte dans « orientés dans les 15 jours », « parcours emploi », « au-delà du délai légal »…
 
-Chaque chiffre est un prédicat sur une entrée de ``new_entrant_cohort`` (``definitions.Entry``), dont la
-tranche de délai et l'orientation à temps sont calculées par la base avec la définition des indicateurs
-(``definitions.cohort_queryset``). Le tunnel du tableau de bord et la liste des personnes derrière un chiffre
-sont calculés ici, avec les mêmes prédicats : le nombre de personnes de la liste est le chiffre affiché
-(vérifié par les tests contre ``compute_indicators``).
+Chaque chiffre est une condition (``Q``) sur les colonnes de ``definitions.cohort_queryset`` (tranche de
+délai, parcours, dates des étapes), calculées par la base avec la définition des indicateurs. La même
+condition compte le chiffre (tunnel, répartitions : ``definitions.cohort_aggregate``) et liste ses personnes
+(``/pilotage/personnes/``) : le nombre de personnes de la liste est le chiffre affiché (vérifié par les tests
+contre ``compute_indicators``).
 """
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from .definitions import NOT_ORIENTED, PATHWAY_KEYS
-
-
-@dataclass(slots=True)
-class Classified:
-    """Une entrée et sa place dans les répartitions du tableau de bord."""
-
-    entry: object
-    in_time: bool
-    bucket: str  # DELAY_BUCKETS
-    pathway: str  # PATHWAY_KEYS ou NOT_ORIENTED
-
-
-def classify(entries):
-    """Les entrées avec leur tranche de délai et leur parcours (« non orienté » sans orientation)."""
-    return [Classified(e, e.in_time, e.bucket, e.pathway_key) for e in entries]
 
 
 @dataclass(frozen=True)
 class Figure:
     key: str
     label: str
-    test: object  # Classified -> bool
+    condition: Q  # sur une ligne de ``cohort_queryset``
 
 
 PATHWAY_LABELS = {
@@ -42,25 +29,25 @@ PATHWAY_LABELS = {
     NOT_ORIENTED: "Non orienté",
 }
 
+ORIENTED = Q(oriented_on__isnull=False)
+IN_TIME = Q(bucket="objectif")
+
 FIGURES = [
-    Figure("nouveaux_entrants", "Nouveaux entrants", lambda c: True),
-    Figure("orientes", "Orientés (orientation notifiée)", lambda c: c.entry.oriented_on is not None),
-    Figure("orientes_15j", "Orientés dans l'objectif (15 jours)", lambda c: c.in_time),
-    Figure(
-        "orientes_en_retard",
-        "Orientés après l'objectif",
-        lambda c: c.entry.oriented_on is not None and not c.in_time,
-    ),
-    Figure("non_orientes", "Pas encore orientés", lambda c: c.entry.oriented_on is None),
-    Figure(
-        "delai_legal", "Orientés dans le délai légal (après l'objectif)", lambda c: c.bucket == "delai_legal"
-    ),
-    Figure("au_dela", "Orientés au-delà du délai légal", lambda c: c.bucket == "au_dela"),
-    Figure("avec_referent", "Avec un référent désigné", lambda c: c.entry.referent_on is not None),
-    Figure("avec_contrat", "Avec un contrat signé", lambda c: c.entry.contract_on is not None),
+    Figure("nouveaux_entrants", "Nouveaux entrants", Q()),
+    Figure("orientes", "Orientés (orientation notifiée)", ORIENTED),
+    Figure("orientes_15j", "Orientés dans l'objectif (15 jours)", IN_TIME),
+    Figure("orientes_en_retard", "Orientés après l'objectif", ORIENTED & ~IN_TIME),
+    Figure("non_orientes", "Pas encore orientés", Q(oriented_on__isnull=True)),
+    Figure("delai_legal", "Orientés dans le délai légal (après l'objectif)", Q(bucket="delai_legal")),
+    Figure("au_dela", "Orientés au-delà du délai légal", Q(bucket="au_dela")),
+    Figure("avec_referent", "Avec un référent désigné", Q(referent_on__isnull=False)),
+    Figure("avec_contrat", "Avec un contrat signé", Q(contract_on__isnull=False)),
     *(
+        # Comme ``Entry.pathway_key`` : le parcours d'une entrée orientée.
         Figure(
-            f"parcours_{key}", f"Parcours {PATHWAY_LABELS[key].lower()}", lambda c, k=str(key): c.pathway == k
+            f"parcours_{key}",
+            f"Parcours {PATHWAY_LABELS[key].lower()}",
+            Q(pathway=str(key)) & ~Q(bucket=NOT_ORIENTED),
         )
         for key in PATHWAY_KEYS
     ),
@@ -85,18 +72,32 @@ FUNNEL_LABELS = {
 }
 
 
-def members(classified, key):
-    """Les entrées classées qui comptent dans le chiffre ``key``."""
-    test = FIGURES_BY_KEY[key].test
-    return [c for c in classified if test(c)]
+WEEKS = 7  # histogramme des délais : semaines 1 à 7, puis « 7 semaines et plus »
 
 
-def funnel(classified):
-    """[(clé, libellé, nombre, part des nouveaux entrants)] : du nouvel entrant au contrat."""
-    total = len(classified)
+def _week_conditions():
+    conditions = {}
+    for index in range(WEEKS + 1):
+        days = Q(orientation_days__gte=index * 7)
+        if index < WEEKS:
+            days &= Q(orientation_days__lte=index * 7 + 6)
+        conditions[f"semaine_{index + 1}"] = days
+    return conditions
+
+
+def counted_conditions():
+    """``{nom: Q}`` des effectifs du tableau de bord comptés par la base avec les indicateurs : chaque chiffre
+    (``FIGURES``) et chaque semaine de délai."""
+    return {**{f.key: f.condition for f in FIGURES}, **_week_conditions()}
+
+
+def funnel(counts):
+    """[(clé, libellé, nombre, part des nouveaux entrants)] : du nouvel entrant au contrat ; ``counts`` :
+    comptes de ``counted_conditions``."""
+    total = counts["nouveaux_entrants"]
     steps = []
     for key in FUNNEL:
-        count = len(members(classified, key))
+        count = counts[key]
         steps.append(
             {
                 "key": key,
@@ -108,22 +109,15 @@ def funnel(classified):
     return steps
 
 
-def orientation_delay_histogram(classified, week_count=7):
+def orientation_delay_histogram(counts, week_count=WEEKS):
     """Nouveaux entrants orientés par semaine de délai depuis T0 (semaine 1 : jours 0 à 6…), la dernière
     classe regroupant les délais plus longs, puis les personnes pas encore orientées."""
-    counts = [0] * (week_count + 1)
-    not_oriented = 0
-    for c in classified:
-        days = c.entry.orientation_days
-        if days is None:
-            not_oriented += 1
-        elif days >= 0:
-            counts[min(days // 7, week_count)] += 1
     rows = []
-    for index, count in enumerate(counts):
+    for index in range(week_count + 1):
         label = f"{index * 7} à {index * 7 + 6} j" if index < week_count else f"{week_count * 7} j et plus"
-        rows.append({"key": f"semaine_{index + 1}", "label": label, "count": count})
-    rows.append({"key": "non_oriente", "label": "Pas encore orienté", "count": not_oriented})
+        key = f"semaine_{index + 1}"
+        rows.append({"key": key, "label": label, "count": counts[key]})
+    rows.append({"key": "non_oriente", "label": "Pas encore orienté", "count": counts["non_orientes"]})
     total = sum(r["count"] for r in rows)
     for r in rows:
         r["percent"] = None if not total else round(r["count"] * 100 / total, 1)

@@ -375,47 +375,54 @@ def _first_after_t0(kinds, expression=None):
     return Min(expression or f"{J}occurred_on", filter=since)
 
 
-def new_entrant_cohort(scope, start, end, *, target_days=None):
+def new_entrant_cohort(scope, start, end, *, target_days=None, table=False):
     """Les entrées de la période, une par ligne (``Entry``), lues dans ``cohort_queryset`` : pour les listes
     de personnes (détail d'un chiffre, fichier de l'annexe 4, extrait d'évaluation). Les indicateurs eux-mêmes
     sont comptés par la base (``cohort_tallies``)."""
-    rows = _rows(
-        cohort_queryset(scope, start, end, target_days=target_days).values_list(
-            "beneficiary_id",
-            "occurred_on",
-            "beneficiary__departement_id",
-            "beneficiary__territory_id",
-            "beneficiary__household__right__opened_on",
-            "oriented_on",
-            "pathway",
-            "first_appointment_on",
-            "referent_on",
-            "contract_on",
-            "bucket",
-            "orientation_days",
-            "interview_days",
-            "contract_days",
-        )
+    return entries_of(cohort_queryset(scope, start, end, target_days=target_days, table=table))
+
+
+ENTRY_FIELDS = (
+    "beneficiary_id",
+    "occurred_on",
+    "beneficiary__departement_id",
+    "beneficiary__territory_id",
+    "beneficiary__household__right__opened_on",
+    "oriented_on",
+    "pathway",
+    "first_appointment_on",
+    "referent_on",
+    "contract_on",
+    "bucket",
+    "orientation_days",
+    "interview_days",
+    "contract_days",
+)
+
+
+def entries_of(cohort):
+    """Les lignes d'un QuerySet de ``cohort_queryset`` en ``Entry``."""
+    return [entry_of(r) for r in _rows(cohort.values_list(*ENTRY_FIELDS))]
+
+
+def entry_of(r):
+    """Une ligne ``values_list(*ENTRY_FIELDS)`` de ``cohort_queryset`` en ``Entry``."""
+    return Entry(
+        beneficiary_id=r[0],
+        t0=_as_date(r[1]),
+        departement_id=r[2],
+        territory_id=r[3],
+        right_opened_on=_as_date(r[4]),
+        oriented_on=_as_date(r[5]),
+        pathway=(r[6] or None) if r[5] else None,
+        first_appointment_on=_as_date(r[7]),
+        referent_on=_as_date(r[8]),
+        contract_on=_as_date(r[9]),
+        bucket=r[10],
+        orientation_days=r[11],
+        interview_days=r[12],
+        contract_days=r[13],
     )
-    return [
-        Entry(
-            beneficiary_id=r[0],
-            t0=_as_date(r[1]),
-            departement_id=r[2],
-            territory_id=r[3],
-            right_opened_on=_as_date(r[4]),
-            oriented_on=_as_date(r[5]),
-            pathway=(r[6] or None) if r[5] else None,
-            first_appointment_on=_as_date(r[7]),
-            referent_on=_as_date(r[8]),
-            contract_on=_as_date(r[9]),
-            bucket=r[10],
-            orientation_days=r[11],
-            interview_days=r[12],
-            contract_days=r[13],
-        )
-        for r in rows
-    ]
 
 
 def _as_date(value):
@@ -509,15 +516,18 @@ def _delays(name, override=None):
     return values, default
 
 
-def cohort_queryset(scope, start, end, *, target_days=None):
+def cohort_queryset(scope, start, end, *, target_days=None, table=False, lean=False):
     """Les entrées (événements ``new_entrant``) dont le T0 tombe dans la période : une ligne par entrée,
     avec ses étapes et leurs délais, **calculés par la base** — c'est la définition de chaque indicateur des
-    nouveaux entrants (annexe 4), écrite une fois.
+    nouveaux entrants (annexe 4), écrite une fois : les étapes dans ``cohort_milestones``, les tranches et
+    délais dans ``derive_cohort``.
 
-    Chaque entrée est jointe aux événements utiles de la personne depuis son T0 (les orientations dont la
-    décision a été annulée en sont écartées) ; la base prend la première date de chaque étape. Le parcours
-    de la première orientation vient avec sa date (``AAAA-MM-JJ|parcours`` : la plus petite chaîne est la plus
-    ancienne).
+    ``table`` : lire les étapes dans la table de la cohorte (``models.CohortEntry``, tenue à jour par
+    ``cohort.refresh`` avec ``cohort_milestones``) au lieu de les recalculer dans le journal : mêmes
+    colonnes, mêmes valeurs (vérifié par les tests), pour le tableau de bord à grande échelle. Sans
+    ``table`` (défaut) : le journal lui-même (exports, annexe 4, DREES, autres moteurs). ``lean`` (avec
+    ``table``) : sans les colonnes lues sur la personne (Département, territoire, ouverture du droit, donc
+    sans ``interview_days``) ni leurs jointures, pour les comptes qui n'en ont pas besoin.
 
     Colonnes : ``oriented_on`` (fin du délai : première orientation notifiée ou premier référent désigné),
     ``pathway``, ``orientation_days`` (T0 = jour 0), ``bucket`` (tranche de délai :
@@ -525,8 +535,47 @@ def cohort_queryset(scope, start, end, *, target_days=None):
     entretien), ``contract_days`` (orientation → premier contrat), ``referent_on``, ``contract_on``.
     """
     check_period(start, end)
-    targets, default_target = _delays("orientation_target_days", target_days)
-    legal, default_legal = _delays("orientation_legal_days")
+    if table:
+        from .cohort import refresh
+        from .models import CohortEntry
+
+        refresh()  # les événements écrits depuis la dernière lecture d'abord (une requête s'il n'y en a pas)
+        rows = (
+            CohortEntry.objects.filter(
+                beneficiary__in=scope.order_by().values("pk"), occurred_on__gte=start, occurred_on__lte=end
+            )
+            .order_by()
+            .values(*(ENTRY_COLUMNS[:3] if lean else ENTRY_COLUMNS), *MILESTONE_COLUMNS)
+        )
+    else:
+        rows = cohort_milestones(
+            _events(scope).filter(kind=NEW_ENTRANT, occurred_on__gte=start, occurred_on__lte=end),
+            *ENTRY_COLUMNS[3:],
+        )
+    return derive_cohort(rows, target_days=target_days, interview=not lean)
+
+
+# Colonnes d'une entrée : l'événement, sa personne, T0, puis ce qui est lu sur la personne à la lecture.
+ENTRY_COLUMNS = (
+    "pk",
+    "beneficiary_id",
+    "occurred_on",
+    "beneficiary__departement_id",
+    "beneficiary__territory_id",
+    "beneficiary__household__right__opened_on",
+)
+# Étapes calculées dans le journal (``cohort_milestones``), gardées par la table de la cohorte.
+MILESTONE_COLUMNS = ("oriented_on", "pathway", "first_appointment_on", "referent_on", "contract_on")
+
+
+def cohort_milestones(entries, *columns):
+    """Pour chaque entrée de ``entries`` (événements ``new_entrant``) : la date des premières étapes de la
+    personne depuis T0 (``MILESTONE_COLUMNS``), en une requête groupée.
+
+    Chaque entrée est jointe aux événements utiles de la personne depuis son T0 (les orientations dont la
+    décision a été annulée en sont écartées) ; la base prend la première date de chaque étape. Le parcours
+    de la première orientation vient avec sa date (``AAAA-MM-JJ|parcours`` : la plus petite chaîne est la plus
+    ancienne). ``columns`` : colonnes de l'entrée lues en plus (regroupées avec elle)."""
     oriented = Q(**{f"{J}kind__in": ORIENTATION_KINDS})
     delay_ended = Q(**{f"{J}kind__in": ORIENTATION_DELAY_END_KINDS})
     dated_pathway = Concat(
@@ -545,8 +594,7 @@ def cohort_queryset(scope, start, end, *, target_days=None):
         payload_text(ORIENTATION_KINDS, P.DECISION_ID, J), Value(""), output_field=CharField()
     )
     return (
-        _events(scope)
-        .filter(kind=NEW_ENTRANT, occurred_on__gte=start, occurred_on__lte=end)
+        entries
         # Une seule jointure (un seul appel à filter) : les événements utiles de la personne depuis T0 (l'entrée
         # elle-même en fait partie), sauf les orientations annulées.
         .filter(
@@ -554,14 +602,7 @@ def cohort_queryset(scope, start, end, *, target_days=None):
             & (Q(**{f"{J}kind__in": COHORT_STEP_KINDS}) | ~Q(In(decision, cancelled_decisions)))
         )
         .order_by()
-        .values(
-            "pk",
-            "beneficiary_id",
-            "occurred_on",
-            "beneficiary__departement_id",
-            "beneficiary__territory_id",
-            "beneficiary__household__right__opened_on",
-        )
+        .values("pk", "beneficiary_id", "occurred_on", *columns)
         .annotate(
             oriented_on=Min(f"{J}occurred_on", filter=delay_ended),
             first_orientation=Min(dated_pathway, filter=oriented),
@@ -569,32 +610,44 @@ def cohort_queryset(scope, start, end, *, target_days=None):
             referent_on=_first_after_t0([REFERENT_ASSIGNED]),
             contract_on=_first_after_t0([CONTRACT_SIGNED]),
         )
-        .annotate(
-            pathway=Substr("first_orientation", 12),
-            orientation_days=DaysBetween("oriented_on", "occurred_on"),
-            target=_per_departement(targets, default_target),
-            legal=_per_departement(legal, default_legal),
-        )
-        .annotate(
-            # T0 compte comme jour 1 : orienté à temps si notifié au plus tard à T0 + (objectif - 1) jours.
-            bucket=Case(
-                When(oriented_on__isnull=True, then=Value("non_oriente")),
-                When(
-                    orientation_days__gte=0,
-                    orientation_days__lte=F("target") - 1,
-                    then=Value("objectif"),
-                ),
-                When(orientation_days__lte=F("legal") - 1, then=Value("delai_legal")),
-                default=Value("au_dela"),
-                output_field=CharField(),
+        .annotate(pathway=Substr("first_orientation", 12))
+    )
+
+
+def derive_cohort(rows, *, target_days=None, interview=True):
+    """Tranche de délai et délais en jours de chaque entrée (lignes de ``cohort_milestones`` ou de la table
+    de la cohorte : mêmes noms de colonnes), avec l'objectif et le délai légal du Département de la
+    personne. ``interview`` : avec le délai de l'ouverture du droit au premier entretien (jointure du
+    droit du foyer)."""
+    targets, default_target = _delays("orientation_target_days", target_days)
+    legal, default_legal = _delays("orientation_legal_days")
+    return rows.annotate(
+        orientation_days=DaysBetween("oriented_on", "occurred_on"),
+        target=_per_departement(targets, default_target),
+        legal=_per_departement(legal, default_legal),
+    ).annotate(
+        # T0 compte comme jour 1 : orienté à temps si notifié au plus tard à T0 + (objectif - 1) jours.
+        bucket=Case(
+            When(oriented_on__isnull=True, then=Value("non_oriente")),
+            When(
+                orientation_days__gte=0,
+                orientation_days__lte=F("target") - 1,
+                then=Value("objectif"),
             ),
-            interview_days=DaysBetween("first_appointment_on", "beneficiary__household__right__opened_on"),
-            contract_days=Case(
-                When(contract_on__gte=F("oriented_on"), then=DaysBetween("contract_on", "oriented_on")),
-                default=None,
-                output_field=IntegerField(),
-            ),
-        )
+            When(orientation_days__lte=F("legal") - 1, then=Value("delai_legal")),
+            default=Value("au_dela"),
+            output_field=CharField(),
+        ),
+        interview_days=(
+            DaysBetween("first_appointment_on", "beneficiary__household__right__opened_on")
+            if interview
+            else Value(None, output_field=IntegerField())
+        ),
+        contract_days=Case(
+            When(contract_on__gte=F("oriented_on"), then=DaysBetween("contract_on", "oriented_on")),
+            default=None,
+            output_field=IntegerField(),
+        ),
     )
 
 
@@ -608,10 +661,19 @@ def _months(start, end):
     return months
 
 
-def cohort_tallies(scope, start, end, *, target_days=None):
+def cohort_tallies(scope, start, end, *, target_days=None, table=False):
     """Indicateurs des nouveaux entrants et série mensuelle, comptés par la base en **une** requête (les
     lignes de ``cohort_queryset`` ne remontent pas jusqu'à Python). Renvoie ``(valeurs, série)``."""
-    cohort = cohort_queryset(scope, start, end, target_days=target_days)
+    values, series, _counted = cohort_aggregate(
+        cohort_queryset(scope, start, end, target_days=target_days, table=table), start, end
+    )
+    return values, series
+
+
+def cohort_aggregate(cohort, start, end, counts=None):
+    """``(valeurs, série, comptes)`` d'un QuerySet de ``cohort_queryset``, en une requête ; ``counts`` :
+    ``{nom: Q}`` d'effectifs comptés en plus (chiffres et graphiques du tableau de bord)."""
+    counts = counts or {}
     tallies = {
         "total": Count("pk"),
         "referent": Count("pk", filter=Q(referent_on__isnull=False)),
@@ -630,12 +692,31 @@ def cohort_tallies(scope, start, end, *, target_days=None):
         in_month = Q(occurred_on__gte=month) & (Q(occurred_on__lt=following) if following else Q())
         tallies[f"month_{index}"] = Count("pk", filter=in_month)
         tallies[f"month_{index}_in_time"] = Count("pk", filter=in_month & Q(bucket="objectif"))
+    for name, condition in counts.items():
+        tallies[f"count_{name}"] = Count("pk", filter=condition) if condition else Count("pk")
     t = _on_engine(cohort).aggregate(**tallies)
+    values = tally_values(t)
+    series = [
+        {
+            "mois": month.strftime("%Y-%m"),
+            "nouveaux_entrants": t[f"month_{index}"],
+            "nouveaux_entrants_orientes_15j": t[f"month_{index}_in_time"],
+            "taux_orientation_15j": _ratio(t[f"month_{index}_in_time"], t[f"month_{index}"]),
+        }
+        for index, month in enumerate(months)
+    ]
+    return values, series, {name: t[f"count_{name}"] for name in counts}
+
+
+def tally_values(t):
+    """Indicateurs des nouveaux entrants à partir des comptes de la base (``total``, ``referent``,
+    ``contract``, ``median_*``, ``bucket_*``, ``pathway_*`` : ``cohort_aggregate``, ou une ligne des
+    tableaux par organisation et par référent)."""
     total = t["total"]
     in_time_count = t["bucket_objectif"]
     pathways = {str(p): t[f"pathway_{p}"] for p in PATHWAY_KEYS}
     pathways[NOT_ORIENTED] = total - sum(pathways.values())
-    values = {
+    return {
         "nouveaux_entrants": total,
         "nouveaux_entrants_orientes_15j": in_time_count,
         "taux_orientation_15j": _ratio(in_time_count, total),
@@ -647,29 +728,37 @@ def cohort_tallies(scope, start, end, *, target_days=None):
         "part_nouveaux_entrants_avec_contrat": _ratio(t["contract"], total),
         "distribution_delai_t0_orientation": {b: t[f"bucket_{b}"] for b in DELAY_BUCKETS},
     }
-    series = [
-        {
-            "mois": month.strftime("%Y-%m"),
-            "nouveaux_entrants": t[f"month_{index}"],
-            "nouveaux_entrants_orientes_15j": t[f"month_{index}_in_time"],
-            "taux_orientation_15j": _ratio(t[f"month_{index}_in_time"], t[f"month_{index}"]),
-        }
-        for index, month in enumerate(months)
-    ]
-    return values, series
 
 
 # --- autres indicateurs ----------------------------------------------------------------------------------
 
 
-def diagnostic_to_first_action_median(scope, start, end):
+def diagnostic_to_first_action_median(scope, start, end, *, table=False):
     """Médiane des délais (jours) entre le premier diagnostic de la personne, s'il tombe dans la période, et
-    la première action d'accompagnement qui le suit (une requête groupée par personne et jour de diagnostic,
-    la médiane prise par la base ; deux versions du diagnostic le même jour comptent une fois)."""
-    per_person = (
-        _events(scope)
-        .filter(kind=DIAGNOSED, occurred_on__gte=start, occurred_on__lte=end)
-        .filter(**{f"{J}kind__in": (DIAGNOSED, *FIRST_ACTION_KINDS)})
+    la première action d'accompagnement qui le suit (``first_diagnoses``, la médiane prise par la base).
+    ``table`` : lus dans la table tenue à jour (``models.FirstDiagnosis``, remplie par ``first_diagnoses``)."""
+    if table:
+        from .cohort import refresh
+        from .models import FirstDiagnosis
+
+        refresh()
+        per_person = FirstDiagnosis.objects.filter(
+            beneficiary__in=scope.order_by().values("pk"), diagnosed_on__gte=start, diagnosed_on__lte=end
+        ).annotate(days=DaysBetween("action_on", "diagnosed_on"))
+    else:
+        per_person = first_diagnoses(
+            _events(scope).filter(kind=DIAGNOSED, occurred_on__gte=start, occurred_on__lte=end)
+        ).annotate(days=DaysBetween("action_on", "occurred_on"))
+    return as_number(_on_engine(per_person).aggregate(median=Median("days"))["median"])
+
+
+def first_diagnoses(diagnoses):
+    """Parmi les diagnostics ``diagnoses`` (événements ``diagnosed``), une ligne par personne dont c'est le
+    premier diagnostic (aucun avant ce jour ; deux versions le même jour comptent une fois) suivi d'une action
+    d'accompagnement : ``beneficiary_id``, ``occurred_on`` (diagnostic), ``action_on`` (première action
+    depuis), en une requête groupée par personne et jour de diagnostic."""
+    return (
+        diagnoses.filter(**{f"{J}kind__in": (DIAGNOSED, *FIRST_ACTION_KINDS)})
         .order_by()
         .values("beneficiary_id", "occurred_on")
         .annotate(
@@ -682,9 +771,7 @@ def diagnostic_to_first_action_median(scope, start, end):
             ),
         )
         .filter(earlier=0, action_on__isnull=False)
-        .annotate(days=DaysBetween("action_on", "occurred_on"))
     )
-    return as_number(_on_engine(per_person).aggregate(median=Median("days"))["median"])
 
 
 def exits(scope, start, end):
@@ -741,11 +828,11 @@ def intensive_share(scope, end):
         .filter(weekly_hours__isnull=False)
         .order_by()
     )
-    people = _count(in_force.values("beneficiary_id").distinct())
-    intensive = _count(
-        in_force.filter(weekly_hours__gte=min_weekly_hours()).values("beneficiary_id").distinct()
+    counts = _on_engine(in_force).aggregate(
+        people=Count("beneficiary_id", distinct=True),
+        intensive=Count("beneficiary_id", distinct=True, filter=Q(weekly_hours__gte=min_weekly_hours())),
     )
-    return _ratio(intensive, people)
+    return _ratio(counts["intensive"], counts["people"])
 
 
 def contracts_signed(scope, start, end):
@@ -814,30 +901,30 @@ def compute_indicators(scope, start, end, *, target_days=None, engine=None):
     return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
 
 
-def indicators_and_series(scope, start, end, *, target_days=None, engine=None, entries=None):
+def indicators_and_series(scope, start, end, *, target_days=None, engine=None, cohort=None, table=False):
     """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte.
 
-    ``entries`` : la cohorte déjà lue par l'appelant (``new_entrant_cohort`` de la même portée et de la même
-    période, tableau de bord) ; ses indicateurs et sa série en sont tirés au lieu d'un second calcul par la
-    base (mêmes chiffres : ``cohort_indicators``, ``cohort_series``)."""
+    ``cohort`` : ``(valeurs, série)`` des nouveaux entrants déjà comptés par l'appelant (``cohort_aggregate``
+    de la même portée et de la même période, tableau de bord) ; ils ne sont pas recomptés. ``table`` : les
+    étapes tenues à jour dans les tables de la cohorte (``cohort.py``) au lieu du journal (mêmes chiffres)."""
     check_period(start, end)
     if engine is not None:
         token = _ENGINE.set(engine)
         try:
-            return _compute(scope, start, end, target_days, entries)
+            return _compute(scope, start, end, target_days, cohort, table)
         finally:
             _ENGINE.reset(token)
     with analytics_session():
-        return _compute(scope, start, end, target_days, entries)
+        return _compute(scope, start, end, target_days, cohort, table)
 
 
-def _compute(scope, start, end, target_days, entries=None):
-    if entries is None:
-        values, series = cohort_tallies(scope, start, end, target_days=target_days)
+def _compute(scope, start, end, target_days, cohort=None, table=False):
+    if cohort is None:
+        values, series = cohort_tallies(scope, start, end, target_days=target_days, table=table)
     else:
-        values, series = cohort_indicators(entries), cohort_series(entries, start, end)
+        values, series = dict(cohort[0]), cohort[1]
     values["delai_median_diagnostic_premiere_action_jours"] = diagnostic_to_first_action_median(
-        scope, start, end
+        scope, start, end, table=table
     )
     values["contrats_signes"] = contracts_signed(scope, start, end)
     values["part_accompagnement_intensif"] = intensive_share(scope, end)

@@ -23,6 +23,7 @@ from parcours.beneficiaries.queries import active_memberships, departement_ids
 from parcours.core.access import Level, access
 
 from . import charts, exports
+from . import cohort as cohort_table
 from .breakdowns import (
     BREAKDOWN_DEFINITIONS,
     breakdown_table,
@@ -31,21 +32,18 @@ from .breakdowns import (
     referent_breakdown,
     visible_organisations,
 )
-from .cohort_figures import (
-    FIGURES_BY_KEY,
-    PATHWAY_LABELS,
-    classify,
-    members,
-)
+from .cohort_figures import FIGURES_BY_KEY, PATHWAY_LABELS, counted_conditions
 from .definitions import (
     DEFINITIONS,
     DELAY_BUCKET_LABELS,
+    ENTRY_FIELDS,
     analytics_session,
     beneficiary_scope,
-    cohort_series,
+    cohort_aggregate,
+    cohort_queryset,
     compute_indicators,
+    entry_of,
     indicators_and_series,
-    new_entrant_cohort,
 )
 from .forms import DashboardFilterForm
 
@@ -143,9 +141,14 @@ def _scope_label(territory, organisation=None):
 
 
 def _cohort(f):
-    """Nouveaux entrants de la période, classés (répartitions, tunnel, listes)."""
-    entries = new_entrant_cohort(f.scope, f.start, f.end)
-    return entries, classify(entries)
+    """Les nouveaux entrants de la période (``cohort_queryset``), lus dans la table de la cohorte tenue à jour
+    (``cohort.refresh`` : les événements écrits depuis la dernière lecture y sont reportés d'abord)."""
+    return cohort_queryset(f.scope, f.start, f.end, table=True)
+
+
+def _cohort_counts(f):
+    """``(valeurs, série, effectifs des chiffres et graphiques)`` des nouveaux entrants, en une requête."""
+    return cohort_aggregate(_cohort(f), f.start, f.end, counted_conditions())
 
 
 def _query(request, **changes):
@@ -167,26 +170,22 @@ def _people_url(request, figure, **changes):
 def dashboard(request):
     f = _filters(request)
     start, end = f.start, f.end
-    with analytics_session():
-        # La cohorte est lue une fois : figures, série, graphiques et répartitions en sont tirés.
-        entries, classified = _cohort(f)
-        values, series = indicators_and_series(f.scope, start, end, entries=entries)
-        data = charts.chart_data(series, classified)
+    with cohort_table.reading(), analytics_session():
+        # La cohorte est comptée une fois, dans la table de la cohorte : figures, série, graphiques.
+        cohort_values, series, counts = _cohort_counts(f)
+        values, series = indicators_and_series(
+            f.scope, start, end, cohort=(cohort_values, series), table=True
+        )
+        data = charts.chart_data(series, counts)
         # Tableau par organisation : sur le territoire choisi, toutes les organisations permises.
         territory_scope = beneficiary_scope(
             territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
         )
-        by_organisation = organisation_breakdown(
-            territory_scope,
-            start,
-            end,
-            organisations=f.organisations,
-            entries=None if f.organisation is not None else entries,
-        )
+        by_organisation = organisation_breakdown(territory_scope, start, end, organisations=f.organisations)
         referent_orgs = (
             [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
         )
-        by_referent = referent_breakdown(f.scope, start, end, referent_orgs, entries=entries)
+        by_referent = referent_breakdown(f.scope, start, end, referent_orgs)
     drill = {"nouveaux_entrants": "nouveaux_entrants", "nouveaux_entrants_orientes_15j": "orientes_15j"}
     figures = [
         {
@@ -302,7 +301,7 @@ def export_organisations(request):
     """Tableau agrégé : une ligne par organisation (territoire et période choisis ; aucune donnée personnelle)."""
     f = _filters(request)
     scope = beneficiary_scope(territory=f.territory, base=Beneficiary.objects.countable_by(request.user))
-    with analytics_session():
+    with cohort_table.reading(), analytics_session():
         rows = organisation_breakdown(scope, f.start, f.end, organisations=f.organisations)
     return _attachment(
         exports._csv_text(breakdown_table(rows, "organisation")),
@@ -319,7 +318,7 @@ def export_referents(request):
     organisations = (
         [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
     )
-    with analytics_session():
+    with cohort_table.reading(), analytics_session():
         rows = referent_breakdown(f.scope, f.start, f.end, organisations)
     return _attachment(
         exports._csv_text(breakdown_table(rows, "référent")),
@@ -332,10 +331,9 @@ def _chart(request, chart):
     if chart not in charts.CHARTS:
         raise Http404("Graphique inconnu.")
     f = _filters(request)
-    with analytics_session():
-        _entries, classified = _cohort(f)
-        data = charts.chart_data(cohort_series(_entries, f.start, f.end), classified)
-    return f, data[chart]
+    with cohort_table.reading(), analytics_session():
+        _values, series, counts = _cohort_counts(f)
+    return f, charts.chart_data(series, counts)[chart]
 
 
 @access(Level.AGENT, description="Graphique du tableau de bord en image SVG (agrégats)")
@@ -377,26 +375,32 @@ def people(request):
     if figure is None:
         raise Http404("Chiffre inconnu.")
     f = _filters(request, base=Beneficiary.objects.visible_to(request.user))
-    with analytics_session():
-        _entries, classified = _cohort(f)
-    chosen = sorted(members(classified, figure.key), key=lambda c: (c.entry.t0, c.entry.beneficiary_id))
-    paginator = Paginator(chosen, PEOPLE_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    with cohort_table.reading(), analytics_session():
+        # Les entrées du chiffre, triées par T0 : la base compte et découpe la page (50 lignes lues).
+        chosen = (
+            _cohort(f)
+            .filter(figure.condition)
+            .order_by("occurred_on", "beneficiary_id", "pk")
+            .values_list(*ENTRY_FIELDS)
+        )
+        paginator = Paginator(chosen, PEOPLE_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        entries = [entry_of(r) for r in page.object_list]
     page.pages_list = list(paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
     persons = (
-        Beneficiary.objects.filter(pk__in=[c.entry.beneficiary_id for c in page])
+        Beneficiary.objects.filter(pk__in=[e.beneficiary_id for e in entries])
         .select_related("territory")
         .in_bulk()
     )
     rows = [
         {
-            "entry": c.entry,
-            "person": persons[c.entry.beneficiary_id],
-            "bucket_label": DELAY_BUCKET_LABELS[c.bucket],
-            "pathway_label": PATHWAY_LABELS[c.pathway],
+            "entry": e,
+            "person": persons[e.beneficiary_id],
+            "bucket_label": DELAY_BUCKET_LABELS[e.bucket],
+            "pathway_label": PATHWAY_LABELS[e.pathway_key],
         }
-        for c in page
-        if c.entry.beneficiary_id in persons
+        for e in entries
+        if e.beneficiary_id in persons
     ]
     context = {
         "title": f"Pilotage — {figure.label}",

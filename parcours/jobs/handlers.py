@@ -68,6 +68,11 @@ def import_flux(batch):
         raise JobError(message, retry=False)
     if found.status != ImportStatus.DONE:
         raise JobError(report.message)
+    # Les événements de l'import (nouveaux entrants, radiations) rendent la table de la cohorte à recalculer :
+    # le recalcul se fait en tâche de fond plutôt qu'à la première ouverture du tableau de bord.
+    from .services import enqueue
+
+    enqueue("cohorte")
     return {
         **summary,
         "message": report.message,
@@ -143,6 +148,13 @@ def audit_head():
     }
 
 
+def cohort_refresh():
+    """Report dans la table de la cohorte des événements écrits depuis le dernier recalcul (tableau de bord)."""
+    from parcours.indicators.cohort import refresh
+
+    return {"personnes_recalculees": refresh()}
+
+
 KINDS = {
     "import-flux": Kind(
         "Import d'un flux de bénéficiaires (CAF/MSA, Département)", import_flux, max_attempts=3
@@ -155,6 +167,7 @@ KINDS = {
     "relances-invitations": Kind(
         "Relances des invitations à l'orientation (courriel, SMS)", orientation_reminders, singleton=True
     ),
+    "cohorte": Kind("Recalcul de la cohorte du tableau de bord", cohort_refresh, singleton=True),
     "journal-acces": Kind(
         "Vérification du journal d'accès et export de sa tête", audit_head, max_attempts=1, singleton=True
     ),

@@ -57,6 +57,20 @@ def test_import_task_imports_the_caf_flux_in_the_background(departement, referen
     assert job.history[0]["essai"] == 1 and "erreur" not in job.history[0]
 
 
+def test_a_successful_import_refreshes_the_dashboard_cohort_in_the_background(departement, reference_data):
+    from parcours.indicators.cohort import is_fresh
+    from parcours.indicators.models import CohortEntry
+
+    enqueue("import-flux", str(reference_data / CAF_FLUX), "--received-on", "2026-03-02")
+    run_worker()
+
+    refresh = Job.objects.get(name="cohorte")
+    assert refresh.status == JobStatus.SUCCEEDED and refresh.result["personnes_recalculees"] >= 1
+    # Le nouvel entrant du flux est déjà dans la table : le tableau de bord n'a rien à recalculer.
+    assert is_fresh()
+    assert CohortEntry.objects.get().beneficiary == Beneficiary.objects.get()
+
+
 def test_import_task_is_idempotent(departement, reference_data):
     path = str(reference_data / CAF_FLUX)
     first = enqueue("import-flux", path, "--received-on", "2026-03-02")
