@@ -46,10 +46,12 @@ from .matching import PeopleIndex, PersonMatcher, strongly_known
 from .models import ColumnMapping, FluxFormat, ImportBatch, ImportStatus
 from .records import FileRejected, FluxRow, Issue
 from .rights import RightsRecorder
+from .staging import Staging
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1000
+CHUNK_SIZE = 25_000  # lignes par paquet de la table de transit (écritures en SQL)
+ROW_CHUNK_SIZE = 1000  # lignes relues à la fois pour le chemin ligne à ligne
 MAX_REPORTED_ISSUES = 1000
 IDENTITY_FIELDS = (
     "civility",
@@ -491,7 +493,19 @@ class _Importer:
             reference_date=self._reference_date,
             event=self._event,
         )
-        chunk = []
+        # Lecture en flux : chaque ligne est vérifiée et normalisée, les lignes valides versées dans la table de
+        # transit (``staging.py``) ; la base fait ensuite le rapprochement et les écritures par ensembles.
+        staging = Staging(
+            batch=batch,
+            departement=self.departement,
+            report=self.report,
+            initial_stock=self.initial_stock,
+            suspension_limit=self.suspension_limit,
+            event=self._event,
+            communes_by_insee=self.communes_by_insee,
+            communes_by_postal=self.communes_by_postal,
+        )
+        staging.create()
         for row in parsed.rows:
             self.report.rows += 1
             for issue in row.warnings:
@@ -502,16 +516,21 @@ class _Importer:
                 continue
             if self.report.errors:
                 continue  # le fichier sera refusé : on continue seulement de valider pour tout signaler
-            chunk.append(row)
-            if len(chunk) >= CHUNK_SIZE:
-                self._process_chunk(chunk)
-                chunk = []
+            staging.add(row, self._reference_date(row))
+            if self.report.rows % ROW_CHUNK_SIZE == 0:
                 self._publish_progress(total)
-        if chunk and not self.report.errors:
-            self._process_chunk(chunk)
-        self._publish_progress(total)
         if self.report.rows == 0:
             raise FileRejected("Fichier vide : aucune ligne de bénéficiaire à importer.")
+        if self.report.errors:
+            staging.drop()
+            return
+        staging.match(contacts=parsed.format == CONTACTS)
+        staging.prepare()
+        self.staging = staging
+        for start in range(0, staging.count, CHUNK_SIZE):
+            self._process_chunk(range(start, min(start + CHUNK_SIZE, staging.count)))
+            self._publish_progress(total)
+        staging.drop()
 
     def _check_order(self, parsed):
         """Refuse un flux plus ancien que le dernier appliqué pour le Département : l'appliquer ramènerait
@@ -540,7 +559,25 @@ class _Importer:
 
     # ---- un paquet de lignes
 
-    def _process_chunk(self, rows):
+    def _process_chunk(self, chunk):
+        """Un paquet de lignes (rangs ``chunk`` dans la table de transit) : les lignes à rapprocher ligne à ligne,
+        relues par petits paquets, puis les lignes simples en SQL (les deux ensembles ne touchent pas les mêmes
+        personnes ni les mêmes foyers ; dans cet ordre, une ligne se rapproche de la base telle qu'elle était
+        avant les écritures de son paquet, comme auparavant)."""
+        for rows in self.staging.other_rows(chunk.start, chunk.stop, ROW_CHUNK_SIZE):
+            self._process_rows(rows)
+        now = timezone.now()
+        closings = self.staging.apply(chunk.start, chunk.stop, lambda events: self._write_events(events, now))
+        self._write_events(
+            [
+                (person, kind, on, journal.validate(kind, payload))
+                for person, kind, on, payload in pathway.close_in_bulk(closings)
+            ],
+            now,
+        )
+
+    def _process_rows(self, rows):
+        """Chemin ligne à ligne : rapprochement (``matching.py``), droits et historique (``rights.py``)."""
         dep = self.departement
         nirs = {r.nir for r in rows if r.nir}
         dep_ids = {r.departement_internal_id for r in rows if r.departement_internal_id}

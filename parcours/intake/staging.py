@@ -1,0 +1,947 @@
+"""Import des flux en ensembles : table de transit, rapprochement et écritures en SQL.
+
+Les lignes valides et normalisées d'un fichier sont versées, au fil de la lecture, dans une table temporaire
+de la transaction (``COPY`` sur PostgreSQL, insertions groupées sur SQLite) : la mémoire ne dépend pas de la
+taille du fichier. La base fait ensuite le travail par ensembles :
+
+1. **Rapprochement** par le NIR (index unique ``departement, nir``) ; une ligne est « simple » si son NIR
+   n'apparaît qu'une fois dans le fichier, désigne une personne connue déjà rattachée au même foyer avec le
+   même rôle, qu'aucune autre ligne du fichier ne peut désigner (identifiant Département, courriel,
+   téléphone, NIR en double), que toutes les lignes de son foyer sont simples, et que le flux n'est pas plus
+   ancien que le dernier connu pour elle ou son foyer. Une ligne au NIR unique et inconnu, qu'aucun autre
+   critère ne rapproche d'une personne connue ni d'une autre ligne, est une personne nouvelle, créée en SQL.
+   Ces lignes ne peuvent donner lieu à aucun avertissement ni aucune ambiguïté : tout se décide en SQL.
+2. **Droit du foyer** (première ligne du foyer dans le fichier), **historique** (``RightSnapshot``),
+   **état courant** des personnes, **nouvel entrant** et **clôture des suivis**, par quelques requêtes
+   ``UPDATE … FROM`` / ``INSERT … SELECT``.
+3. Les autres lignes (à rapprocher sur d'autres critères que le NIR, NIR en double, fichier de contacts, flux
+   antérieur…) sont relues de la table, dans l'ordre du fichier, et passent par le chemin ligne à ligne du
+   moteur (``services._Importer._process_rows``, ``matching.py``, ``rights.py``), qui garde les règles de
+   rapprochement et les avertissements. Dans chaque paquet elles passent avant les lignes simples : elles voient
+   la base telle qu'elle était avant le paquet, comme l'ancien moteur ; les deux ensembles ne touchent ni les
+   mêmes personnes ni les mêmes foyers.
+
+La règle du nouvel entrant reste écrite une fois (``rules.evaluate_new_entrant``, ``rules.next_suspended_since``) :
+ses entrées forment un domaine fini (état, top SDD, état précédent, suspension de plus de N mois, suivi en
+cours) ; la table de vérité est calculée par ces fonctions Python à chaque import et jointe en SQL.
+"""
+
+import datetime
+import itertools
+from types import SimpleNamespace
+
+from django.db import DatabaseError, connections, router, transaction
+
+from parcours.beneficiaries.fields import decrypt_nir, encrypt_nir
+from parcours.beneficiaries.models import (
+    CLOSED_STATES,
+    Beneficiary,
+    FollowUp,
+    FollowUpEnd,
+    Household,
+    RightSnapshot,
+    RightState,
+    RsaRight,
+)
+from parcours.journal.models import EventKind
+from parcours.journal.payload import Payload
+
+from .records import FluxRow
+from .rules import PreviousState, add_months, evaluate_new_entrant, next_suspended_since, suspension_exceeds
+
+STAGE = "intake_stage"
+RULE = "intake_stage_rule"
+CUTOFF = "intake_stage_cutoff"
+FLUSH_ROWS = 2000
+WORK_MEM = "64MB"
+TEMP_BUFFERS = "256MB"
+
+# (colonne, type SQL, champ de FluxRow) : les valeurs normalisées d'une ligne, telles que le lecteur les donne.
+ROW_COLUMNS = (
+    ("row_no", "integer", "row"),
+    ("organism", "varchar(3)", "organism"),
+    ("matricule", "varchar(30)", "matricule"),
+    ("role", "varchar(3)", "role"),
+    ("nir", "varchar(64)", "nir"),  # chiffré (comme en base) : jamais de NIR en clair dans la table
+    ("civility", "varchar(3)", "civility"),
+    ("last_name", "varchar(150)", "last_name"),
+    ("birth_name", "varchar(150)", "birth_name"),
+    ("first_name", "varchar(150)", "first_name"),
+    ("birth_date", "date", "birth_date"),
+    ("email", "varchar(254)", "email"),
+    ("phone", "varchar(20)", "phone"),
+    ("address", "varchar(300)", "address"),
+    ("postal_code", "varchar(5)", "postal_code"),
+    ("city", "varchar(150)", "city"),
+    ("insee_code", "varchar(5)", "insee_code"),
+    ("departement_internal_id", "varchar(50)", "departement_internal_id"),
+    ("france_travail_id", "varchar(30)", "france_travail_id"),
+    ("rsa_number", "varchar(30)", "rsa_number"),
+    ("requested_on", "date", "requested_on"),
+    ("opened_on", "date", "opened_on"),
+    ("right_state", "varchar(1)", "right_state"),
+    ("sdd", "boolean", "sdd"),
+    ("cnaf_new_entrant", "boolean", "cnaf_new_entrant"),
+    ("activity_income", "boolean", "activity_income"),
+    ("suspension_reason", "varchar(10)", "suspension_reason"),
+    ("suspended_since", "date", "suspended_since"),
+    ("closure_reason", "varchar(10)", "closure_reason"),
+    ("closed_on", "date", "closed_on"),
+    ("reference_date", "date", "reference_date"),
+    ("contact_only", "boolean", "contact_only"),
+)
+# Colonnes calculées au versement : clés de rapprochement et date de référence effective.
+DERIVED_COLUMNS = (
+    ("seq", "integer"),  # rang de la ligne valide dans le fichier (0, 1, 2…) : découpe en paquets
+    ("organism_key", "varchar(3)"),  # organisme, CAF par défaut
+    ("email_key", "varchar(254)"),  # courriel en minuscules
+    ("ref_date", "date"),
+    ("month_start", "date"),
+    ("month_end", "date"),  # premier jour du mois suivant
+    ("has_right", "boolean"),
+)
+# Colonnes remplies par le rapprochement.
+MATCH_COLUMNS = (
+    ("person_id", "bigint"),
+    ("household_id", "bigint"),
+    ("simple", "boolean"),
+    ("created", "boolean"),  # personne nouvelle, créée en SQL
+    ("nir_dup", "boolean"),  # NIR présent plusieurs fois dans le fichier
+    ("household_first", "boolean"),  # première ligne simple de son foyer : elle donne le droit du foyer
+)
+DATE_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "date"}
+BOOL_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "boolean"}
+IDENTITY_COLUMNS = (
+    "civility",
+    "last_name",
+    "birth_name",
+    "first_name",
+    "birth_date",
+    "france_travail_id",
+    "departement_internal_id",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "insee_code",
+)
+
+
+def _month_bounds(day):
+    start = day.replace(day=1)
+    return start, add_months(start, 1)
+
+
+class Staging:
+    """La table de transit d'un import (temporaire, propre à la connexion) et le traitement en ensembles."""
+
+    def __init__(
+        self,
+        *,
+        batch,
+        departement,
+        report,
+        initial_stock,
+        suspension_limit,
+        event,
+        communes_by_insee,
+        communes_by_postal,
+    ):
+        self.connection = connections[router.db_for_write(Beneficiary)]
+        self.pg = self.connection.vendor == "postgresql"
+        self.batch = batch
+        self.departement = departement
+        self.report = report
+        self.initial_stock = initial_stock
+        self.suspension_limit = suspension_limit
+        self.event = event
+        self.communes_by_insee = communes_by_insee
+        self.communes_by_postal = communes_by_postal
+        self.pending = []
+        self.count = 0
+        self.q = self.connection.ops.quote_name
+        self.same = "IS NOT DISTINCT FROM" if self.pg else "IS"
+
+    # ---- table
+
+    def _execute(self, sql, params=()):
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _fetch(self, sql, params=()):
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def create(self):
+        self._tune()
+        self.drop()
+        columns = ", ".join(
+            f"{name} {kind}" for name, kind, *_ in (*ROW_COLUMNS, *DERIVED_COLUMNS, *MATCH_COLUMNS)
+        )
+        # PostgreSQL : place libre dans chaque page, les mises à jour des drapeaux restent « HOT » (sans index).
+        self._execute(
+            f"CREATE TEMPORARY TABLE {STAGE} ({columns})" + (" WITH (fillfactor = 50)" if self.pg else "")
+        )
+
+    def _tune(self):
+        """PostgreSQL : mémoire de la transaction d'import (``SET LOCAL`` : rien ne reste sur la connexion). Les
+        tables temporaires vivent dans ``temp_buffers`` (8 Mo par défaut, réglable seulement avant la première table
+        temporaire de la session) ; les jointures et tris par ensembles dans ``work_mem``."""
+        if not self.pg:
+            return
+        self._execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        try:
+            with transaction.atomic():
+                self._execute(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'")
+        except DatabaseError:
+            pass  # la session a déjà utilisé des tables temporaires : réglage inchangé
+
+    def drop(self):
+        for table in (
+            STAGE,
+            RULE,
+            CUTOFF,
+            "intake_stage_decide",
+            "intake_stage_outcome",
+            "intake_stage_people",
+        ):
+            self._execute(f"DROP TABLE IF EXISTS {table}")
+
+    def add(self, row, ref_date):
+        values = []
+        for name, _kind, attr in ROW_COLUMNS:
+            value = getattr(row, attr)
+            if name == "nir" and value:
+                value = encrypt_nir(value)
+            values.append(value)
+        start, end = _month_bounds(ref_date)
+        values += [
+            self.count + len(self.pending),
+            row.organism or "CAF",
+            row.email.lower() if row.email else None,
+            ref_date,
+            start,
+            end,
+            row.has_right,
+            None,
+            None,
+            False,
+            False,
+            False,
+            False,
+        ]
+        self.pending.append(values)
+        if len(self.pending) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self):
+        if not self.pending:
+            return
+        names = [name for name, *_ in (*ROW_COLUMNS, *DERIVED_COLUMNS, *MATCH_COLUMNS)]
+        with self.connection.cursor() as cursor:
+            if self.pg:
+                with cursor.cursor.copy(f"COPY {STAGE} ({', '.join(names)}) FROM STDIN") as copy:
+                    for values in self.pending:
+                        copy.write_row(values)
+            else:
+                adapt = self.connection.ops.adapt_datefield_value
+                rows = [
+                    [adapt(v) if isinstance(v, datetime.date) else v for v in values]
+                    for values in self.pending
+                ]
+                cursor.executemany(
+                    f"INSERT INTO {STAGE} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",  # noqa: S608
+                    rows,
+                )
+        self.count += len(self.pending)
+        self.pending = []
+
+    def _index(self):
+        # PostgreSQL rapproche par jointures de hachage : deux index suffisent (découpe et relecture) ; chaque index
+        # de plus alourdirait les mises à jour des drapeaux. SQLite, sans jointure de hachage, en veut davantage.
+        columns = ["seq", "row_no"]
+        if not self.pg:
+            columns += [
+                "nir",
+                "organism_key, matricule, role",
+                "departement_internal_id",
+                "email_key",
+                "phone",
+            ]
+            columns += ["household_id", "person_id"]
+        for i, cols in enumerate(columns):
+            self._execute(f"CREATE INDEX {STAGE}_i{i} ON {STAGE} ({cols})")
+        self._analyze()
+
+    def _analyze(self, table=STAGE):
+        if self.pg:  # statistiques de la table temporaire : l'autovacuum ne les voit pas
+            self._execute(f"ANALYZE {table}")
+
+    # ---- rapprochement
+
+    def match(self, contacts):
+        """Marque les lignes simples (voir le module). ``contacts`` : fichier de contacts, tout passe ligne à ligne."""
+        self.flush()
+        self._index()
+        if contacts:
+            return
+        q = self.q
+        person = q(Beneficiary._meta.db_table)
+        household = q(Household._meta.db_table)
+        right = q(RsaRight._meta.db_table)
+        dep = self.departement.pk
+        self._execute(
+            f"""UPDATE {STAGE} SET nir_dup = TRUE WHERE nir IN (
+                    SELECT nir FROM {STAGE} WHERE nir IS NOT NULL GROUP BY nir HAVING COUNT(*) > 1)"""  # noqa: S608
+        )
+        # NIR présent une seule fois dans le fichier et connu : la personne.
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET person_id = b.id FROM {person} b
+                WHERE b.departement_id = %s AND b.nir = s.nir AND s.nir IS NOT NULL AND NOT s.nir_dup""",  # noqa: S608
+            [dep],
+        )
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET household_id = h.id FROM {household} h
+                WHERE h.departement_id = %s AND h.organism = s.organism_key AND h.matricule = s.matricule""",  # noqa: S608
+            [dep],
+        )
+        # Conditions propres à la ligne.
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET simple = TRUE FROM {person} b
+                WHERE b.id = s.person_id AND s.household_id IS NOT NULL AND s.has_right
+                AND NOT s.contact_only AND s.role IS NOT NULL AND s.role <> ''
+                AND b.household_id = s.household_id AND b.role = s.role
+                AND (b.last_flux_on IS NULL OR b.last_flux_on <= s.ref_date)
+                AND (s.postal_code IS NULL OR s.postal_code = '' OR s.postal_code = b.postal_code)
+                AND (s.insee_code IS NULL OR s.insee_code = '' OR s.insee_code = b.insee_code)"""  # noqa: S608
+        )
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET simple = FALSE FROM {right} r
+                WHERE s.simple AND r.household_id = s.household_id AND r.last_reference_date > s.ref_date"""  # noqa: S608
+        )
+        # Personne que d'autres lignes du fichier pourraient désigner (identifiant Département, courriel,
+        # téléphone, NIR en double) : ligne à ligne.
+        # Personne nouvelle (NIR unique dans le fichier et inconnu) qu'aucun autre critère ne rapproche d'une
+        # personne connue ni d'une autre ligne : créée en SQL.
+        self._execute(
+            f"""UPDATE {STAGE} SET simple = TRUE, created = TRUE
+                WHERE person_id IS NULL AND nir IS NOT NULL AND NOT nir_dup AND has_right AND NOT contact_only
+                AND matricule IS NOT NULL AND matricule <> '' AND role IS NOT NULL AND role <> ''"""  # noqa: S608
+        )
+        self._analyze()
+        knockouts = (
+            # même identifiant Département qu'une personne connue ou qu'une autre ligne
+            f"""departement_internal_id <> '' AND departement_internal_id IN (
+                SELECT b.departement_internal_id FROM {person} b WHERE b.departement_id = %(dep)s)""",  # noqa: S608
+            f"""departement_internal_id IN (SELECT departement_internal_id FROM {STAGE} WHERE departement_internal_id <> ''
+                GROUP BY departement_internal_id HAVING COUNT(*) > 1)""",  # noqa: S608
+            # foyer connu ayant déjà une personne de ce rôle, ou deux lignes du même foyer et du même rôle
+            f"""household_id IS NOT NULL AND (household_id, role) IN (
+                SELECT b.household_id, b.role FROM {person} b WHERE b.departement_id = %(dep)s)""",  # noqa: S608
+            f"""(organism_key, matricule, role) IN (SELECT organism_key, matricule, role FROM {STAGE}
+                GROUP BY organism_key, matricule, role HAVING COUNT(*) > 1)""",  # noqa: S608
+            # courriel ou téléphone d'une personne connue sans NIR
+            f"""email_key <> '' AND email_key IN (
+                SELECT LOWER(b.email) FROM {person} b WHERE b.nir IS NULL AND b.departement_id = %(dep)s)""",  # noqa: S608
+            f"""phone <> '' AND phone IN (
+                SELECT b.phone FROM {person} b WHERE b.nir IS NULL AND b.departement_id = %(dep)s)""",  # noqa: S608
+            # courriel ou téléphone d'une ligne sans NIR (ou au NIR en double), qui pourrait la désigner
+            f"email_key <> '' AND email_key IN (SELECT email_key FROM {STAGE} WHERE nir IS NULL OR nir_dup)",  # noqa: S608
+            f"phone <> '' AND phone IN (SELECT phone FROM {STAGE} WHERE nir IS NULL OR nir_dup)",  # noqa: S608
+        )
+        for knockout in knockouts:
+            self._execute(
+                f"UPDATE {STAGE} SET simple = FALSE, created = FALSE WHERE created AND {knockout}",  # noqa: S608
+                {"dep": dep},
+            )
+        # Personne connue que d'autres lignes du fichier pourraient désigner (NIR en double, identifiant
+        # Département, courriel ou téléphone d'une ligne sans NIR) : ligne à ligne.
+        claims = (
+            "l.nir = b.nir",
+            "l.departement_internal_id <> '' AND l.departement_internal_id = b.departement_internal_id",
+            "(l.nir IS NULL OR l.nir_dup) AND l.email_key <> '' AND l.email_key = LOWER(b.email)",
+            "(l.nir IS NULL OR l.nir_dup) AND l.phone <> '' AND l.phone = b.phone",
+        )
+        for claim in claims:
+            self._execute(
+                f"""UPDATE {STAGE} SET simple = FALSE WHERE simple AND NOT created AND person_id IN (
+                    SELECT b.id FROM {person} b JOIN {STAGE} l ON l.person_id IS NULL AND {claim}
+                    WHERE b.departement_id = %s)""",  # noqa: S608
+                [dep],
+            )
+        # Un foyer dont une ligne n'est pas simple : tout le foyer ligne à ligne.
+        self._execute(
+            f"""UPDATE {STAGE} SET simple = FALSE, created = FALSE WHERE simple AND (organism_key, matricule) IN (
+                SELECT organism_key, matricule FROM {STAGE} WHERE NOT simple AND matricule IS NOT NULL)"""  # noqa: S608
+        )
+        self._analyze()
+
+    # ---- lignes relues pour le chemin ligne à ligne
+
+    def other_rows(self, start, stop, size):
+        names = [name for name, *_ in ROW_COLUMNS]
+        attrs = [attr for *_, attr in ROW_COLUMNS]
+        last = -1
+        while True:
+            rows = self._fetch(
+                f"SELECT {', '.join(names)} FROM {STAGE} WHERE NOT simple AND seq >= %s AND seq < %s "  # noqa: S608
+                f"AND row_no > %s ORDER BY row_no LIMIT {int(size)}",
+                [start, stop, last],
+            )
+            if not rows:
+                return
+            chunk = []
+            for values in rows:
+                data = {}
+                for name, attr, value in zip(names, attrs, values, strict=True):
+                    if value is not None:
+                        if name in DATE_FIELDS and isinstance(value, str):
+                            value = datetime.date.fromisoformat(value)
+                        elif name in BOOL_FIELDS:
+                            value = bool(value)
+                        elif name == "nir":
+                            value = decrypt_nir(value)
+                    data[attr] = value
+                chunk.append(FluxRow(**data))
+            last = chunk[-1].row
+            yield chunk
+
+    # ---- écritures des lignes simples
+
+    def prepare(self):
+        """Avant les paquets : table de vérité de la règle, foyers nouveaux des lignes simples."""
+        self.any_simple = bool(self._fetch(f"SELECT 1 FROM {STAGE} WHERE simple LIMIT 1"))  # noqa: S608
+        if self.any_simple:
+            self._rule_tables()
+            self._create_households()
+
+    def apply(self, start, stop, write_events):
+        """Écrit les lignes simples du paquet (rangs ``start`` à ``stop`` exclu) ; ``write_events(événements)``
+        écrit les événements du journal. Renvoie les suivis à clore ``(personne, date, motif, cause)``."""
+        if not self.any_simple:
+            return []
+        self.slice = f"s.seq >= {int(start)} AND s.seq < {int(stop)}"
+        self._create_people()
+        self._write_rights()
+        self._decide()
+        self._write_snapshots()
+        self._write_people()
+        return self._report_and_events(write_events)
+
+    def _rule_tables(self):
+        """Table de vérité de la règle du nouvel entrant et de la date de suspension, calculée par ``rules``."""
+        states = [""] + list(RightState.values)
+        rows = []
+        for state, sdd, prev_state, prev_sdd, exceeds, follow_up, prev_susp, row_susp in itertools.product(
+            RightState.values,
+            (False, True),
+            states,
+            (False, True),
+            (False, True),
+            (False, True),
+            (False, True),
+            (False, True),
+        ):
+            ref = datetime.date(2000, 6, 15)
+            prev_since, row_since = datetime.date(2000, 1, 1), datetime.date(2000, 2, 2)
+            prev_since_rule = datetime.date(1900, 1, 1) if exceeds else ref
+            previous = PreviousState(prev_state, prev_sdd, prev_since_rule) if prev_state else None
+            decision = evaluate_new_entrant(
+                state=state,
+                sdd=sdd,
+                previous=previous,
+                follow_up_in_progress=follow_up,
+                reference_date=ref,
+                suspension_limit_months=self.suspension_limit,
+            )
+            since = next_suspended_since(
+                state=state,
+                previous=PreviousState(prev_state, prev_sdd, prev_since if prev_susp else None)
+                if prev_state
+                else None,
+                row_suspended_since=row_since if row_susp else None,
+                reference_date=ref,
+            )
+            source = {None: "none", prev_since: "prev", row_since: "row", ref: "ref"}[since]
+            rows.append(
+                (
+                    state,
+                    sdd,
+                    prev_state,
+                    prev_sdd,
+                    exceeds,
+                    follow_up,
+                    prev_susp,
+                    row_susp,
+                    decision.is_new_entrant,
+                    decision.reason,
+                    decision.close_follow_up_reason,
+                    source,
+                )
+            )
+        self._execute(
+            f"""CREATE TEMPORARY TABLE {RULE} (state varchar(1), sdd boolean, prev_state varchar(1),
+                prev_sdd boolean, exceeds boolean, follow_up boolean, prev_susp boolean, row_susp boolean,
+                is_new boolean, reason varchar(200), close_reason varchar(200), susp_source varchar(4))"""
+        )
+        with self.connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {RULE} VALUES ({', '.join(['%s'] * 12)})", rows)  # noqa: S608
+        # Suspension de plus de N mois à la date de référence r : début de suspension <= cutoff(r).
+        cutoffs = []
+        for (ref,) in self._fetch(f"SELECT DISTINCT ref_date FROM {STAGE} WHERE simple"):  # noqa: S608
+            if isinstance(ref, str):
+                ref = datetime.date.fromisoformat(ref)
+            day = add_months(ref, -self.suspension_limit)
+            while suspension_exceeds(day + datetime.timedelta(days=1), ref, self.suspension_limit):
+                day += datetime.timedelta(days=1)
+            while not suspension_exceeds(day, ref, self.suspension_limit):
+                day -= datetime.timedelta(days=1)
+            cutoffs.append((self._date(ref), self._date(day)))
+        self._execute(f"CREATE TEMPORARY TABLE {CUTOFF} (ref_date date, cutoff date)")
+        with self.connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {CUTOFF} VALUES (%s, %s)", cutoffs)  # noqa: S608
+
+    def _date(self, value):
+        return value if self.pg else self.connection.ops.adapt_datefield_value(value)
+
+    def _now(self):
+        from django.utils import timezone
+
+        now = timezone.now()
+        return now if self.pg else self.connection.ops.adapt_datetimefield_value(now)
+
+    def _insert_select(self, model, exprs, source, source_params=()):
+        """``INSERT INTO table (…) SELECT … FROM source`` : ``exprs`` donne l'expression SQL de chaque champ ;
+        les autres champs concrets reçoivent leur valeur par défaut Python (paramètres)."""
+        q = self.q
+        columns, values, params = [], [], []
+        for field in model._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(q(field.column))
+            expr = exprs.get(field.name)
+            if isinstance(expr, tuple):  # (SQL, paramètre)
+                values.append(expr[0])
+                params.append(expr[1])
+            elif expr is not None:
+                values.append(expr)
+            else:
+                values.append("%s")
+                default = field.get_default()
+                if default is None and not field.null:
+                    default = ""
+                params.append(field.get_db_prep_save(default, self.connection))
+        self._execute(
+            f"INSERT INTO {q(model._meta.db_table)} ({', '.join(columns)}) SELECT {', '.join(values)} {source}",  # noqa: S608
+            [*params, *source_params],
+        )
+
+    def _create_households(self):
+        """Foyers nouveaux des lignes simples."""
+        q = self.q
+        dep = self.departement.pk
+        now = self._now()
+        household = q(Household._meta.db_table)
+        self._insert_select(
+            Household,
+            {
+                "departement": str(int(dep)),
+                "organism": "n.organism_key",
+                "matricule": "n.matricule",
+                "created_at": ("%s", now),
+                "updated_at": ("%s", now),
+            },
+            f"""FROM (SELECT organism_key, matricule, MIN(row_no) AS row_no FROM {STAGE}
+                WHERE simple AND created AND household_id IS NULL GROUP BY organism_key, matricule) n
+                ORDER BY n.row_no""",  # noqa: S608
+        )
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET household_id = h.id FROM {household} h
+                WHERE s.simple AND s.created AND s.household_id IS NULL
+                AND h.departement_id = %s AND h.organism = s.organism_key AND h.matricule = s.matricule""",  # noqa: S608
+            [dep],
+        )
+        self._execute(
+            f"""UPDATE {STAGE} SET household_first = TRUE WHERE row_no IN (
+                SELECT MIN(row_no) FROM {STAGE} WHERE simple GROUP BY household_id)"""  # noqa: S608
+        )
+        self._analyze()
+        self._execute("DROP TABLE IF EXISTS intake_stage_commune")
+        self._execute(
+            "CREATE TEMPORARY TABLE intake_stage_commune (kind varchar(1), code varchar(5), territory_id bigint)"
+        )
+        communes = [("i", code, territory) for code, territory in self.communes_by_insee.items()] + [
+            ("p", code, territory) for code, territory in self.communes_by_postal.items()
+        ]
+        if communes:
+            with self.connection.cursor() as cursor:
+                cursor.executemany("INSERT INTO intake_stage_commune VALUES (%s, %s, %s)", communes)
+
+    def _create_people(self):
+        """Personnes nouvelles des lignes simples du paquet (identité seule ; le droit et l'état suivent)."""
+        q = self.q
+        dep = self.departement.pk
+        now = self._now()
+        person = q(Beneficiary._meta.db_table)
+        exprs = {
+            "departement": str(int(dep)),
+            "household": "s.household_id",
+            "role": "s.role",
+            "nir": "s.nir",
+            "territory": """COALESCE(
+                (SELECT c.territory_id FROM intake_stage_commune c WHERE c.kind = 'i' AND c.code = s.insee_code),
+                (SELECT c.territory_id FROM intake_stage_commune c WHERE c.kind = 'p' AND c.code = s.postal_code))""",
+            # État courant d'après le flux : pour une personne nouvelle, pas d'état précédent ni de suivi en cours
+            # (la même table de vérité que pour les autres, voir _decide).
+            "rsa_state": "s.right_state",
+            "is_sdd": "s.sdd",
+            "new_entrant_t0": (
+                f"CASE WHEN u.is_new AND NOT {'TRUE' if self.initial_stock else 'FALSE'} THEN %s ELSE NULL END",
+                self._date(self.batch.received_on),
+            ),
+            "last_flux_on": "s.ref_date",
+            "suspended_since": """CASE WHEN u.susp_source = 'row' THEN s.suspended_since
+                WHEN u.susp_source = 'ref' THEN s.ref_date ELSE NULL END""",
+            "created_at": ("%s", now),
+            "updated_at": ("%s", now),
+        }
+        for name in IDENTITY_COLUMNS:
+            value = "s.email_key" if name == "email" else f"s.{name}"
+            exprs[name] = value if name in DATE_FIELDS else f"COALESCE({value}, '')"
+        self._insert_select(
+            Beneficiary,
+            exprs,
+            f"""FROM {STAGE} s JOIN {RULE} u ON u.state = s.right_state AND u.sdd = s.sdd AND u.prev_state = ''
+                AND NOT u.prev_sdd AND NOT u.exceeds AND NOT u.follow_up AND NOT u.prev_susp
+                AND u.row_susp = (s.suspended_since IS NOT NULL)
+            WHERE s.simple AND s.created AND {self.slice} ORDER BY s.row_no""",  # noqa: S608
+        )
+        self._execute(
+            f"""UPDATE {STAGE} AS s SET person_id = b.id FROM {person} b
+                WHERE s.simple AND s.created AND s.person_id IS NULL AND {self.slice}
+                AND b.departement_id = %s AND b.nir = s.nir""",  # noqa: S608
+            [dep],
+        )
+
+    def _write_rights(self):
+        """Droit de chaque foyer simple, d'après sa première ligne dans le fichier (``rights.collect_right``)."""
+        q, same = self.q, self.same
+        right = q(RsaRight._meta.db_table)
+        first = f"(SELECT s.* FROM {STAGE} s WHERE s.simple AND s.household_first AND {self.slice})"  # noqa: S608
+        now = self._now()
+        changed = f"""(COALESCE(NULLIF(f.rsa_number, ''), r.rsa_number) <> r.rsa_number
+            OR NOT (COALESCE(f.requested_on, r.requested_on) {same} r.requested_on)
+            OR NOT (COALESCE(f.opened_on, r.opened_on) {same} r.opened_on)
+            OR f.right_state <> r.state
+            OR COALESCE(f.suspension_reason, '') <> r.suspension_reason
+            OR COALESCE(f.closure_reason, '') <> r.closure_reason
+            OR NOT (f.closed_on {same} r.closed_on))"""
+        sets = """rsa_number = COALESCE(NULLIF(f.rsa_number, ''), r.rsa_number),
+            requested_on = COALESCE(f.requested_on, r.requested_on),
+            opened_on = COALESCE(f.opened_on, r.opened_on),
+            state_since = CASE WHEN r.state <> f.right_state THEN f.ref_date ELSE r.state_since END,
+            state = f.right_state,
+            suspension_reason = COALESCE(f.suspension_reason, ''),
+            closure_reason = COALESCE(f.closure_reason, ''),
+            closed_on = f.closed_on,
+            last_reference_date = f.ref_date"""
+        where_changed = f"({changed} OR NOT (f.ref_date {same} r.last_reference_date))"
+        # Deux temps : d'abord les droits dont un champ autre que la date de référence change (updated_at).
+        self._execute(
+            f"""UPDATE {right} AS r SET {sets}, updated_at = CASE WHEN {changed} THEN %s ELSE r.updated_at END
+                FROM {first} f WHERE f.household_id = r.household_id AND {where_changed}""",  # noqa: S608
+            [now],
+        )
+        self._insert_select(
+            RsaRight,
+            {
+                "household": "f.household_id",
+                "rsa_number": "COALESCE(f.rsa_number, '')",
+                "requested_on": "f.requested_on",
+                "opened_on": "f.opened_on",
+                "state": "f.right_state",
+                "state_since": "f.ref_date",
+                "suspension_reason": "COALESCE(f.suspension_reason, '')",
+                "closure_reason": "COALESCE(f.closure_reason, '')",
+                "closed_on": "f.closed_on",
+                "last_reference_date": "f.ref_date",
+                "updated_at": ("%s", now),
+            },
+            f"FROM {first} f WHERE NOT EXISTS (SELECT 1 FROM {right} r WHERE r.household_id = f.household_id)",  # noqa: S608
+        )
+
+    def _decide(self):
+        """Pour chaque ligne simple : l'historique à la date, l'état précédent et la décision de la règle."""
+        q, same = self.q, self.same
+        person = q(Beneficiary._meta.db_table)
+        snap = q(RightSnapshot._meta.db_table)
+        follow_up = q(FollowUp._meta.db_table)
+        values_equal = lambda alias: " AND ".join(  # noqa: E731
+            [
+                f"{alias}.state = s.right_state",
+                f"{alias}.sdd = s.sdd",
+                f"{alias}.cnaf_new_entrant {same} s.cnaf_new_entrant",
+                f"{alias}.activity_income {same} s.activity_income",
+                f"{alias}.requested_on {same} s.requested_on",
+                f"{alias}.opened_on {same} s.opened_on",
+                f"{alias}.suspension_reason = COALESCE(s.suspension_reason, '')",
+                f"{alias}.suspended_since {same} s.suspended_since",
+                f"{alias}.closure_reason = COALESCE(s.closure_reason, '')",
+                f"{alias}.closed_on {same} s.closed_on",
+            ]
+        )
+        self._execute("DROP TABLE IF EXISTS intake_stage_decide")
+        self._execute(
+            f"""CREATE TEMPORARY TABLE intake_stage_decide AS
+            SELECT s.row_no, s.person_id, s.right_state, s.sdd, s.created,
+                x.id AS snap_id,
+                (x.id IS NOT NULL AND {values_equal("x")}) AS snap_equal,
+                (y.id IS NOT NULL AND b.rsa_state <> '' AND y.reference_date >= s.month_start
+                    AND y.reference_date < s.month_end AND {values_equal("y")}) AS latest_equal,
+                CASE WHEN NOT s.created AND b.last_flux_on IS NOT NULL AND b.rsa_state <> '' THEN b.rsa_state ELSE ''
+                    END AS prev_state,
+                (NOT s.created AND COALESCE(b.is_sdd, FALSE)) AS prev_sdd,
+                (NOT s.created AND b.suspended_since IS NOT NULL AND b.suspended_since <= c.cutoff) AS exceeds,
+                (u.beneficiary_id IS NOT NULL) AS follow_up,
+                (NOT s.created AND b.suspended_since IS NOT NULL) AS prev_susp,
+                (s.suspended_since IS NOT NULL) AS row_susp
+            FROM {STAGE} s JOIN {person} b ON b.id = s.person_id JOIN {CUTOFF} c ON c.ref_date = s.ref_date
+            LEFT JOIN {snap} x ON x.beneficiary_id = s.person_id AND x.reference_date = s.ref_date
+            LEFT JOIN {snap} y ON y.beneficiary_id = s.person_id AND y.reference_date = b.last_flux_on
+            LEFT JOIN (SELECT DISTINCT beneficiary_id FROM {follow_up} WHERE ended_on IS NULL) u
+                ON u.beneficiary_id = s.person_id
+            WHERE s.simple AND {self.slice}"""  # noqa: S608
+        )
+        # Cas : A historique identique à la date (rien) ; B historique à la date modifié ; C même mois, même
+        # contenu que le dernier flux (rien) ; D nouvelle situation : règle du nouvel entrant.
+        self._execute("DROP TABLE IF EXISTS intake_stage_outcome")
+        initial_stock = "TRUE" if self.initial_stock else "FALSE"
+        self._execute(
+            f"""CREATE TEMPORARY TABLE intake_stage_outcome AS
+            SELECT d.row_no, d.person_id, d.created, d.snap_id, d.prev_state, d.prev_sdd, d.follow_up,
+                CASE WHEN d.snap_id IS NOT NULL THEN (CASE WHEN d.snap_equal THEN 'A' ELSE 'B' END)
+                     WHEN d.prev_state <> '' AND d.latest_equal THEN 'C' ELSE 'D' END AS kase,
+                (u.is_new AND NOT {initial_stock}) AS is_new, u.reason, u.close_reason, u.susp_source
+            FROM intake_stage_decide d
+            JOIN {RULE} u ON u.state = d.right_state AND u.sdd = d.sdd AND u.prev_state = d.prev_state
+                AND u.prev_sdd = d.prev_sdd AND u.exceeds = d.exceeds AND u.follow_up = d.follow_up
+                AND u.prev_susp = d.prev_susp AND u.row_susp = d.row_susp"""  # noqa: S608
+        )
+
+    def _write_snapshots(self):
+        q = self.q
+        snap = q(RightSnapshot._meta.db_table)
+        fields = [RightSnapshot._meta.get_field(name).column for name in RightSnapshot.COMPARED_FIELDS]
+        source = {
+            "state": "s.right_state",
+            "sdd": "s.sdd",
+            "cnaf_new_entrant": "s.cnaf_new_entrant",
+            "activity_income": "s.activity_income",
+            "requested_on": "s.requested_on",
+            "opened_on": "s.opened_on",
+            "suspension_reason": "COALESCE(s.suspension_reason, '')",
+            "suspended_since": "s.suspended_since",
+            "closure_reason": "COALESCE(s.closure_reason, '')",
+            "closed_on": "s.closed_on",
+        }
+        exprs = [source[name] for name in RightSnapshot.COMPARED_FIELDS]
+        sets = ", ".join(f"{col} = {expr}" for col, expr in zip(fields, exprs, strict=True))
+        self._execute(
+            f"""UPDATE {snap} AS x SET {sets}, batch_id = %s, received_on = %s
+                FROM intake_stage_outcome o JOIN {STAGE} s ON s.row_no = o.row_no
+                WHERE o.kase = 'B' AND x.id = o.snap_id""",  # noqa: S608
+            [self.batch.pk, self._date(self.batch.received_on)],
+        )
+        self._execute(
+            f"""INSERT INTO {snap} (beneficiary_id, batch_id, reference_date, received_on, {", ".join(fields)}, created_at)
+                SELECT o.person_id, %s, s.ref_date, %s, {", ".join(exprs)}, %s
+                FROM intake_stage_outcome o JOIN {STAGE} s ON s.row_no = o.row_no
+                WHERE o.kase = 'D' ORDER BY s.row_no""",  # noqa: S608
+            [self.batch.pk, self._date(self.batch.received_on), self._now()],
+        )
+
+    def _write_people(self):
+        q, same = self.q, self.same
+        person = q(Beneficiary._meta.db_table)
+        received = self._date(self.batch.received_on)
+        ident = []
+        ident_changed = []
+        for name in IDENTITY_COLUMNS:
+            col = Beneficiary._meta.get_field(name).column
+            value = "s.email_key" if name == "email" else f"s.{name}"
+            if name in DATE_FIELDS:
+                present = f"{value} IS NOT NULL"
+                ident_changed.append(f"({present} AND NOT ({value} {same} b.{col}))")
+            else:
+                present = f"{value} IS NOT NULL AND {value} <> ''"
+                ident_changed.append(f"({present} AND {value} <> b.{col})")
+            ident.append((col, f"CASE WHEN {present} THEN {value} ELSE b.{col} END"))
+        self._execute("DROP TABLE IF EXISTS intake_stage_people")
+        self._execute(
+            f"""CREATE TEMPORARY TABLE intake_stage_people AS
+            SELECT o.person_id, o.row_no, o.kase, o.is_new, o.created,
+                ({" OR ".join(ident_changed)}) AS ident_changed,
+                {", ".join(f"{expr} AS n_{col}" for col, expr in ident)},
+                CASE WHEN o.kase IN ('B', 'D') THEN s.right_state ELSE b.rsa_state END AS n_rsa_state,
+                CASE WHEN o.kase IN ('B', 'D') THEN s.sdd ELSE b.is_sdd END AS n_is_sdd,
+                CASE WHEN o.kase = 'D' AND o.is_new THEN %s ELSE b.new_entrant_t0 END AS n_new_entrant_t0,
+                CASE WHEN o.kase = 'D' THEN s.ref_date ELSE b.last_flux_on END AS n_last_flux_on,
+                CASE WHEN o.kase <> 'D' THEN b.suspended_since
+                     WHEN o.susp_source = 'prev' THEN b.suspended_since
+                     WHEN o.susp_source = 'row' THEN s.suspended_since
+                     WHEN o.susp_source = 'ref' THEN s.ref_date END AS n_suspended_since,
+                (o.kase = 'B' OR (o.kase = 'D' AND (o.prev_state = '' OR o.prev_state <> s.right_state
+                    OR o.prev_sdd <> s.sdd OR o.is_new))) AS outcome_changed
+            FROM intake_stage_outcome o JOIN {STAGE} s ON s.row_no = o.row_no JOIN {person} b ON b.id = o.person_id""",  # noqa: S608
+            [received],
+        )
+        loud = " OR ".join(
+            [
+                "p.ident_changed",
+                f"NOT (p.n_rsa_state {same} b.rsa_state)",
+                f"NOT (p.n_is_sdd {same} b.is_sdd)",
+                f"NOT (p.n_new_entrant_t0 {same} b.new_entrant_t0)",
+                f"NOT (p.n_suspended_since {same} b.suspended_since)",
+            ]
+        )
+        sets = ", ".join(
+            [f"{col} = p.n_{col}" for col, _ in ident]
+            + [
+                "rsa_state = p.n_rsa_state",
+                "is_sdd = p.n_is_sdd",
+                "new_entrant_t0 = p.n_new_entrant_t0",
+                "last_flux_on = p.n_last_flux_on",
+                "suspended_since = p.n_suspended_since",
+            ]
+        )
+        now = self._now()
+        # Les personnes créées par ce paquet ont déjà leur état ; updated_at change seulement si un champ autre que
+        # la date du dernier flux change (les expressions lisent les valeurs d'avant la mise à jour).
+        self._execute(
+            f"""UPDATE {person} AS b SET {sets}, updated_at = CASE WHEN {loud} THEN %s ELSE b.updated_at END
+                FROM intake_stage_people p
+                WHERE p.person_id = b.id AND NOT p.created
+                AND (({loud}) OR NOT (p.n_last_flux_on {same} b.last_flux_on))""",  # noqa: S608
+            [now],
+        )
+
+    def _report_and_events(self, write_events):
+        rows = self._fetch(
+            """SELECT SUM(CASE WHEN s.created THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN NOT s.created AND (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN NOT s.created AND NOT (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN p.kase = 'D' AND p.is_new THEN 1 ELSE 0 END)
+               FROM intake_stage_people p JOIN intake_stage s ON s.row_no = p.row_no"""
+        )
+        created, updated, unchanged, new_entrants = (int(v or 0) for v in rows[0])
+        self.report.created += created
+        self.report.updated += updated
+        self.report.unchanged += unchanged
+        self.report.new_entrants += new_entrants
+        # Événements, désaccords avec le top CNAF et clôtures : seules les lignes concernées sont relues, par paquets.
+        closings = []
+        received_on = self.batch.received_on
+        last = -1
+        while True:
+            chunk = self._fetch(
+                f"""SELECT o.row_no, o.person_id, s.right_state, o.prev_state, s.sdd, o.prev_sdd, o.is_new, o.reason,
+                        o.close_reason, o.follow_up, s.suspension_reason, s.closure_reason, s.opened_on, s.ref_date,
+                        s.cnaf_new_entrant, s.first_name, s.last_name, s.matricule, s.created
+                    FROM intake_stage_outcome o JOIN {STAGE} s ON s.row_no = o.row_no
+                    WHERE o.kase = 'D' AND o.row_no > %s AND (s.created OR o.prev_state = ''
+                        OR o.prev_state <> s.right_state OR o.prev_sdd <> s.sdd OR o.is_new
+                        OR (o.close_reason IS NOT NULL AND o.follow_up) OR s.cnaf_new_entrant IS NOT NULL)
+                    ORDER BY o.row_no LIMIT 5000""",  # noqa: S608
+                [last],
+            )
+            if not chunk:
+                break
+            events = []
+            for (
+                row_no,
+                person_id,
+                state,
+                prev_state,
+                sdd,
+                prev_sdd,
+                is_new,
+                reason,
+                close_reason,
+                follow_up,
+                suspension_reason,
+                closure_reason,
+                opened_on,
+                ref_date,
+                cnaf,
+                first_name,
+                last_name,
+                matricule,
+                created,
+            ) in chunk:
+                last = row_no
+                if isinstance(ref_date, str):
+                    ref_date = datetime.date.fromisoformat(ref_date)
+                if isinstance(opened_on, str):
+                    opened_on = datetime.date.fromisoformat(opened_on)
+                sdd, prev_sdd, is_new, follow_up = bool(sdd), bool(prev_sdd), bool(is_new), bool(follow_up)
+                cnaf = None if cnaf is None else bool(cnaf)
+                ref = SimpleNamespace(pk=person_id)
+                prev_state = prev_state or None
+                if created:
+                    events.append(self.event(ref, EventKind.PERSON_CREATED, received_on, {}))
+                if close_reason and follow_up:
+                    cause = FollowUpEnd.RADIATION if state in CLOSED_STATES else FollowUpEnd.SUSPENSION
+                    closings.append((ref, ref_date, close_reason, cause))
+                if prev_state != state:
+                    if state in CLOSED_STATES:
+                        kind = EventKind.RIGHT_CLOSED
+                    elif prev_state is None or prev_state in CLOSED_STATES:
+                        kind = EventKind.RIGHT_OPENED
+                    else:
+                        kind = EventKind.RIGHT_STATE_CHANGED
+                    payload = {
+                        Payload.STATE: state,
+                        Payload.PREVIOUS_STATE: prev_state,
+                        Payload.SUSPENSION_REASON: suspension_reason,
+                        Payload.CLOSURE_REASON: closure_reason,
+                        Payload.OPENED_ON: opened_on,
+                    }
+                    events.append(self.event(ref, kind, ref_date, payload))
+                previous_sdd = prev_sdd if prev_state else None
+                if sdd and not previous_sdd:
+                    events.append(self.event(ref, EventKind.BECAME_SDD, ref_date, {}))
+                elif not sdd and previous_sdd:
+                    events.append(self.event(ref, EventKind.LEFT_SDD, ref_date, {}))
+                if is_new:
+                    events.append(
+                        self.event(
+                            ref,
+                            EventKind.NEW_ENTRANT,
+                            received_on,
+                            {
+                                Payload.T0: received_on,
+                                Payload.REFERENCE_DATE: ref_date,
+                                Payload.REASON: reason,
+                                Payload.CNAF_NEW_ENTRANT: cnaf,
+                            },
+                        )
+                    )
+                if cnaf is not None and not self.initial_stock and cnaf != is_new:
+                    self.report.disagreements.append(
+                        {
+                            "row": row_no,
+                            "person": f"{first_name or ''} {last_name or ''}".strip(),
+                            "matricule": matricule,
+                            "cnaf": cnaf,
+                            "regle": is_new,
+                            "message": (
+                                f"TOPPERSENTDRODEVORSA = {int(cnaf)} mais la règle de l'annexe 4 dit "
+                                f"{'nouvel entrant' if is_new else 'pas nouvel entrant'} : {reason}."
+                            ),
+                        }
+                    )
+            write_events(events)
+        return closings
