@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test test-postgres lint check-migrations ci demo bench clean
+.PHONY: run install test test-postgres lint check-migrations ci demo bench bench-pages clean
 
 run: install
 	$(BIN)/parcours migrate --noinput
@@ -37,6 +37,10 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/import_flux.py
+
+# Pages des agents à 1 500 et 150 000 personnes (PostgreSQL local ; bases parcours_pages_N gardées).
+bench-pages: install
+	$(BIN)/python bench/pages.py --build 1500 --build 150000
 
 clean:
 	rm -rf $(VENV) var

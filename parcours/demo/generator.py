@@ -17,6 +17,7 @@ Tout est déterministe : un ``random.Random(seed)`` propre à chaque génératio
 import calendar
 import csv
 import datetime
+import functools
 import itertools
 import random
 import unicodedata
@@ -97,6 +98,7 @@ def _ascii(text):
     return "".join(c for c in folded.lower() if c.isalnum() or c == "-").strip("-")
 
 
+@functools.cache
 def _french(day):
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
@@ -260,34 +262,35 @@ class PersonFactory:
 
 
 def _row(household, person, state):
+    """La ligne du fichier (dans l'ordre de ``CANONICAL_COLUMNS``)."""
     insee, postal, city = household.commune
-    return {
-        "organisme": household.organism,
-        "matricule": household.matricule,
-        "role": person.role,
-        "nir": person.nir,
-        "civilite": person.civility,
-        "nom": person.last_name,
-        "nom_naissance": person.birth_name,
-        "prenom": person.first_name,
-        "date_naissance": _french(person.birth_date),
-        "email": person.email,
-        "telephone": person.phone,
-        "adresse": household.address,
-        "code_postal": postal,
-        "commune": city,
-        "code_insee": insee,
-        "date_ouverture_droit": _french(household.opened_on),
-        "etat_droit": state,
-        "soumis_droits_devoirs": "1" if person.sdd else "0",
-        "id_departement": person.departement_id,
-        "id_france_travail": person.france_travail_id,
-    }
+    return (
+        household.organism,
+        household.matricule,
+        person.role,
+        person.nir,
+        person.civility,
+        person.last_name,
+        person.birth_name,
+        person.first_name,
+        _french(person.birth_date),
+        person.email,
+        person.phone,
+        household.address,
+        postal,
+        city,
+        insee,
+        _french(household.opened_on),
+        state,
+        "1" if person.sdd else "0",
+        person.departement_id,
+        person.france_travail_id,
+    )
 
 
 def _open_writer(handle):
-    writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS, delimiter=";", lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+    writer.writerow(CANONICAL_COLUMNS)
     return writer
 
 

@@ -12,6 +12,14 @@
    T0, par le Département, France Travail, la Mission locale, le CCAS ou l'association. Un suivi n'est
    créé qu'une fois sa date de début passée au regard du flux suivant, si bien que la règle de
    l'annexe 4 (suivi en cours : pas de nouvel entrant) joue sur les données comme dans la réalité.
+   Ces suivis repris sont écrits en masse (``open_in_bulk`` : les lignes et les événements mêmes
+   qu'écriraient les fonctions du parcours, vérifié par un test) ;
+4. fait passer les nouveaux entrants par la chaîne d'orientation (``orientation.demo``, par les
+   services, pour au plus ``ORIENTATION_SAMPLE`` d'entre eux répartis sur la période), puis quelques
+   personnes par l'accompagnement intensif (``accompaniment.demo``).
+
+Au-delà de ``LARGE_DEPARTEMENT`` personnes, 6 flux mensuels par défaut au lieu de 18 (voir
+``DEFAULT_MONTHS``) : ``parcours demo --beneficiaries 150000`` crée un grand Département en quelques minutes.
 
 Même graine, mêmes données.
 """
@@ -75,6 +83,26 @@ AGENTS = [
 P_STOCK_FOLLOWED = 0.85  # part des personnes du stock initial qui ont déjà un suivi
 P_NEW_ENTRANT_ORIENTED = 0.70  # part des nouveaux entrants orientés 5 à 40 jours après T0
 P_REFERENT_KNOWN = 0.6  # part des suivis dont le référent est désigné
+# Nombre de nouveaux entrants qui passent par la chaîne d'orientation, personne par personne par les services
+# (invitation, relance, rendez-vous, présence, décision, notification, référent, contrat : une centaine de
+# requêtes chacun). Au-delà (grands Départements : 57 000 nouveaux entrants sur 18 mois pour 150 000
+# personnes), un nouvel entrant sur k, réparti sur toute la période ; les autres gardent le suivi repris de
+# l'ancien logiciel (``FollowUpPlanner``, 70 %) ou attendent dans les files d'orientation. Le territoire par
+# défaut (1 500 personnes, environ 600 nouveaux entrants) les fait tous passer.
+ORIENTATION_SAMPLE = 1000
+# Nombre de flux mensuels par défaut. Chaque flux contient toute la population qui a un droit ce mois-là : 18 flux
+# de 150 000 personnes, c'est 2 millions de lignes importées une à une par le vrai moteur d'import (plus de
+# 6 minutes à lui seul sur 2 cœurs, même au rythme visé de 20 s par flux). Au-delà de ``LARGE_DEPARTEMENT``
+# personnes, 6 mois d'historique par défaut (``--months`` pour plus) : le premier flux (stock) et 5 flux
+# mensuels, assez pour les nouveaux entrants, les suspensions, radiations et retours, et les files d'attente.
+DEFAULT_MONTHS = 18
+LARGE_DEPARTEMENT = 50_000
+LARGE_DEPARTEMENT_MONTHS = 6
+
+
+def default_months(beneficiaries):
+    """Nombre de flux mensuels par défaut pour ``beneficiaries`` personnes (voir ``DEFAULT_MONTHS``)."""
+    return LARGE_DEPARTEMENT_MONTHS if beneficiaries > LARGE_DEPARTEMENT else DEFAULT_MONTHS
 
 
 class DemoAlreadyExists(Exception):
@@ -211,50 +239,210 @@ class FollowUpPlanner:
         organisation, referent = self._choose(person, territory_code, started_on)
         self.pending.append(_PlannedFollowUp(started_on, person.pk, organisation, referent))
 
-    def flush(self, before):
-        """Ouvre les suivis qui ont commencé avant ``before`` (la date de réception du flux suivant), par les
-        fonctions du parcours comme une reprise de l'ancien logiciel : désignation du référent quand il est
-        connu (mêmes règles qu'à l'écran), sinon suivi repris sans référent."""
-        from django.core.exceptions import ValidationError
+    def flush(self, before, *, bulk=True):
+        """Ouvre les suivis qui ont commencé avant ``before`` (la date de réception du flux suivant), comme une
+        reprise de l'ancien logiciel : désignation du référent quand il est connu (mêmes règles qu'à l'écran),
+        sinon suivi repris sans référent.
 
-        from parcours.orientation import services as orientation
-        from parcours.pathway import services as pathway
-
-        ready = [p for p in self.pending if p.started_on < before]
+        ``bulk`` (défaut) : les lignes et les événements que les fonctions du parcours écriraient pour ces
+        personnes sans suivi ni référent en cours sont écrits en masse (``open_in_bulk``, mêmes lignes et
+        mêmes événements : test ``tests/demo/test_bulk_pathway.py``) ; sinon, personne par personne par
+        ``orientation.assign_referent`` et ``pathway.open_follow_up``."""
+        ready = sorted(
+            (p for p in self.pending if p.started_on < before), key=lambda p: (p.started_on, p.beneficiary_id)
+        )
         self.pending = [p for p in self.pending if p.started_on >= before]
-        people = Beneficiary.objects.in_bulk([p.beneficiary_id for p in ready])
-        for planned in sorted(ready, key=lambda p: (p.started_on, p.beneficiary_id)):
-            person = people[planned.beneficiary_id]
-            if planned.referent is not None:
-                try:
-                    orientation.assign_referent(
-                        person,
-                        referent=planned.referent,
-                        organisation=planned.organisation,
-                        author=None,
-                        started_on=planned.started_on,
-                    )
-                    self.created += 1
-                    continue
-                except ValidationError:
-                    pass  # hors territoire ou portefeuille plein : suivi repris sans référent
-            pathway.open_follow_up(
-                person, organisation=planned.organisation, on=planned.started_on, cause="import"
-            )
-            self.created += 1
+        if bulk:
+            self.created += open_in_bulk(ready)
+        else:
+            self.created += open_through_services(ready)
         return len(ready)
 
 
-def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=None, progress=None):
+def open_through_services(planned):
+    """Les suivis planifiés, personne par personne par les fonctions du parcours ; renvoie leur nombre."""
+    from django.core.exceptions import ValidationError
+
+    from parcours.orientation import services as orientation
+    from parcours.pathway import services as pathway
+
+    people = Beneficiary.objects.in_bulk([p.beneficiary_id for p in planned])
+    for item in planned:
+        person = people[item.beneficiary_id]
+        if item.referent is not None:
+            try:
+                orientation.assign_referent(
+                    person,
+                    referent=item.referent,
+                    organisation=item.organisation,
+                    author=None,
+                    started_on=item.started_on,
+                )
+                continue
+            except ValidationError:
+                pass  # hors territoire ou portefeuille plein : suivi repris sans référent
+        pathway.open_follow_up(person, organisation=item.organisation, on=item.started_on, cause="import")
+    return len(planned)
+
+
+def open_in_bulk(planned):
+    """Les suivis planifiés (triés par date de début puis personne), écrits en masse : exactement les lignes
+    (``ReferentAssignment``, ``FollowUp``, date de modification de la personne) et les événements du journal
+    (``follow_up_opened``, ``referent_assigned``) qu'écriraient ``orientation.assign_referent(author=None)``
+    et, s'il refuse la désignation, ``pathway.open_follow_up(cause="import")``, pour des personnes sans suivi
+    ni référent en cours. Les autres personnes (et tout, si un abonnement aux webhooks existe) passent par
+    ces fonctions. Renvoie le nombre de suivis ouverts."""
+    from parcours.accounts.models import Membership
+    from parcours.core.bulk import create_objects
+    from parcours.interop.models import WebhookSubscription
+    from parcours.journal.models import EventKind
+    from parcours.journal.services import record_many, validate
+    from parcours.orientation.models import CapPolicy, ReferentAssignment
+    from parcours.orientation.referents import portfolio_cap
+
+    if not planned:
+        return 0
+    if WebhookSubscription.objects.exists():  # les livraisons se créent à l'écriture de chaque événement
+        return open_through_services(planned)
+    ids = [p.beneficiary_id for p in planned]
+    busy = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        busy.update(
+            FollowUp.objects.filter(beneficiary_id__in=chunk, ended_on__isnull=True).values_list(
+                "beneficiary_id", flat=True
+            )
+        )
+        busy.update(
+            ReferentAssignment.objects.filter(beneficiary_id__in=chunk, ended_on__isnull=True).values_list(
+                "beneficiary_id", flat=True
+            )
+        )
+    if busy:
+        # Suivi ou référent déjà en cours : transfert, réservé aux fonctions du parcours (dans l'ordre).
+        return open_through_services(planned)
+    people = {
+        pk: (departement_id, territory_id)
+        for pk, departement_id, territory_id in Beneficiary.objects.filter(pk__in=ids).values_list(
+            "pk", "departement_id", "territory_id"
+        )
+    }
+    referents = {(p.referent.pk, p.organisation.pk) for p in planned if p.referent is not None}
+    memberships = {key: [] for key in referents}
+    for membership in Membership.objects.filter(
+        user_id__in={r for r, _o in referents}, organisation_id__in={o for _r, o in referents}, is_active=True
+    ):
+        key = (membership.user_id, membership.organisation_id)
+        if key in memberships:
+            memberships[key].append(membership)
+    sizes = dict.fromkeys({r for r, _o in referents}, 0)
+    for referent_id in ReferentAssignment.objects.filter(
+        referent_id__in=sizes, ended_on__isnull=True
+    ).values_list("referent_id", flat=True):
+        sizes[referent_id] += 1
+    caps = {}
+    assignments, follow_ups, events = [], [], []
+    for item in planned:
+        departement_id, territory_id = people[item.beneficiary_id]
+        organisation, referent = item.organisation, item.referent
+        assigned = None
+        if referent is not None:
+            # Contrôles de assign_referent (author=None : reprise, contexte de confiance).
+            found = memberships[(referent.pk, organisation.pk)]
+            belongs = organisation.pk == departement_id or organisation.departement_id == departement_id
+            elsewhere = organisation.kind == OrganisationKind.DEPARTEMENT and all(
+                m.territory_id and m.territory_id != territory_id for m in found
+            )
+            if organisation.pk not in caps:
+                caps[organisation.pk] = portfolio_cap(organisation)
+            cap, policy = caps[organisation.pk]
+            over_cap = sizes[referent.pk] >= cap
+            if found and belongs and not elsewhere and not (over_cap and policy == CapPolicy.REFUSE):
+                assigned = ReferentAssignment(
+                    beneficiary_id=item.beneficiary_id,
+                    referent=referent,
+                    organisation=organisation,
+                    started_on=item.started_on,
+                    assigned_by=None,
+                    over_cap=over_cap,
+                )
+                assignments.append(assigned)
+                sizes[referent.pk] += 1
+        cause = "referent" if assigned else "import"
+        follow_ups.append(
+            FollowUp(
+                beneficiary_id=item.beneficiary_id,
+                organisation=organisation,
+                referent=referent if assigned else None,
+                started_on=item.started_on,
+                cause=cause,
+            )
+        )
+        events.append(
+            (
+                item,
+                EventKind.FOLLOW_UP_OPENED,
+                {
+                    "organisation_id": organisation.pk,
+                    "referent_id": referent.pk if assigned else None,
+                    "cause": cause,
+                },
+            )
+        )
+        if assigned:
+            events.append((item, EventKind.REFERENT_ASSIGNED, assigned))
+    create_objects(assignments)
+    create_objects(follow_ups)
+    now = timezone.now()
+    by_organisation = {}
+    for item, kind, payload in events:
+        if kind == EventKind.REFERENT_ASSIGNED:
+            assignment = payload
+            payload = {
+                "assignment_id": assignment.pk,
+                "referent_id": assignment.referent_id,
+                "over_cap": assignment.over_cap or None,
+            }
+        payload = validate(kind, payload)
+        by_organisation.setdefault(item.organisation.pk, []).append(
+            (item.beneficiary_id, kind, item.started_on, payload)
+        )
+    for organisation_id, rows in by_organisation.items():
+        record_many(rows, recorded_at=now, organisation=organisation_id)
+    # Ce que fait le branchement de l'enregistrement d'un suivi (interop.signals) : la personne est modifiée.
+    for start in range(0, len(ids), 900):
+        Beneficiary.objects.filter(pk__in=ids[start : start + 900]).update(updated_at=now)
+    return len(planned)
+
+
+def run_demo(
+    *,
+    beneficiaries=1500,
+    months=None,
+    seed=2026,
+    end_month=None,
+    today=None,
+    progress=None,
+    orientation_sample=ORIENTATION_SAMPLE,
+):
     """Crée tout le territoire de démonstration dans une base sans Département ; renvoie un résumé.
 
-    ``progress(done, total, label)`` est appelé après chaque étape (création, puis chaque flux importé).
+    ``months`` : nombre de flux mensuels (défaut : ``default_months(beneficiaries)``).
+    ``progress(done, total, label)`` est appelé après chaque étape (création, chaque flux importé, le parcours
+    des nouveaux entrants, l'accompagnement). ``orientation_sample`` : nombre de nouveaux entrants qui passent
+    par la chaîne d'orientation (voir ``ORIENTATION_SAMPLE``) ; None : tous.
     Lève ``DemoAlreadyExists`` si un Département existe déjà.
     """
     started = time.monotonic()
+    durations = {}
+
+    def lap(name, since):
+        durations[name] = round(durations.get(name, 0) + time.monotonic() - since, 1)
+
     today = today or timezone.localdate()
     end_month = end_month or default_end_month(today)
-    steps = months + 1
+    months = months or default_months(beneficiaries)
+    steps = months + 3
     with transaction.atomic():
         if demo_exists():
             raise DemoAlreadyExists("La base contient déjà un Département.")
@@ -265,11 +453,16 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
         admin = demo.agents["admin@demo.parcours.fr"]
         new_entrants = 0
         with tempfile.TemporaryDirectory(prefix="parcours-demo-") as directory:
+            since = time.monotonic()
             files = generate_flux(
                 directory, beneficiaries=beneficiaries, months=months, seed=seed, end_month=end_month
             )
+            lap("flux_generes", since)
             for index, flux in enumerate(files):
+                since = time.monotonic()
                 planner.flush(flux.received_on)
+                lap("suivis_repris", since)
+                since = time.monotonic()
                 report = import_flux(
                     flux.path,
                     organisation=demo.departement,
@@ -278,27 +471,42 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
                     user=admin,
                     initial_stock=index == 0,
                 )
+                lap("imports", since)
                 if report.rejected:
                     raise RuntimeError(
                         f"Le flux de démonstration {flux.path.name} a été refusé : {report.message}"
                     )
                 new_entrants += report.new_entrants
+                since = time.monotonic()
                 if index == 0:
                     planner.plan_stock(flux.received_on)
                 else:
                     planner.plan_new_entrants(flux.received_on)
+                lap("suivis_repris", since)
                 if progress:
                     progress(index + 2, steps, f"flux reçu le {flux.received_on:%d/%m/%Y}")
+        since = time.monotonic()
         planner.flush(today + datetime.timedelta(days=1))
+        lap("suivis_repris", since)
         # Étapes 3 à 6 (invitations, rendez-vous, orientations, référents, contrats des nouveaux entrants) :
         # avant l'accompagnement intensif, dont les revues lisent l'orientation en vigueur.
         from parcours.orientation.demo import populate_demo as populate_orientation
 
-        orientation = populate_orientation(demo.departement, demo.agents, seed=seed, today=today)
+        since = time.monotonic()
+        orientation = populate_orientation(
+            demo.departement, demo.agents, seed=seed, today=today, sample=orientation_sample
+        )
+        lap("orientation", since)
+        if progress:
+            progress(steps - 1, steps, "nouveaux entrants orientés")
         # Étapes 7 à 10 (accompagnement intensif, revues, sanctions, sorties, espace de la personne).
         from parcours.accompaniment.demo import populate_demo
 
+        since = time.monotonic()
         intensive = populate_demo(demo.departement, demo.agents, seed=seed, today=today)
+        lap("accompagnement", since)
+        if progress:
+            progress(steps, steps, "accompagnement")
     departement = demo.departement
     return {
         "departement": departement.name,
@@ -318,6 +526,7 @@ def run_demo(*, beneficiaries=1500, months=18, seed=2026, end_month=None, today=
         "accompagnement_intensif": intensive,
         "graine": seed,
         "secondes": round(time.monotonic() - started, 1),
+        "durees": durations,
         "url": DEMO_URL,
         "mot_de_passe": DEMO_PASSWORD,
         "comptes": {

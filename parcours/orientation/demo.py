@@ -9,8 +9,9 @@ lisent les indicateurs du tableau de bord. Aucun courriel ni SMS ne part : les e
 prestataires muets le temps de la démonstration. Même graine, mêmes données.
 
 Répartition visée (sur les nouveaux entrants) : environ 60 % orientés dans les 15 jours (T0 compte comme
-jour 1), un quart plus tard, le reste pas encore (invitation expirée, absence au rendez-vous, décision à
-notifier, personne à inviter) ; parcours emploi 55 %, socio-professionnel 25 %, social 20 %.
+jour 1), un quart plus tard, le reste pas encore (invitation en cours ou expirée, absence au rendez-vous,
+présence au rendez-vous à saisir, décision à notifier, personne à inviter) ; parcours emploi 55 %,
+socio-professionnel 25 %, social 20 %.
 Une personne dont un suivi a déjà été ouvert par un partenaire (simulation des flux) est orientée vers ce
 partenaire, pour que suivi, orientation et référent concordent.
 """
@@ -177,6 +178,9 @@ class _Builder:
             organisations=organisations,
             planned_on=planned_on,
         )
+        if attendance is None:  # présence pas encore saisie
+            self.stats["rendez_vous_a_saisir"] += 1
+            return appointment
         services.record_attendance(appointment, attendance, author=self.manager, on=day)
         self.stats["rendez_vous_honores" if attendance == Attendance.SEEN else "absences"] += 1
         return appointment
@@ -327,17 +331,27 @@ class _Builder:
         expires_on = invitation.expires_on if invitation else None
         if invitation is None or (draw < 0.45 and expires_on and expires_on < self.yesterday):
             if invitation and invitation.status == InvitationStatus.SENT:
+                expired_on = expires_on + datetime.timedelta(days=1)
                 services.transition_invitation(
-                    invitation,
-                    InvitationStatus.EXPIRED,
-                    actor=None,
-                    on=expires_on + datetime.timedelta(days=1),
+                    invitation, InvitationStatus.EXPIRED, actor=None, on=expired_on
                 )
                 self.stats["invitations_expirees"] += 1
+                if draw >= 0.2:
+                    # Nouvelle invitation envoyée ces derniers jours, sans réponse encore (file « invitations
+                    # en cours », quel que soit le jour du mois où la démonstration est créée).
+                    again = self.yesterday - datetime.timedelta(days=rng.randint(0, 8))
+                    self.invite(person, max(again, expired_on), invitation.channel)
+                    self.stats["invitations_en_cours"] += 1
+            self.stats["non_orientes"] += 1
+            return
+        if draw < 0.45:  # invitation envoyée il y a moins de 10 jours, pas encore de réponse
+            self.stats["invitations_en_cours"] += 1
             self.stats["non_orientes"] += 1
             return
         elapsed = (self.yesterday - day(sent)).days
         if draw < 0.75 and elapsed >= 2:
+            # Absence au rendez-vous ; pour une partie, le rendez-vous est passé et la présence pas encore
+            # saisie (file « rendez-vous à saisir »).
             missed = sent + rng.randint(1, min(elapsed, 12))
             self.appointment(
                 person,
@@ -345,7 +359,7 @@ class _Builder:
                 planned_on=day(sent + 1),
                 territory=territory,
                 organisation=organisation,
-                attendance=Attendance.NO_SHOW,
+                attendance=Attendance.NO_SHOW if draw < 0.6 else None,
             )
         elif elapsed >= 2:
             seen_on = sent + rng.randint(1, min(elapsed, 12))
@@ -378,8 +392,11 @@ def _new_entrants(departement):
     )
 
 
-def populate_demo(departement, agents, *, seed=2026, today=None):
-    """Fait passer les nouveaux entrants par la chaîne d'orientation ; renvoie un résumé (nombres)."""
+def populate_demo(departement, agents, *, seed=2026, today=None, sample=None):
+    """Fait passer les nouveaux entrants par la chaîne d'orientation ; renvoie un résumé (nombres).
+
+    ``sample`` : au plus ``sample`` nouveaux entrants, répartis sur toute la période (un sur k dans l'ordre des
+    T0) ; les autres restent tels que les flux et la reprise des suivis les ont laissés. None : tous."""
     today = min(today or timezone.localdate(), timezone.localdate())
     builder = _Builder(departement, agents, seed, today)
     for organisation in sorted(
@@ -390,6 +407,9 @@ def populate_demo(departement, agents, *, seed=2026, today=None):
                 organisation=organisation, defaults={"cap": PORTFOLIO_CAPS[organisation.kind]}
             )
     people = _new_entrants(departement)
+    if sample is not None and len(people) > sample:
+        step = len(people) / sample
+        people = [people[int(i * step)] for i in range(sample)]
     follow_ups = {}
     for follow_up in (
         FollowUp.objects.filter(

@@ -6,7 +6,15 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from parcours.demo.territory import AGENTS, DemoAlreadyExists, demo_exists, run_demo
+from parcours.demo.territory import (
+    AGENTS,
+    LARGE_DEPARTEMENT,
+    LARGE_DEPARTEMENT_MONTHS,
+    DemoAlreadyExists,
+    default_months,
+    demo_exists,
+    run_demo,
+)
 
 MAX_BENEFICIARIES = 200_000
 MAX_MONTHS = 60
@@ -46,7 +54,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=2026, help="graine du générateur (défaut : 2026)")
         parser.add_argument(
-            "--months", type=positive_int, default=18, help="nombre de flux mensuels à importer (défaut : 18)"
+            "--months",
+            type=positive_int,
+            default=None,
+            help=f"nombre de flux mensuels à importer (défaut : 18 ; {LARGE_DEPARTEMENT_MONTHS} au-delà de "
+            f"{LARGE_DEPARTEMENT} bénéficiaires)",
         )
         parser.add_argument(
             "--until",
@@ -65,6 +77,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["months"] is None:
+            options["months"] = default_months(options["beneficiaries"])
         if options["beneficiaries"] > MAX_BENEFICIARIES:
             raise CommandError(f"--beneficiaries : au plus {MAX_BENEFICIARIES} personnes.")
         if options["months"] > MAX_MONTHS:
@@ -125,6 +139,16 @@ class Command(BaseCommand):
             f"  {summary['organisations']} organisations, {summary['agents']} agents, {summary['foyers']} foyers, "
             f"{summary['beneficiaires']} bénéficiaires"
         )
+        durations = summary.get("durees") or {}
+        if durations:
+            labels = {
+                "flux_generes": "flux générés",
+                "imports": "imports",
+                "suivis_repris": "suivis repris",
+                "orientation": "orientation",
+                "accompagnement": "accompagnement",
+            }
+            write("  Durées : " + ", ".join(f"{labels.get(k, k)} {v} s" for k, v in durations.items()))
         write(
             f"  {summary['flux_importes']} flux importés (du {_fr(summary['premier_flux_recu_le'])} au "
             f"{_fr(summary['dernier_flux_recu_le'])}) : {summary['situations_historisees']} situations "
