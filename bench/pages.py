@@ -36,13 +36,11 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-BENCH_KEYS = {
-    # Clés fixes du banc (bases jetables) : les mêmes pour la construction et pour la mesure.
-    "PARCOURS_SECRET_KEY": "banc-de-charge-" + "k" * 60,
-    "PARCOURS_NIR_KEY": "ab" * 64,
-    "PARCOURS_AUDIT_KEY": "cd" * 32,
-}
+# Clés fixes des bases jetables du banc, les mêmes que celles de bench/load.py (construction et mesure).
+from load import BENCH_KEYS  # noqa: E402
+
 TARGET_MS = 150
 DASHBOARD_TARGET_MS = 500
 DASHBOARDS = {"pilotage"}

@@ -137,12 +137,15 @@ class PeopleIndex:
         self.by_household_pk = {}
         self.by_email = {}
         self.by_phone = {}
+        self.entries = {}  # id(personne) -> [(index, clé)] : pour la retirer quand ses identifiants changent
         for person in people:
             self.add(person)
 
     def add(self, person):
+        """Indexe la personne sous ses identifiants actuels (à appeler une fois ceux-ci posés)."""
         if person.nir:
             self.by_nir[person.nir] = person
+            self._entry(person, self.by_nir, person.nir)
         if person.departement_internal_id:
             self._append(self.by_dep_id, person.departement_internal_id, person)
         if person.household_id:
@@ -154,8 +157,25 @@ class PeopleIndex:
         if person.phone:
             self._append(self.by_phone, person.phone, person)
 
-    @staticmethod
-    def _append(mapping, key, person):
+    def reindex(self, person):
+        """Identifiants de la personne modifiés par une ligne : l'index reflète ce que la base contiendra, pour
+        les lignes suivantes du paquet comme pour celles des paquets suivants (relues en base)."""
+        for mapping, key in self.entries.pop(id(person), []):
+            if mapping is self.by_nir:
+                if mapping.get(key) is person:
+                    del mapping[key]
+                continue
+            bucket = mapping.get(key, [])
+            bucket[:] = [p for p in bucket if p is not person]
+            if not bucket:
+                mapping.pop(key, None)
+        self.add(person)
+
+    def _entry(self, person, mapping, key):
+        self.entries.setdefault(id(person), []).append((mapping, key))
+
+    def _append(self, mapping, key, person):
         bucket = mapping.setdefault(key, [])
         if all(p is not person for p in bucket):
             bucket.append(person)
+            self._entry(person, mapping, key)

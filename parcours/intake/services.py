@@ -689,17 +689,18 @@ class _Importer:
             if created:
                 person = Beneficiary(departement=dep, household=household, role=row.role or "")
                 new_people.append(person)
-                index.add(person)
                 if row.nir:
                     person.nir = row.nir
                 self._apply_fields(person, row, IDENTITY_FIELDS)
+                # Indexée une fois ses identifiants posés : les lignes suivantes du paquet la trouvent par NIR,
+                # identifiant Département, courriel ou téléphone, comme si elle était déjà en base.
+                index.add(person)
                 self._assign_territory(person)
                 events.append(self._event(person, EventKind.PERSON_CREATED, self.batch.received_on, {}))
             else:
                 changed = self._apply_fields(person, row, IDENTITY_FIELDS)
                 if row.nir and not person.nir:
                     person.nir = row.nir
-                    index.add(person)
                     changed.append("nir")
                 if household is not None and (household.pk is None or person.household_id != household.pk):
                     person.household = household
@@ -707,6 +708,9 @@ class _Importer:
                 if row.role and person.role != row.role:
                     person.role = row.role
                     changed.append("role")
+                if changed:
+                    # Identifiants changés : l'index suit (sinon le résultat dépendrait du découpage en paquets).
+                    index.reindex(person)
                 if {"postal_code", "insee_code"} & set(changed):
                     self._assign_territory(person)
                 if changed:
