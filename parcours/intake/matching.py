@@ -81,6 +81,8 @@ class PersonMatcher:
             if person or how:
                 return person, how
         if row.first_name and (row.email or row.phone) and not row.contact_only:
+            if index.load_weak is not None:
+                index.load_weak(row)
             found = []
             if row.email:
                 found += index.by_email.get(row.email.lower(), [])
@@ -138,6 +140,9 @@ class PeopleIndex:
         self.by_email = {}
         self.by_phone = {}
         self.entries = {}  # id(personne) -> [(index, clé)] : pour la retirer quand ses identifiants changent
+        self.load_weak = (
+            None  # load_weak(ligne) : candidats par courriel ou téléphone lus en base à la demande
+        )
         for person in people:
             self.add(person)
 

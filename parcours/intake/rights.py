@@ -99,10 +99,17 @@ class RightsRecorder:
         }
         key = (id(person), ref_date)
         if key in pending:  # la même personne deux fois dans le fichier, à la même date
+            # Comme si la première ligne était déjà en base (paquet précédent) : la dernière ligne l'emporte, pour
+            # l'historique comme pour l'état courant ; le résultat ne dépend pas du découpage en paquets.
             snap = pending[key].snapshot
+            if all(getattr(snap, name) == value for name, value in values.items()):
+                return None
             for name, value in values.items():
                 setattr(snap, name, value)
-            return None
+            if person.last_flux_on and person.last_flux_on > ref_date:
+                return "recorded"
+            person.rsa_state, person.is_sdd = row.right_state, row.sdd
+            return "changed"
         existing = snapshots_at.get((person.pk, ref_date)) if person.pk else None
         if existing is not None:
             if all(getattr(existing, name) == value for name, value in values.items()):

@@ -441,6 +441,9 @@ class _Importer:
                 self.communes_by_postal.setdefault(commune.postal_code, commune.territory_id)
         self.matcher = PersonMatcher(self.warn)
         self.seen_people = {}  # id(personne) -> ligne : une personne citée deux fois
+        # pk -> "created" | "updated" | "unchanged" : statut de chaque personne du chemin ligne à ligne sur tout
+        # l'import (une personne citée par deux lignes compte une fois, quel que soit le découpage en paquets).
+        self.person_status = {}
 
     # ---- rapport
 
@@ -531,6 +534,8 @@ class _Importer:
             self._process_chunk(range(start, min(start + CHUNK_SIZE, staging.count)))
             self._publish_progress(total)
         staging.drop()
+        for status in self.person_status.values():
+            setattr(self.report, status, getattr(self.report, status) + 1)
 
     def _check_order(self, parsed):
         """Refuse un flux plus ancien que le dernier appliqué pour le Département : l'appliquer ramènerait
@@ -625,28 +630,58 @@ class _Importer:
         known = {p.pk for p in candidates}
         for person in Beneficiary.objects.filter(weak_q, departement=dep):
             if person.pk not in known:
+                known.add(person.pk)
                 candidates.append(person)
                 index.add(person)
-        existing_ids = [p.pk for p in candidates]
         open_follow_ups = {}
-        if existing_ids:
-            for fu in FollowUp.objects.filter(beneficiary_id__in=existing_ids, ended_on__isnull=True):
-                open_follow_ups.setdefault(fu.beneficiary_id, []).append(fu)
         snapshots_at = {}
         ref_dates = {self._reference_date(r) for r in rows}
-        if existing_ids:
-            latest_q = RightSnapshot.objects.filter(beneficiary_id__in=existing_ids).filter(
+
+        def load_state(ids):
+            """Suivis en cours et historique utile (à la date du flux, au dernier flux) des personnes ``ids``."""
+            if not ids:
+                return
+            for fu in FollowUp.objects.filter(beneficiary_id__in=ids, ended_on__isnull=True):
+                open_follow_ups.setdefault(fu.beneficiary_id, []).append(fu)
+            latest_q = RightSnapshot.objects.filter(beneficiary_id__in=ids).filter(
                 Q(reference_date__in=ref_dates) | Q(reference_date=F("beneficiary__last_flux_on"))
             )
             for snap in latest_q:
                 snapshots_at[(snap.beneficiary_id, snap.reference_date)] = snap
+
+        load_state([p.pk for p in candidates])
+        weak_loaded = {id(r) for r in weak_rows}
+
+        def load_weak(row):
+            """Ligne jugée rapprochée par un identifiant fort en début de paquet, qui arrive pourtant au courriel ou
+            au téléphone (une ligne précédente du paquet a changé l'identifiant ou le foyer de la personne) : ses
+            candidats sont lus en base à ce moment, comme l'aurait fait un paquet commençant à cette ligne. Les
+            personnes déjà dans l'index y restent telles que le paquet les a modifiées."""
+            if id(row) in weak_loaded:
+                return
+            weak_loaded.add(id(row))
+            part = Q(pk__in=[])
+            if row.email:
+                part |= Q(email=row.email.lower())
+            if row.phone:
+                part |= Q(phone=row.phone)
+            if row.nir:
+                part &= Q(nir__isnull=True)
+            found = [p for p in Beneficiary.objects.filter(part, departement=dep) if p.pk not in known]
+            for person in found:
+                known.add(person.pk)
+                candidates.append(person)
+                index.add(person)
+            load_state([p.pk for p in found])
+
+        index.load_weak = load_weak
 
         new_households, new_people, changed_people = [], [], {}
         rights_to_create, rights_to_update = {}, {}
         pending_snapshots = {}
         follow_ups_to_close = []
         events = []
-        row_status = {}  # id(personne) -> "created" | "updated" | "unchanged"
+        row_status = {}  # id(personne) -> (personne, "created" | "updated" | "unchanged")
 
         for row in rows:
             household = None
@@ -791,14 +826,21 @@ class _Importer:
         )
         self._write_events(events, now)
 
-        for status in row_status.values():
-            setattr(self.report, status, getattr(self.report, status) + 1)
+        for person, status in row_status.values():  # les personnes ont toutes une clé maintenant
+            self._merge_status(self.person_status, person.pk, status)
 
     def _count(self, row_status, person, status):
-        previous = row_status.get(id(person))
+        previous = row_status.get(id(person), (person, None))[1]
         if previous == "created" or (previous == "updated" and status == "unchanged"):
             return
-        row_status[id(person)] = status
+        row_status[id(person)] = (person, status)
+
+    @staticmethod
+    def _merge_status(statuses, key, status):
+        previous = statuses.get(key)
+        if previous == "created" or (previous == "updated" and status == "unchanged"):
+            return
+        statuses[key] = status
 
     # ---- rapprochement
 

@@ -352,9 +352,14 @@ class Staging:
             f"email_key <> '' AND email_key IN (SELECT email_key FROM {STAGE} WHERE nir IS NULL OR nir_dup)",  # noqa: S608
             f"phone <> '' AND phone IN (SELECT phone FROM {STAGE} WHERE nir IS NULL OR nir_dup)",  # noqa: S608
         )
-        for knockout in knockouts:
+        # Critères tirés des autres lignes du fichier (identifiant Département en double, foyer et rôle en double,
+        # courriel ou téléphone d'une ligne sans NIR) : ils valent aussi pour une personne connue, car sa ligne
+        # simple lui donne ces valeurs (une ligne sans NIR plus loin dans le fichier la trouverait par elles).
+        in_file = {1, 3, 6, 7}
+        for i, knockout in enumerate(knockouts):
             self._execute(
-                f"UPDATE {STAGE} SET simple = FALSE, created = FALSE WHERE created AND {knockout}",  # noqa: S608
+                f"UPDATE {STAGE} SET simple = FALSE, created = FALSE WHERE {'simple' if i in in_file else 'created'} "  # noqa: S608
+                f"AND {knockout}",
                 {"dep": dep},
             )
         # Personne connue que d'autres lignes du fichier pourraient désigner (NIR en double, identifiant

@@ -317,10 +317,18 @@ def test_never_merges_two_different_nirs(tmp_path, departement):
 
 
 def test_ambiguous_match_is_reported_and_not_merged(tmp_path, departement):
+    # Deux personnes distinctes au même courriel et au même prénom : leurs NIR différents les séparent (sans NIR, la
+    # seconde ligne désignerait la personne créée par la première, comme toute ligne suivante du fichier).
     twins = [
-        person(nir="", id_departement="", prenom="Lou", email="famille@example.fr", matricule="A1"),
         person(
-            nir="",
+            nir=make_nir(41, sex=2),
+            id_departement="",
+            prenom="Lou",
+            email="famille@example.fr",
+            matricule="A1",
+        ),
+        person(
+            nir=make_nir(42, sex=2),
             id_departement="",
             prenom="Lou",
             email="famille@example.fr",

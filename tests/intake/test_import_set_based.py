@@ -83,3 +83,104 @@ def test_rows_matched_in_sql_and_row_by_row_in_the_same_file(tmp_path, departeme
     assert Event.objects.filter(beneficiary=closed, kind=EventKind.FOLLOW_UP_CLOSED).count() == 1
     assert Event.objects.filter(beneficiary=closed, kind=EventKind.RIGHT_CLOSED).count() == 1
     assert RightSnapshot.objects.filter(reference_date=datetime.date(2026, 2, 5)).count() == 6
+
+
+# Rapprochement dans l'ordre du fichier, quel que soit le découpage en paquets (lignes en SQL par paquets de
+# CHUNK_SIZE, lignes ligne à ligne par paquets de ROW_CHUNK_SIZE) : une ligne voit les personnes créées ou modifiées
+# par les lignes qui la précèdent, dans le même paquet comme dans un paquet précédent.
+CHUNKINGS = [(25_000, 1000), (1, 1), (2, 1)]
+
+
+@pytest.fixture(params=CHUNKINGS, ids=lambda c: f"paquets-{c[0]}-{c[1]}")
+def chunking(request, monkeypatch):
+    from parcours.intake import services
+
+    monkeypatch.setattr(services, "CHUNK_SIZE", request.param[0])
+    monkeypatch.setattr(services, "ROW_CHUNK_SIZE", request.param[1])
+    return request.param
+
+
+def test_row_matches_a_person_created_earlier_in_the_same_chunk(tmp_path, departement, chunking):  # noqa: F811
+    """Cas du Département de démonstration (150 000 personnes) : trois « Kevin » au même courriel. La ligne sans NIR
+    (2) désigne par courriel + prénom la personne créée par la ligne 1, même dans le même paquet (avant : seulement
+    si la ligne 1 était dans un paquet précédent, l'index du paquet ne connaissant pas le courriel d'une personne
+    qu'il venait de créer). La ligne 3 a un autre NIR : nouvelle personne, jamais fusionnée."""
+    email = "kevin.gauthier@example.com"
+    rows = [
+        family(1, prenom="Kevin", email=email, id_departement="D1"),
+        family(2, prenom="Kevin", email=email, id_departement="D2", nir=""),
+        family(3, prenom="Kevin", email=email, id_departement=""),
+    ]
+    report = run(write(tmp_path, rows), departement, datetime.date(2026, 1, 5), initial_stock=True)
+
+    assert report.as_json()["warnings"] == []
+    assert (report.created, report.updated, report.unchanged) == (2, 0, 0)
+    assert Beneficiary.objects.count() == 2
+    first = Beneficiary.objects.get(nir=make_nir(101, sex=2))
+    assert (first.departement_internal_id, first.household.matricule) == ("D2", "M00002")
+    third = Beneficiary.objects.get(nir=make_nir(103, sex=2))
+    assert (third.departement_internal_id, third.household.matricule) == ("", "M00003")
+
+
+def test_row_matches_a_phone_just_changed_by_an_earlier_row(tmp_path, departement, chunking):  # noqa: F811
+    """Une personne connue change de téléphone (ligne simple) ; plus loin, une ligne sans NIR avec ce téléphone et
+    ce prénom la désigne : la ligne simple doit passer ligne à ligne, avant elle (et non après, en SQL)."""
+    run(
+        write(tmp_path, [family(1, prenom="Kevin", telephone="0639980001")], name="m1.csv"),
+        departement,
+        datetime.date(2026, 1, 5),
+        initial_stock=True,
+    )
+    rows = [
+        family(1, prenom="Kevin", telephone="0639980002"),
+        family(2, prenom="Kevin", telephone="0639980002", nir="", email="", id_departement=""),
+    ]
+    report = run(write(tmp_path, rows, name="m2.csv"), departement, datetime.date(2026, 2, 5))
+
+    assert report.as_json()["warnings"] == []
+    assert report.created == 0
+    assert Beneficiary.objects.count() == 1
+    assert Beneficiary.objects.get().household.matricule == "M00002"
+
+
+def test_same_person_twice_in_a_file_last_row_wins(tmp_path, departement, chunking):  # noqa: F811
+    """Deux lignes désignent la même personne à la même date : la dernière l'emporte, pour l'historique comme pour
+    l'état courant (avant : dans un même paquet, l'état courant restait celui de la première ligne)."""
+    email = "samira.faure@example.com"
+    rows = [
+        family(1, prenom="Samira", email=email, nir="", soumis_droits_devoirs="0"),
+        family(2, prenom="Samira", email=email, id_departement="", soumis_droits_devoirs="1"),
+    ]
+    report = run(write(tmp_path, rows), departement, datetime.date(2026, 1, 5), initial_stock=True)
+
+    assert (report.created, report.updated, report.unchanged) == (1, 0, 0)
+    samira = Beneficiary.objects.get()
+    assert samira.is_sdd is True
+    assert RightSnapshot.objects.get(beneficiary=samira).sdd is True
+
+
+def test_row_known_at_chunk_start_but_moved_by_an_earlier_row(tmp_path, departement, chunking):  # noqa: F811
+    """Ligne sans NIR dont l'identifiant Département et le foyer désignaient, en début de paquet, une personne qu'une
+    ligne précédente du même fichier reprend (autre identifiant, autre foyer) : elle arrive au courriel + prénom, et
+    ses candidats sont lus en base à ce moment. Deux personnes correspondent : ambiguïté signalée, comme si les deux
+    lignes étaient dans des paquets différents."""
+    email = "gwenaelle.pichon@example.com"
+    first = family(1, prenom="Gwenaëlle", email=email, id_departement="D1")
+    second = family(2, prenom="Gwenaëlle", email=email, id_departement="D2", nir="", role="CJT")
+    third = family(3, prenom="Gwenaëlle", email=email, id_departement="")
+    run(
+        write(tmp_path, [first, second, third], name="m1.csv"),
+        departement,
+        datetime.date(2026, 1, 5),
+        initial_stock=True,
+    )
+    assert Beneficiary.objects.count() == 2  # la ligne 2 a rejoint la personne de la ligne 1
+
+    report = run(
+        write(tmp_path, [first, second, third], name="m2.csv"), departement, datetime.date(2026, 2, 5)
+    )
+
+    ambiguous = [w for w in report.warnings if "ambigu" in w["message"]]
+    assert [w["row"] for w in ambiguous] == [3]
+    person = Beneficiary.objects.get(nir=make_nir(101, sex=2))
+    assert (person.departement_internal_id, person.household.matricule) == ("D1", "M00001")
