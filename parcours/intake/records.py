@@ -10,6 +10,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+# Champs d'identité d'une ligne recopiés sur la personne (chemin ligne à ligne et chemin par ensembles).
+IDENTITY_FIELDS = (
+    "civility",
+    "last_name",
+    "birth_name",
+    "first_name",
+    "birth_date",
+    "france_travail_id",
+    "departement_internal_id",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "insee_code",
+)
+
 
 class FileRejected(Exception):
     """Fichier inutilisable : rien n'est écrit. Le message est en français et destiné à l'agent."""

@@ -44,7 +44,7 @@ from .formats.tabular import CONTACTS
 from .locks import ImportBusy, exclusive_import, last_applied_batch
 from .matching import PeopleIndex, PersonMatcher, strongly_known
 from .models import ColumnMapping, FluxFormat, ImportBatch, ImportStatus
-from .records import FileRejected, FluxRow, Issue
+from .records import IDENTITY_FIELDS, FileRejected, FluxRow, Issue
 from .rights import RightsRecorder
 from .staging import Staging
 
@@ -53,21 +53,6 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 25_000  # lignes par paquet de la table de transit (écritures en SQL)
 ROW_CHUNK_SIZE = 1000  # lignes relues à la fois pour le chemin ligne à ligne
 MAX_REPORTED_ISSUES = 1000
-IDENTITY_FIELDS = (
-    "civility",
-    "last_name",
-    "birth_name",
-    "first_name",
-    "birth_date",
-    "france_travail_id",
-    "departement_internal_id",
-    "email",
-    "phone",
-    "address",
-    "postal_code",
-    "city",
-    "insee_code",
-)
 CONTACT_FIELDS = ("email", "phone")
 
 

@@ -46,7 +46,7 @@ from parcours.beneficiaries.models import (
 from parcours.journal.models import EventKind
 from parcours.journal.payload import Payload
 
-from .records import FluxRow
+from .records import IDENTITY_FIELDS, FluxRow
 from .rules import PreviousState, add_months, evaluate_new_entrant, next_suspended_since, suspension_exceeds
 
 STAGE = "intake_stage"
@@ -111,21 +111,6 @@ MATCH_COLUMNS = (
 )
 DATE_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "date"}
 BOOL_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "boolean"}
-IDENTITY_COLUMNS = (
-    "civility",
-    "last_name",
-    "birth_name",
-    "first_name",
-    "birth_date",
-    "france_travail_id",
-    "departement_internal_id",
-    "email",
-    "phone",
-    "address",
-    "postal_code",
-    "city",
-    "insee_code",
-)
 
 
 def _month_bounds(day):
@@ -613,7 +598,7 @@ class Staging:
             "created_at": ("%s", now),
             "updated_at": ("%s", now),
         }
-        for name in IDENTITY_COLUMNS:
+        for name in IDENTITY_FIELDS:
             value = "s.email_key" if name == "email" else f"s.{name}"
             exprs[name] = value if name in DATE_FIELDS else f"COALESCE({value}, '')"
         self._insert_select(
@@ -774,7 +759,7 @@ class Staging:
         received = self._date(self.batch.received_on)
         ident = []
         ident_changed = []
-        for name in IDENTITY_COLUMNS:
+        for name in IDENTITY_FIELDS:
             col = Beneficiary._meta.get_field(name).column
             value = "s.email_key" if name == "email" else f"s.{name}"
             if name in DATE_FIELDS:
