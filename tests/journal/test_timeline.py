@@ -1,5 +1,6 @@
-"""La frise du parcours (fiche de la personne) lit les déclarations : libellés français, noms des agents et
-des organisations citées (une requête par sorte, pas une par événement)."""
+"""La frise du parcours (fiche de la personne) se lit en phrases (« Orientation vers France Travail Redon
+(parcours social) notifiée par … ») écrites avec les déclarations du journal : libellés français, noms des
+agents et des organisations citées (une requête par sorte, pas une par événement)."""
 
 import datetime
 from html import unescape
@@ -12,7 +13,8 @@ from django.urls import reverse
 from parcours.accounts.models import Role
 from parcours.journal.models import Event, EventKind
 from parcours.journal.services import record
-from parcours.www.views.beneficiaries import summarise_event
+from parcours.orientation.models import DecisionStatus, OrientationDecision, Pathway
+from parcours.www.story import SENTENCES, placeholders, summarise_event
 from tests.factories import BeneficiaryFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +29,25 @@ def _page(client, person):
     return unescape(response.content.decode())
 
 
-def test_timeline_shows_french_labels_and_names(client):
+def test_timeline_is_written_in_sentences_with_names(client):
     person = BeneficiaryFactory()
     referent = UserFactory(first_name="Maëlle", last_name="Guillou")
     agency = OrganisationFactory(name="France Travail Redon")
+    orienter = UserFactory(first_name="Yann", last_name="Morvan")
+    decision = OrientationDecision.objects.create(
+        beneficiary=person,
+        pathway=Pathway.SOCIAL,
+        organisation=agency,
+        status=DecisionStatus.NOTIFIED,
+        decided_on=D(2026, 2, 27),
+        notified_on=D(2026, 3, 2),
+    )
     record(
         person,
         EventKind.ORIENTED,
         on=D(2026, 3, 2),
-        decision_id=3,
+        actor=orienter,
+        decision_id=decision.pk,
         pathway="social",
         decided_on=D(2026, 2, 27),
     )
@@ -53,14 +65,44 @@ def test_timeline_shows_french_labels_and_names(client):
     )
     html = _page(client, person)
     for expected in [
-        "Référent : Maëlle Guillou",
-        "Organisation : France Travail Redon · Ouvert par : Orientation notifiée",
-        "Parcours : Social",
-        "Décidée le : 27/02/2026",
+        "Orientation vers France Travail Redon (parcours social) notifiée</strong>",
+        "par Yann Morvan",
+        "Décidée le : 27/02/2026",  # ce que la phrase ne dit pas reste en détail
+        "Suivi ouvert par France Travail Redon</strong>",
+        "Ouvert par : Orientation notifiée",
+        "Référent désigné : Maëlle Guillou</strong>",
+        "Suivi dans l'emploi vérifié</strong>",
         "En emploi : oui · Vérification à 6 mois : non",
     ]:
         assert expected in html, expected
-    assert "referent_id" not in html and "organisation_id" not in html
+    # Ni clé anglaise, ni numéro interne (décision, désignation, sortie) sous les yeux de l'agent.
+    for raw in (
+        "referent_id",
+        "organisation_id",
+        "Décision d'orientation : n°",
+        "Désignation : n°",
+        "Sortie : n°",
+    ):
+        assert raw not in html, raw
+
+
+def test_every_event_kind_has_a_sentence_using_declared_keys():
+    from parcours.journal.payload import SCHEMAS
+    from parcours.www.story import DECISION_ORGANISATION
+
+    assert set(SENTENCES) == set(EventKind)
+    for kind, template in SENTENCES.items():
+        declared = {key.name for key in SCHEMAS[kind].keys} | {DECISION_ORGANISATION}
+        used = placeholders(template.replace("[", "").replace("]", ""))
+        assert used <= declared, (kind, used - declared)
+
+
+def test_optional_parts_are_left_out_when_their_value_is_missing(client):
+    person = BeneficiaryFactory()
+    record(person, EventKind.ORIENTED, on=D(2026, 3, 2), decision_id=999, pathway="emploi")
+    html = _page(client, person)
+    assert "Orientation (parcours emploi) notifiée</strong>" in html
+    assert " vers " not in html.split("Histoire du parcours")[1].split("</section>")[0]
 
 
 def test_old_events_with_french_keys_are_shown_with_declared_labels():

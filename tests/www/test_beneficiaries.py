@@ -418,14 +418,16 @@ def test_file_shows_identity_contacts_identifiers_household_right_history_timeli
         "RSABEM_2025_09.xml",
         "05/10/2025",
         "Nouvel entrant",
-        "Changement d'état du droit",
-        "Droit ouvert et versable",  # libellé de l'état dans le résumé du journal
+        # La frise en phrases, avec le libellé des états du droit.
+        "Droit ouvert et suspendu (auparavant : droit ouvert et versable)",
         "Ressources trop élevées (01)",  # libellé du motif de suspension (codes CNAF)
         "Ressources trop élevées (01)",  # libellé du motif de suspension (codes CNAF)
         "France Travail Redon",
     ]:
         assert expected in html, expected
-    assert html.index("Changement d'état du droit") < html.index("T0 : 10/09/2025")  # plus récent d'abord
+    # Plus récent d'abord.
+    story = html[html.index("Histoire du parcours") :]
+    assert story.index("Droit ouvert et suspendu (auparavant") < story.index("(T0) le 10/09/2025")
     assert file_person.nir_masked in html
     assert file_person.nir_display not in html
 

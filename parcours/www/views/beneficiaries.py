@@ -5,10 +5,7 @@ personne hors périmètre donne 404 (jamais 403, qui révélerait son existence)
 réservé aux administrateurs et chargés d'orientation du Département de la personne.
 """
 
-import datetime
-import functools
 import itertools
-import re
 from urllib.parse import urlencode
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -16,10 +13,8 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from parcours.accounts.models import Organisation, User
 from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import (
     active_memberships,
@@ -34,7 +29,7 @@ from parcours.beneficiaries.queries import (
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
 from parcours.core.pagination import AFTER, BEFORE
-from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER
+from parcours.www import story
 from parcours.www.forms import BeneficiaryFilterForm
 
 RESULTS_TARGET = "resultats"
@@ -138,111 +133,6 @@ def beneficiary_export(request):
 # --- fiche ----------------------------------------------------------------------------------------------
 
 
-def code_label(list_name, code):
-    """Libellé d'un code CNAF (motif de suspension, de clôture…), ou le code seul s'il est inconnu."""
-    if not code:
-        return ""
-    try:
-        from parcours.intake.codes import label
-    except ImportError:
-        return code
-    try:
-        text = label(list_name, code)
-    except (LookupError, ValueError):
-        return code
-    return f"{text} ({code})" if text and text != code else code
-
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-@functools.cache
-def _choice_labels(path):
-    """{valeur: libellé} d'un ``TextChoices`` désigné par son chemin (déclaration de la clé)."""
-    try:
-        return dict(import_string(path).choices)
-    except (ImportError, AttributeError):
-        return {}
-
-
-def _fr_value(key, value, values_path, names):
-    """Valeur d'une clé déclarée, lisible : oui/non, date française, libellé, nom d'un agent ou d'une
-    organisation (``names`` : {sorte: {id: nom}})."""
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, list | tuple):
-        return ", ".join(_fr_value(key, item, values_path, names) for item in value)
-    if key.ref is not None and isinstance(value, int):
-        return names.get(key.ref, {}).get(value, f"n° {value}")
-    if key.name.endswith("_id") and isinstance(value, int):
-        return f"n° {value}"
-    text = str(value)
-    if key.choices is not None:
-        return key.choices.get(text, text)
-    if values_path:
-        return _choice_labels(values_path).get(text, text)
-    if key.codes:
-        return code_label(key.codes, text)
-    if key.type == DATE and ISO_DATE.match(text):
-        return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
-    if key.type == DATETIME:
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            return text
-        return f"{moment:%d/%m/%Y à %H:%M}"
-    return text
-
-
-def _referenced_ids(events):
-    """{sorte: {identifiants}} des agents et organisations cités par les charges (clés ``ref``)."""
-    ids = {USER: set(), ORGANISATION: set()}
-    for event in events:
-        schema = SCHEMAS.get(event.kind)
-        if schema is None:
-            continue
-        data = event.data
-        for key in schema.keys:
-            if key.ref is None or data.get(key) is None:
-                continue
-            values = data[key] if isinstance(data[key], list) else [data[key]]
-            ids[key.ref].update(v for v in values if isinstance(v, int))
-    return ids
-
-
-def referenced_names(events):
-    """Noms des agents et des organisations cités par les événements : une requête par sorte, au plus."""
-    ids = _referenced_ids(events)
-    names = {USER: {}, ORGANISATION: {}}
-    if ids[USER]:
-        names[USER] = {user.pk: str(user) for user in User.objects.filter(pk__in=ids[USER])}
-    if ids[ORGANISATION]:
-        names[ORGANISATION] = dict(
-            Organisation.objects.filter(pk__in=ids[ORGANISATION]).values_list("pk", "name")
-        )
-    return names
-
-
-def summarise_event(event, names=None):
-    """Résumé lisible des détails d'un événement du journal (« État du droit : Droit clos · Motif : … »),
-    avec les libellés déclarés des clés (``parcours.journal.payload``) dans l'ordre de la déclaration."""
-    data = event.data
-    schema = SCHEMAS.get(event.kind)
-    names = names or {}
-    parts = []
-    declared = schema.keys if schema else ()
-    for key in declared:
-        if data.get(key) is None:
-            continue
-        parts.append(f"{key.label} : {_fr_value(key, data[key], schema.values_of(key), names)}")
-    for name, value in data.items():  # clé non déclarée (événement ancien) : affichée telle quelle
-        if name not in declared and value not in (None, ""):
-            parts.append(f"{name.replace('_', ' ')} : {value}")
-    return " · ".join(parts)
-
-
 def _visible_beneficiary(request, pk):
     scope = Beneficiary.objects.visible_to(request.user)
     beneficiary = get_object_or_404(
@@ -264,27 +154,25 @@ def beneficiary_detail(request, pk):
     own_organisations = {m.organisation_id for m in memberships}
     snapshots = []
     for snapshot in beneficiary.snapshots.select_related("batch"):
-        snapshot.suspension_label = code_label("MOTISUSVERSRSA", snapshot.suspension_reason)
-        snapshot.closure_label = code_label("MOTICLORSA", snapshot.closure_reason)
+        snapshot.suspension_label = story.code_label("MOTISUSVERSRSA", snapshot.suspension_reason)
+        snapshot.closure_label = story.code_label("MOTICLORSA", snapshot.closure_reason)
         snapshot.batch_visible = snapshot.batch is not None and (
             request.user.is_superuser or snapshot.batch.organisation_id in own_organisations
         )
         snapshots.append(snapshot)
-    events = list(beneficiary.events.select_related("actor", "organisation", "batch"))
-    names = referenced_names(events)
-    for event in events:
-        event.summary = summarise_event(event, names)
+    timeline = story.timeline(beneficiary.events.select_related("actor", "organisation", "batch"))
     context = {
         "title": beneficiary.full_name,
         "beneficiary": beneficiary,
         "right": right,
-        "suspension_label": code_label("MOTISUSVERSRSA", right.suspension_reason) if right else "",
-        "closure_label": code_label("MOTICLORSA", right.closure_reason) if right else "",
+        "suspension_label": story.code_label("MOTISUSVERSRSA", right.suspension_reason) if right else "",
+        "closure_label": story.code_label("MOTICLORSA", right.closure_reason) if right else "",
         "may_reveal_nir": may_reveal,
         "show_full_nir": may_reveal and request.GET.get("nir") == "afficher",
         "members": list(household_members(beneficiary, scope).select_related("territory")),
         "snapshots": snapshots,
-        "events": events,
+        "timeline": timeline,
+        "situation": story.situation(beneficiary),
         "follow_ups": list(
             beneficiary.follow_ups.select_related("organisation", "referent").order_by(
                 F("ended_on").asc(nulls_first=True), "-started_on", "-pk"

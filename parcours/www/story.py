@@ -1,0 +1,452 @@
+"""Le parcours d'une personne raconté : la frise du journal écrite en phrases, l'étape du parcours et la
+prochaine échéance, pour l'en-tête de la fiche.
+
+Les phrases sont déclarées une fois par type d'événement (``SENTENCES``) avec les clés déclarées de leur charge
+(``parcours.journal.payload``) : ``{clé}`` est remplacé par la valeur lisible de la clé (libellé, date
+française, nom de l'agent ou de l'organisation) ; un passage entre crochets ``[ … ]`` n'est écrit que si toutes
+ses clés ont une valeur. Les clés de la charge que la phrase ne dit pas restent en détail sous la phrase
+(identifiants internes exclus). Les noms (agents, organisations, organisation d'une décision d'orientation) sont
+lus en une requête par sorte pour toute la frise.
+
+Ce module lit plusieurs applications métier (journal, orientation, accompagnement) : il vit dans la couche web,
+qu'aucune application n'importe, et n'écrit rien.
+"""
+
+import datetime
+import functools
+import re
+import string
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from parcours.accounts.models import Organisation, User
+from parcours.journal.kinds import EventKind
+from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER, Payload
+
+K = EventKind
+P = Payload
+
+# Organisation d'une décision d'orientation (lue dans la décision, absente de la charge).
+DECISION_ORGANISATION = "decision_organisation"
+
+SENTENCES = {
+    K.PERSON_CREATED: "Dossier créé",
+    K.RIGHT_OPENED: "Droit RSA ouvert[ le {opened_on}][ ({state})]",
+    K.RIGHT_STATE_CHANGED: "{state}[ (auparavant : {previous_state})]",
+    K.RIGHT_CLOSED: "Droit RSA clos[ ({closure_reason})]",
+    K.BECAME_SDD: "Soumis aux droits et devoirs",
+    K.LEFT_SDD: "N'est plus soumis aux droits et devoirs",
+    K.NEW_ENTRANT: "Nouvel entrant dans le RSA : début du délai d'orientation (T0) le {t0}",
+    K.CONTACT_UPDATED: "Coordonnées mises à jour[ : {fields}]",
+    K.FOLLOW_UP_OPENED: "Suivi ouvert par {organisation_id}[ avec {referent_id} pour référent]",
+    K.FOLLOW_UP_CLOSED: "Suivi clos[ par {organisation_id}] : {reason}",
+    K.INVITATION_CREATED: "Invitation préparée[ (convocation : {convocation})] — {channel}",
+    K.INVITED: "Invitation envoyée — {channel}",
+    K.INVITATION_REMINDED: "Relance de l'invitation envoyée — {channel}",
+    K.INVITATION_DELIVERED: "Invitation distribuée — {channel}",
+    K.INVITATION_FAILED: "Échec de l'envoi de l'invitation — {channel}[ : {reason}]",
+    K.INVITATION_ANSWERED: "Rendez-vous pris en réponse à l'invitation — {channel}",
+    K.INVITATION_EXPIRED: "Invitation expirée sans réponse — {channel}",
+    K.APPOINTMENT_PLANNED: "Rendez-vous fixé le {starts_at} : {kind}[ avec {organisations}]",
+    K.APPOINTMENT_HELD: "Rendez-vous honoré : {appointment_kind}",
+    K.APPOINTMENT_EXCUSED: "Absence excusée au rendez-vous : {appointment_kind}",
+    K.APPOINTMENT_NO_SHOW: "Absence non excusée au rendez-vous : {appointment_kind}",
+    K.APPOINTMENT_CANCELLED: "Rendez-vous annulé : {appointment_kind}",
+    K.APPOINTMENT_ATTENDANCE_CORRECTED: "Présence corrigée au rendez-vous : {appointment_kind}",
+    K.ORIENTATION_DECIDED: "Orientation décidée[ vers {decision_organisation}] (parcours {pathway})",
+    K.ORIENTED: "Orientation[ vers {decision_organisation}] (parcours {pathway}) notifiée",
+    K.REORIENTED: "Réorientation[ vers {decision_organisation}] (parcours {pathway}) notifiée",
+    K.ORIENTATION_CANCELLED: "Orientation annulée : {reason}",
+    K.ORIENTATION_EXEMPTED: "Dispensé d'orientation[ jusqu'au {ends_on}] : {reason}",
+    K.ORIENTATION_EXEMPTION_ENDED: "Fin de la dispense d'orientation",
+    K.REORIENTATION_REQUESTED: "Réorientation demandée[ vers {organisation_id}][ (parcours {pathway})]",
+    K.REORIENTATION_ACCEPTED: "Demande de réorientation acceptée[ : {reason}]",
+    K.REORIENTATION_REFUSED: "Demande de réorientation refusée[ : {reason}]",
+    K.REFERENT_ASSIGNED: "Référent désigné : {referent_id}[ (à la suite de {previous_referent_id})]",
+    K.REFERENT_ENDED: "Fin de la désignation de {referent_id} comme référent[ : {reason}]",
+    K.DIAGNOSED: "Diagnostic partagé enregistré (version {version})[ — thèmes : {themes}]",
+    K.CONTRACT_SIGNED: "{contract_kind} signé[ : {weekly_hours} h par semaine][, révision le {review_on}]",
+    K.CONTRACT_ENDED: "{contract_kind} terminé : {reason}",
+    K.ACTIVITY_PLANNED: "Activité planifiée : {activity_kind}, {weekly_hours} h par semaine pendant {weeks} semaines",
+    K.ACTIVITY_STARTED: "Activité commencée[ ({actual_hours} h réalisées)]",
+    K.ACTIVITY_STATUS_CHANGED: "Activité : {from_status} → {to_status}[ ({actual_hours} h réalisées)]",
+    K.HOURS_ADJUSTED: "Durée hebdomadaire adaptée : {adjustment_kind}, objectif {target_hours} h jusqu'au {ends_on}",
+    K.REVIEW_PLANNED: "{review_kind} prévue pour le {due_on}",
+    K.REVIEW_HELD: "{review_kind} tenue",
+    K.SANCTION_STEP: "Procédure de suspension-remobilisation : {to_status}[ — {reason}]",
+    K.EXITED: "Sortie de l'accompagnement : {reason}",
+    K.EMPLOYMENT_CHECKED: "Suivi dans l'emploi vérifié",
+    K.PRESCRIPTION_SENT: "Prescription envoyée vers « {service_name} » ({structure_name})",
+    K.PRESCRIPTION_ACCEPTED: "Prescription vers « {service_name} » ({structure_name}) acceptée",
+    K.PRESCRIPTION_REFUSED: "Prescription vers « {service_name} » ({structure_name}) refusée : {reason}",
+    K.PRESCRIPTION_EXPIRED: "Prescription vers « {service_name} » ({structure_name}) expirée sans réponse",
+}
+
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def placeholders(template):
+    """Les clés citées par une phrase (``{clé}``)."""
+    return {name for _text, name, _spec, _conv in string.Formatter().parse(template) if name}
+
+
+# --- valeurs lisibles -----------------------------------------------------------------------------------
+
+
+def code_label(list_name, code):
+    """Libellé d'un code CNAF (motif de suspension, de clôture…), ou le code seul s'il est inconnu."""
+    if not code:
+        return ""
+    try:
+        from parcours.intake.codes import label
+    except ImportError:
+        return code
+    try:
+        text = label(list_name, code)
+    except (LookupError, ValueError):
+        return code
+    return f"{text} ({code})" if text and text != code else code
+
+
+@functools.cache
+def _choice_labels(path):
+    """{valeur: libellé} d'un ``TextChoices`` désigné par son chemin (déclaration de la clé)."""
+    try:
+        return dict(import_string(path).choices)
+    except (ImportError, AttributeError):
+        return {}
+
+
+def fr_value(key, value, values_path, names):
+    """Valeur d'une clé déclarée, lisible : oui/non, date française, libellé, nom d'un agent ou d'une
+    organisation (``names`` : {sorte: {id: nom}})."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(fr_value(key, item, values_path, names) for item in value)
+    if key.ref is not None and isinstance(value, int):
+        return names.get(key.ref, {}).get(value, f"n° {value}")
+    if key.name.endswith("_id") and isinstance(value, int):
+        return f"n° {value}"
+    text = str(value)
+    if key.choices is not None:
+        return key.choices.get(text, text)
+    if values_path:
+        return _choice_labels(values_path).get(text, text)
+    if key.codes:
+        return code_label(key.codes, text)
+    if key.type == DATE and ISO_DATE.match(text):
+        return datetime.date.fromisoformat(text).strftime("%d/%m/%Y")
+    if key.type == DATETIME:
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        return f"{moment:%d/%m/%Y à %H:%M}"
+    if key.type == "decimal":
+        return text.replace(".", ",").removesuffix(",0")
+    return text
+
+
+def _referenced_ids(events):
+    """{sorte: {identifiants}} des agents et organisations cités par les charges (clés ``ref``), et les
+    décisions d'orientation citées."""
+    ids = {USER: set(), ORGANISATION: set(), DECISION_ORGANISATION: set()}
+    for event in events:
+        schema = SCHEMAS.get(event.kind)
+        if schema is None:
+            continue
+        data = event.data
+        for key in schema.keys:
+            if data.get(key) is None:
+                continue
+            if key == P.DECISION_ID and isinstance(data[key], int):
+                ids[DECISION_ORGANISATION].add(data[key])
+            if key.ref is None:
+                continue
+            values = data[key] if isinstance(data[key], list) else [data[key]]
+            ids[key.ref].update(v for v in values if isinstance(v, int))
+    return ids
+
+
+def referenced_names(events):
+    """Noms des agents, des organisations et des organisations des décisions d'orientation cités par les
+    événements : une requête par sorte, au plus."""
+    from parcours.orientation.models import OrientationDecision
+
+    ids = _referenced_ids(events)
+    names = {USER: {}, ORGANISATION: {}, DECISION_ORGANISATION: {}}
+    if ids[USER]:
+        names[USER] = {user.pk: str(user) for user in User.objects.filter(pk__in=ids[USER])}
+    if ids[ORGANISATION]:
+        names[ORGANISATION] = dict(
+            Organisation.objects.filter(pk__in=ids[ORGANISATION]).values_list("pk", "name")
+        )
+    if ids[DECISION_ORGANISATION]:
+        names[DECISION_ORGANISATION] = dict(
+            OrientationDecision.objects.filter(
+                pk__in=ids[DECISION_ORGANISATION], organisation__isnull=False
+            ).values_list("pk", "organisation__name")
+        )
+    return names
+
+
+# --- phrases --------------------------------------------------------------------------------------------
+
+
+def _lower_first(text):
+    """« Courriel » → « courriel » au milieu d'une phrase ; les sigles (« SMS », « CER ») restent."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _values(event, names):
+    """{clé: valeur lisible} des clés renseignées de la charge, et l'organisation de la décision citée."""
+    schema = SCHEMAS.get(event.kind)
+    data = event.data
+    values = {}
+    if schema is not None:
+        for key in schema.keys:
+            if data.get(key) is None or data.get(key) == "":
+                continue
+            values[key.name] = fr_value(key, data[key], schema.values_of(key), names)
+    decision = data.get(P.DECISION_ID)
+    organisation = names.get(DECISION_ORGANISATION, {}).get(decision)
+    if organisation:
+        values[DECISION_ORGANISATION] = organisation
+    return values
+
+
+def _fill(template, values):
+    """La phrase, ses passages facultatifs écrits seulement si toutes leurs clés ont une valeur."""
+
+    def optional(match):
+        part = match.group(1)
+        return part if placeholders(part) <= values.keys() else ""
+
+    text = _OPTIONAL.sub(optional, template)
+    missing = placeholders(text) - values.keys()
+    filled = {**dict.fromkeys(missing, "—"), **values}
+    sentence = text.format(**filled)
+    return sentence[:1].upper() + sentence[1:]
+
+
+def sentence(event, names=None):
+    """La phrase d'un événement (« Orientation vers France Travail Redon (parcours emploi) notifiée »), ou son
+    libellé si aucune phrase n'est déclarée."""
+    template = SENTENCES.get(event.kind)
+    if template is None:
+        return event.get_kind_display()
+    values = _values(event, names or {})
+    # Au milieu d'une phrase, les libellés de valeurs (listes de choix) s'écrivent en minuscule (« parcours
+    # emploi ») ; les noms propres (agents, organisations) et les textes libres restent tels quels.
+    schema = SCHEMAS.get(event.kind)
+    labelled = {key.name for key in schema.keys if key.choices or schema.values_of(key)} if schema else set()
+    mid = {
+        name: _lower_first(value) if name in labelled and not template.startswith("{" + name + "}") else value
+        for name, value in values.items()
+    }
+    return _fill(template, mid)
+
+
+def details(event, names=None):
+    """Les clés de la charge que la phrase ne dit pas (« Motif : … · Canal : … »), identifiants internes
+    exclus ; les clés non déclarées d'un événement ancien sont montrées telles quelles."""
+    data = event.data
+    schema = SCHEMAS.get(event.kind)
+    names = names or {}
+    said = placeholders(SENTENCES.get(event.kind, ""))
+    parts = []
+    declared = schema.keys if schema else ()
+    for key in declared:
+        if data.get(key) is None or data.get(key) == "" or key.name in said:
+            continue
+        if key.name.endswith("_id") and key.ref is None:  # numéro interne : rien à lire pour l'agent
+            continue
+        parts.append(f"{key.label} : {fr_value(key, data[key], schema.values_of(key), names)}")
+    for name, value in data.items():  # clé non déclarée (événement ancien) : affichée telle quelle
+        if name not in declared and value not in (None, ""):
+            parts.append(f"{name.replace('_', ' ')} : {value}")
+    return " · ".join(parts)
+
+
+def summarise_event(event, names=None):
+    """Toutes les clés de la charge, libellées (« État du droit : Droit clos · Motif : … ») : pour les
+    exports et les écrans qui montrent le détail brut."""
+    data = event.data
+    schema = SCHEMAS.get(event.kind)
+    names = names or {}
+    parts = []
+    declared = schema.keys if schema else ()
+    for key in declared:
+        if data.get(key) is None:
+            continue
+        parts.append(f"{key.label} : {fr_value(key, data[key], schema.values_of(key), names)}")
+    for name, value in data.items():
+        if name not in declared and value not in (None, ""):
+            parts.append(f"{name.replace('_', ' ')} : {value}")
+    return " · ".join(parts)
+
+
+@dataclass
+class Line:
+    """Une ligne de la frise."""
+
+    event: object
+    sentence: str
+    details: str
+    author: str  # « par Yann Morvan (France Travail Redon) », « import « flux.csv » », ou vide
+
+
+def _author(event):
+    if event.actor_id:
+        who = f"par {event.actor}"
+        if event.organisation_id:
+            who += f" ({event.organisation.name})"
+        return who
+    if event.batch_id:
+        return f"par l'import du flux « {event.batch.filename} »"
+    if event.organisation_id:
+        return f"par {event.organisation.name}"
+    return ""
+
+
+def timeline(events):
+    """La frise d'une personne : une ``Line`` par événement, dans l'ordre reçu. Les événements doivent avoir
+    ``actor``, ``organisation`` et ``batch`` chargés (``select_related``) ; les noms cités sont lus en une
+    requête par sorte."""
+    events = list(events)
+    names = referenced_names(events)
+    return [Line(event, sentence(event, names), details(event, names), _author(event)) for event in events]
+
+
+# --- étape du parcours et prochaine échéance --------------------------------------------------------------
+
+
+@dataclass
+class Deadline:
+    on: datetime.date
+    label: str
+
+    @property
+    def overdue(self):
+        return self.on < timezone.localdate()
+
+
+@dataclass
+class Situation:
+    """En-tête de la fiche : où en est la personne, et ce qui vient ensuite."""
+
+    stage: str
+    detail: str
+    deadlines: list  # ``Deadline``, la plus proche d'abord
+
+    @property
+    def next(self):
+        return self.deadlines[0] if self.deadlines else None
+
+
+def situation(beneficiary, today=None):
+    """L'étape du parcours lue dans les tables d'état (droit, orientation, contrat, sortie) et les échéances
+    à venir (délai d'orientation, signature du contrat, révision, revue, rendez-vous). Six requêtes au plus."""
+    from parcours.accompaniment.models import Contract, ContractStatus, Exit, Review, ReviewStatus
+    from parcours.accompaniment.services import contract_deadline
+    from parcours.beneficiaries.models import CLOSED_STATES
+    from parcours.orientation.models import Appointment, Attendance, DecisionStatus, OrientationDecision
+    from parcours.orientation.queues import deadlines as orientation_deadlines
+
+    today = today or timezone.localdate()
+    departement = beneficiary.departement
+    t0 = beneficiary.new_entrant_t0
+    found = []
+
+    decision = (
+        OrientationDecision.objects.filter(beneficiary=beneficiary, is_current=True)
+        .exclude(status=DecisionStatus.CANCELLED)
+        .select_related("organisation")
+        .order_by("-decided_on", "-pk")
+        .first()
+    )
+    contract = (
+        Contract.objects.filter(beneficiary=beneficiary, status=ContractStatus.SIGNED)
+        .order_by("-signed_on", "-pk")
+        .first()
+    )
+    last_exit = Exit.objects.filter(beneficiary=beneficiary).order_by("-exited_on", "-pk").first()
+    review = (
+        Review.objects.filter(beneficiary=beneficiary, status=ReviewStatus.PLANNED).order_by("due_on").first()
+    )
+    appointment = (
+        Appointment.objects.filter(
+            beneficiary=beneficiary,
+            attendance=Attendance.PLANNED,
+            starts_at__date__gte=today,
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    oriented_since_t0 = (
+        decision is not None
+        and decision.status == DecisionStatus.NOTIFIED
+        and (t0 is None or decision.decided_on >= t0)
+    )
+    where = f" vers {decision.organisation.name}" if decision and decision.organisation_id else ""
+
+    if beneficiary.rsa_state in CLOSED_STATES:
+        stage, detail = "Droit RSA clos", "Plus d'orientation ni d'accompagnement à mener au titre du RSA."
+    elif last_exit and (
+        contract is None or (contract.signed_on or last_exit.exited_on) <= last_exit.exited_on
+    ):
+        stage = "Sorti de l'accompagnement"
+        detail = f"{last_exit.get_reason_display()} le {last_exit.exited_on:%d/%m/%Y}."
+    elif contract is not None:
+        stage = "Contrat d'engagement signé"
+        hours = (
+            f", {fr_value(P.WEEKLY_HOURS, str(contract.weekly_hours), None, {})} h par semaine"
+            if contract.weekly_hours is not None
+            else ""
+        )
+        detail = (
+            f"{contract.get_kind_display()} signé le {contract.signed_on:%d/%m/%Y}{hours}."
+            if contract.signed_on
+            else contract.get_kind_display()
+        )
+        if contract.review_on:
+            found.append(Deadline(contract.review_on, "révision du contrat"))
+    elif oriented_since_t0:
+        stage = f"Orienté{where} (parcours {_lower_first(decision.get_pathway_display())})"
+        notified = decision.notified_on or decision.decided_on
+        detail = f"Orientation notifiée le {notified:%d/%m/%Y} ; contrat d'engagement à signer."
+        found.append(Deadline(contract_deadline(notified, departement), "signature du contrat d'engagement"))
+    elif decision is not None and decision.status == DecisionStatus.DECIDED:
+        stage = f"Orientation décidée{where}, à notifier"
+        detail = f"Décidée le {decision.decided_on:%d/%m/%Y} (parcours {_lower_first(decision.get_pathway_display())})."
+    elif t0 is not None:
+        stage = "Nouvel entrant à orienter"
+        detail = f"Entré dans le RSA (T0) le {t0:%d/%m/%Y}."
+    else:
+        stage, detail = "Allocataire du RSA", "Aucune orientation en cours depuis l'ouverture du droit."
+
+    if t0 is not None and not oriented_since_t0 and beneficiary.rsa_state not in CLOSED_STATES:
+        target, legal = orientation_deadlines(t0, departement)
+        if target >= today:
+            found.append(Deadline(target, "orientation dans l'objectif de 15 jours"))
+        found.append(Deadline(legal, "délai légal d'orientation"))
+    if review is not None:
+        found.append(Deadline(review.due_on, review.get_kind_display().lower()))
+    if appointment is not None:
+        moment = timezone.localtime(appointment.starts_at)
+        found.append(
+            Deadline(
+                moment.date(),
+                f"rendez-vous ({_lower_first(appointment.get_kind_display())}) à {moment:%H:%M}",
+            )
+        )
+    found.sort(key=lambda deadline: deadline.on)
+    return Situation(stage, detail, found)
