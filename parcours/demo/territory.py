@@ -64,6 +64,8 @@ PARTNERS = [
     ),
     ("ccas", OrganisationKind.CCAS, "CCAS de Redon", "REDON"),
     ("association", OrganisationKind.ASSOCIATION, "Association Tremplin Vilaine (délégataire RSA)", None),
+    # L'État signataire de la convention : lit le tableau de bord et les indicateurs du Département.
+    ("etat", OrganisationKind.ETAT, "Préfecture d'Ille-et-Vilaine — DDETS", None),
 ]
 
 # Agents : e-mail, prénom, nom, organisation (clé, « departement » pour le Département), rôle, territoire.
@@ -78,6 +80,8 @@ AGENTS = [
     ("mission-locale@demo.parcours.fr", "Maëlle", "Jégou", "mission_locale", Role.REFERENT, None),
     ("ccas.redon@demo.parcours.fr", "Pascal", "Quéré", "ccas", Role.REFERENT, None),
     ("association@demo.parcours.fr", "Fatima", "Benali", "association", Role.REFERENT, None),
+    ("etat@demo.parcours.fr", "Anne", "Le Roux", "etat", Role.MANAGER, None),
+    ("dpo@demo.parcours.fr", "Marc", "Lebreton", "departement", Role.DPO, None),
 ]
 
 P_STOCK_FOLLOWED = 0.85  # part des personnes du stock initial qui ont déjà un suivi

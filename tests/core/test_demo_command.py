@@ -31,6 +31,15 @@ def test_demo_creates_a_usable_territory(client):
     page = client.get("/beneficiaires/")
     assert page.status_code == 200
     assert page.context["page_obj"].count == 150
+    client.logout()
+    # L'État signataire lit le tableau de bord ; le délégué à la protection des données, le journal d'accès
+    # (et aucun dossier).
+    assert client.login(username="etat@demo.parcours.fr", password=summary["mot_de_passe"])
+    assert client.get("/pilotage/").status_code == 200
+    client.logout()
+    assert client.login(username="dpo@demo.parcours.fr", password=summary["mot_de_passe"])
+    assert client.get("/journal-acces/").status_code == 200
+    assert client.get("/beneficiaires/").context["page_obj"].count == 0
 
 
 def test_demo_is_not_created_twice():
