@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parcours.core.csv_export import safe_cell
+from parcours.core.text import plural
 from parcours.intake.formats import values as v
 from parcours.intake.formats.tabular import detect_encoding, open_workbook, sniff_delimiter
 from parcours.intake.records import FileRejected
@@ -141,7 +142,7 @@ def export_orientations(
         raise ExchangeRejected(f"Impossible d'écrire le fichier {output} : {exc.strerror or exc}.") from exc
     partner = f" pour {organisation.name}" if organisation else ""
     reason = (
-        f"Liste des orientations{partner} du {_fr(start)} au {_fr(end)} : {len(decisions)} ligne(s)"
+        f"Liste des orientations{partner} du {_fr(start)} au {_fr(end)} : {plural(len(decisions), 'ligne')}"
         + (", avec NIR" if with_nir else "")
         + "."
     )
@@ -511,7 +512,7 @@ def import_absences(path, departement, *, user=None, today=None):
         absences = _read_absences(path, PersonFinder(departement), container, rows, report)
         if report.errors:
             raise ExchangeRejected(
-                f"Fichier refusé : {len(report.errors)} ligne(s) en erreur, aucune absence n'a été saisie.",
+                f"Fichier refusé : {plural(len(report.errors), 'ligne')} en erreur, aucune absence n'a été saisie.",
                 report.errors,
             )
         author = (

@@ -44,6 +44,7 @@ from django.utils import timezone
 from parcours.accounts.models import Membership, Organisation, OrganisationKind, User
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.beneficiaries.nir import NirError, mask_nir, normalize_nir
+from parcours.core.text import plural, plural_form
 from parcours.intake.formats import sniff_kind
 from parcours.intake.formats import values as v
 from parcours.intake.formats.tabular import detect_encoding, open_workbook, sniff_delimiter
@@ -253,15 +254,19 @@ class PathwayReport:
 
 
 def _summary(report):
-    rows = f"{report.rows} ligne{'s' if report.rows > 1 else ''} lue{'s' if report.rows > 1 else ''}"
+    rows = plural(report.rows, "ligne lue", "lignes lues")
     parts = []
     for kind in EventType:
         counter = report.events.get(kind.value)
         if counter:
             parts.append(
-                f"{kind.label.lower()} : {counter['created']} enregistré(s), {counter['unchanged']} déjà connu(s)"
+                f"{kind.label.lower()} : {plural(counter['created'], 'enregistré')}, "
+                f"{plural(counter['unchanged'], 'déjà connu', 'déjà connus')}"
             )
-    text = f"{rows} : {report.created} événement(s) enregistré(s), {report.unchanged} inchangé(s)."
+    text = (
+        f"{rows} : {plural(report.created, 'événement enregistré', 'événements enregistrés')}, "
+        f"{plural(report.unchanged, 'inchangé')}."
+    )
     if parts:
         text += " Détail — " + " ; ".join(parts) + "."
     return text
@@ -345,7 +350,10 @@ def _check_columns(columns, unknown, report, header_row):
         report.warning(
             header_row,
             None,
-            "Colonne(s) ignorée(s) : " + ", ".join(f"« {h} »" for h in unknown) + ".",
+            plural_form(len(unknown), "Colonne ignorée", "Colonnes ignorées")
+            + " : "
+            + ", ".join(f"« {h} »" for h in unknown)
+            + ".",
         )
 
 
@@ -832,7 +840,7 @@ class _Directory:
             report.error(
                 item.row,
                 "structure",
-                f"Référent « {item.referent_email} » : précisez la structure ({len(candidates)} organisation(s) "
+                f"Référent « {item.referent_email} » : précisez la structure ({plural(len(candidates), 'organisation')} "
                 "du Département de la personne où il est agent actif).",
             )
             return None
@@ -1243,8 +1251,9 @@ def _run(path, fmt, report, departement, actor, progress, today, dry_run=False):
                 raise _Rejected
             batch.status = PathwayImportStatus.CHECKED
             report.message = (
-                f"Vérification seule, rien n'a été écrit : {report.rows} ligne(s) lue(s), {len(to_apply)} "
-                f"événement(s) à enregistrer, {report.unchanged} déjà connu(s). Les règles du parcours (dates "
+                f"Vérification seule, rien n'a été écrit : {plural(report.rows, 'ligne lue', 'lignes lues')}, "
+                f"{plural(len(to_apply), 'événement')} à enregistrer, "
+                f"{plural(report.unchanged, 'déjà connu', 'déjà connus')}. Les règles du parcours (dates "
                 "des suivis, portefeuilles…) sont vérifiées à l'import."
             )
             return
@@ -1260,7 +1269,8 @@ def _run(path, fmt, report, departement, actor, progress, today, dry_run=False):
                 report.warning(
                     None,
                     "type_contrat",
-                    f"{len(rows)} contrat(s) d'engagement repris sans durée hebdomadaire (lignes {listed}) : "
+                    f"{plural(len(rows), 'contrat', 'contrats')} d'engagement repris sans durée hebdomadaire "
+                    f"(lignes {listed}) : "
                     "ils ne comptent pas dans la part d'accompagnement intensif tant que la durée n'est pas connue.",
                 )
             if report.errors:

@@ -278,7 +278,7 @@ def test_bad_row_rejects_the_whole_file_naming_row_and_column(appointments, depa
     with pytest.raises(ExchangeRejected) as exc:
         import_absences(ECHANGES / "absences-ligne-invalide.csv", departement)
 
-    assert exc.value.message == "Fichier refusé : 1 ligne(s) en erreur, aucune absence n'a été saisie."
+    assert exc.value.message == "Fichier refusé : 1 ligne en erreur, aucune absence n'a été saisie."
     (error,) = exc.value.errors
     assert (error["ligne"], error["colonne"]) == (3, "Date du rendez-vous")
     assert error["message"] == (
@@ -340,7 +340,7 @@ def test_import_command(appointments, departement, tmp_path, capsys):
     call_command(
         "exchange-import-absences", str(ECHANGES / "absences-mission-locale.csv"), "--departement", "35"
     )
-    assert "3 ligne(s), 3 absence(s) saisie(s), 0 déjà saisie(s)." in capsys.readouterr().out
+    assert "3 lignes, 3 absences saisies, 0 déjà saisie." in capsys.readouterr().out
 
     bad = tmp_path / "retour.csv"
     shutil.copy(ECHANGES / "absences-ligne-invalide.csv", bad)

@@ -294,7 +294,7 @@ def test_command_reports_in_french(mocked, setup, departement, capsys):
 
     out = capsys.readouterr().out
     assert (
-        "Orientations : 3 créé(s), 0 mis à jour, 0 relié(s) à une saisie existante, 0 inchangé(s), 1 ignoré(s), 1 rejeté(s)."
+        "Orientations : 3 créés, 0 mis à jour, 0 relié à une saisie existante, 0 inchangé, 1 ignoré, 1 rejeté."
         in out
     )
     assert (

@@ -183,7 +183,7 @@ def test_contracts_are_signed_with_their_kind(people, departement, france_travai
     assert engagement.weekly_hours is None and not engagement.objectives.exists()
     assert not engagement.referent_commitments
     assert Event.objects.filter(beneficiary=bruno, kind="contract_signed").count() == 1
-    assert any("contrat(s) d'engagement repris" in w["message"] for w in report.warnings)
+    assert any("d'engagement repris sans durée hebdomadaire" in w["message"] for w in report.warnings)
     assert report.events["contrat"] == {"created": 2, "unchanged": 0}
 
 

@@ -6,6 +6,7 @@ from parcours.connectors.francetravail import sync
 from parcours.connectors.http import ConnectorError
 from parcours.core.commands import departement_from_code
 from parcours.core.commands import iso_date as parse_date
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -38,8 +39,9 @@ class Command(BaseCommand):
         for key, label in (("orientations", "Orientations"), ("rendez_vous", "Rendez-vous")):
             c = report[key]
             self.stdout.write(
-                f"{label} : {c['created']} créé(s), {c['updated']} mis à jour, {c['linked']} relié(s) à une "
-                f"saisie existante, {c['unchanged']} inchangé(s), {c['ignored']} ignoré(s), {c['rejected']} rejeté(s)."
+                f"{label} : {plural(c['created'], 'créé')}, {c['updated']} mis à jour, "
+                f"{plural(c['linked'], 'relié')} à une saisie existante, {plural(c['unchanged'], 'inchangé')}, "
+                f"{plural(c['ignored'], 'ignoré')}, {plural(c['rejected'], 'rejeté')}."
             )
         for item in report["errors"]:
             self.stdout.write(

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.connectors.exchanges import ExchangeRejected, import_absences
 from parcours.core.commands import departement_from_code
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
         self.stdout.write(
-            f"{report['fichier']} : {report['lignes']} ligne(s), {report['absences_saisies']} absence(s) saisie(s), "
-            f"{report['inchangees']} déjà saisie(s)."
+            f"{report['fichier']} : {plural(report['lignes'], 'ligne')}, "
+            f"{plural(report['absences_saisies'], 'absence saisie', 'absences saisies')}, "
+            f"{plural(report['inchangees'], 'déjà saisie', 'déjà saisies')}."
         )
