@@ -249,12 +249,16 @@ DECIMAL = forms.DecimalField
 class ActivityForm(forms.Form):
     kind = forms.ChoiceField(label="Type d'activité", choices=_choices(ActivityKind), widget=SELECT)
     label = forms.CharField(label="Intitulé", required=False, max_length=255, widget=INPUT)
-    service = forms.IntegerField(
-        label="Service du catalogue (numéro)",
+    service_q = forms.CharField(
+        label="Service du catalogue",
         required=False,
-        widget=forms.NumberInput(attrs={"class": "fr-input"}),
-        help_text="Facultatif : reprend le nom, les heures et les semaines du service.",
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "fr-input", "type": "search", "autocomplete": "off"}),
+        help_text="Facultatif : tapez le nom du service ou de la structure, puis choisissez le service ; "
+        "il apporte son nom, ses heures et ses semaines.",
     )
+    # Choisi dans la liste des résultats (boutons radio) ; vérifié ici parmi les services du catalogue.
+    service = forms.IntegerField(required=False, widget=forms.HiddenInput())
     provider = forms.CharField(
         label="Prestataire (texte libre)", required=False, max_length=255, widget=INPUT
     )
@@ -267,23 +271,57 @@ class ActivityForm(forms.Form):
     )
     starts_on = forms.DateField(label="Début", widget=DATE_WIDGET)
 
+    def __init__(self, *args, **kwargs):
+        from django.urls import reverse
+
+        kwargs.setdefault("auto_id", "activite-%s")
+        super().__init__(*args, **kwargs)
+        # Résultats pendant la saisie (htmx) ; sans JavaScript, le bouton « Rechercher le service ».
+        self.fields["service_q"].widget.attrs.update(
+            {
+                "hx-get": reverse("accompaniment:service_search"),
+                "hx-trigger": "input changed delay:300ms, search",
+                "hx-target": "#activite-service-resultats",
+                "hx-sync": "this:replace",
+                "aria-controls": "activite-service-resultats",
+            }
+        )
+
     def clean_service(self):
-        from parcours.catalogue.models import Service
+        from .activities import visible_services
 
         pk = self.cleaned_data.get("service")
         if not pk:
             return None
-        service = Service.objects.filter(pk=pk).select_related("structure").first()
+        service = visible_services().filter(pk=pk).first()
         if service is None:
-            raise forms.ValidationError("Service inconnu du catalogue.")
+            raise forms.ValidationError("Service inconnu du catalogue, ou qui n'est plus proposé.")
         return service
+
+    def selected_service(self):
+        """Le service choisi (pour le réafficher avec le formulaire), sans requête s'il est validé."""
+        if self.is_bound and hasattr(self, "cleaned_data") and self.cleaned_data.get("service"):
+            return self.cleaned_data["service"]
+        return None
+
+    def service_fields(self):
+        data = dict(self.cleaned_data)
+        data.pop("service_q", None)
+        return data
 
 
 class ActivityStatusForm(forms.Form):
+    """Un formulaire par activité sur la page du plan : ``auto_id`` propre à l'activité (identifiants uniques)."""
+
     status = forms.ChoiceField(label="Nouveau statut", choices=_choices(ActivityStatus), widget=SELECT)
     on = forms.DateField(label="Date", widget=DATE_WIDGET)
     actual_hours = DECIMAL(label="Heures réalisées (total)", required=False, min_value=0, widget=NUMBER)
     outcome = forms.CharField(label="Ce qui s'est passé", required=False, widget=TEXTAREA)
+
+    def __init__(self, *args, activity=None, **kwargs):
+        if activity is not None:
+            kwargs.setdefault("auto_id", f"statut-{activity.pk}-%s")
+        super().__init__(*args, **kwargs)
 
 
 class AdjustmentForm(forms.Form):
@@ -294,6 +332,10 @@ class AdjustmentForm(forms.Form):
     starts_on = forms.DateField(label="Début", widget=DATE_WIDGET)
     ends_on = forms.DateField(label="Fin", widget=DATE_WIDGET)
     details = forms.CharField(label="Précisions", required=False, widget=TEXTAREA)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "adaptation-%s")
+        super().__init__(*args, **kwargs)
 
 
 class ReviewPlanForm(forms.Form):

@@ -378,6 +378,15 @@ class PlannedActivity(models.Model):
         verbose_name="service du catalogue",
     )
     provider = models.CharField("prestataire (texte libre)", max_length=255, blank=True)
+    prescription = models.OneToOneField(
+        "catalogue.Prescription",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="planned_activity",
+        verbose_name="prescription acceptée",
+        help_text="Activité créée (ou rattachée) à l'acceptation d'une prescription : une seule par prescription.",
+    )
     weekly_hours = models.DecimalField("heures par semaine", max_digits=4, decimal_places=1)
     weeks = models.PositiveSmallIntegerField("nombre de semaines")
     starts_on = models.DateField("début")

@@ -78,6 +78,46 @@ JUSTICE_ACTIONS = [
 
 CODE_MAX_LENGTH = 120
 
+# Libellés d'origine corrigés à l'affichage (coquilles de la source, « Pôle emploi » devenu France Travail
+# quand il désigne l'institution actuelle). Le code reste dérivé du libellé d'origine (``item_code``) : un
+# élément déjà chargé est retrouvé, et la migration 0008 corrige les libellés que le Département n'a pas
+# modifiés.
+LABEL_CORRECTIONS = {
+    "Réalisation de démarches visant à devenir obtenir le statut d'aidant": (
+        "Réalisation de démarches visant à obtenir le statut d'aidant"
+    ),
+    "Réalisation d'une Déclaration Trimestrielle des Ressourcess revenues ( CAF, Pôle emploi… )": (
+        "Réalisation d'une déclaration trimestrielle de ressources (CAF, France Travail…)"
+    ),
+    "Réalisation d’une demande d’aide financière ou/et allocation Pôle emploi ( ARE, ASS… )": (
+        "Réalisation d’une demande d’aide financière ou d’allocation France Travail (ARE, ASS…)"
+    ),
+    "Réaliseration d’une demande pièce d’identité, titre de séjour, Etat civil…": (
+        "Réalisation d’une demande de pièce d’identité, de titre de séjour ou d’état civil…"
+    ),
+    "Demande de protection administratives ou judiciaires ( MASP, tutelle, curatelle, sauvegarde de justice… )": (
+        "Demande de protection administrative ou judiciaire (MASP, tutelle, curatelle, sauvegarde de justice…)"
+    ),
+    "Inscription à Pôle emploi": "Inscription à France Travail",
+    "Inscrit à Pôle emploi": "Inscrit à France Travail",
+    "Prêt  à suivre une formation": "Prêt à suivre une formation",
+}
+
+
+def corrected_label(label):
+    """Libellé affiché d'un élément de la source (corrigé s'il figure dans ``LABEL_CORRECTIONS``)."""
+    return LABEL_CORRECTIONS.get(label, label)
+
+
+def correct_labels(*, apps=None):
+    """Corrige les libellés déjà chargés qui sont encore ceux de la source ; renvoie le nombre corrigé."""
+    models = _models(apps)[1:]
+    count = 0
+    for original, corrected in LABEL_CORRECTIONS.items():
+        for model in models:
+            count += model.objects.filter(code=item_code(original), label=original).update(label=corrected)
+    return count
+
 
 class ReferentialFileError(Exception):
     """Fichier du référentiel absent ou mal formé : message en français nommant le fichier et la ligne."""
@@ -117,7 +157,8 @@ def _read(source, name, columns):
         reader = csv.DictReader(handle)
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
-            raise ReferentialFileError(f"{name} : colonne(s) manquante(s) {', '.join(missing)}")
+            columns_word = "colonne manquante" if len(missing) == 1 else "colonnes manquantes"
+            raise ReferentialFileError(f"{name} : {columns_word} {', '.join(missing)}")
         rows = []
         for line, row in enumerate(reader, start=2):
             values = {c: (row.get(c) or "").strip() for c in columns}
@@ -217,7 +258,7 @@ def load_referential(source=None, *, apps=None):
                     model(
                         theme=themes[theme_code],
                         code=code,
-                        label=label,
+                        label=corrected_label(label),
                         position=position,
                         source=origin,
                     )

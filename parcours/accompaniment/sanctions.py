@@ -320,7 +320,8 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             present = session.present.count()
             if present < quorum:
                 raise _err(
-                    f"Avis : le quorum n'est pas atteint ({present} membre(s) présent(s) sur {quorum} requis)."
+                    f"Avis : le quorum n'est pas atteint ({present} membre{'s' if present > 1 else ''} "
+                    f"présent{'s' if present > 1 else ''} sur {quorum} requis)."
                 )
             opinion = (data.get("team_opinion") or "").strip()
             proposed = data.get("proposed_decision")

@@ -151,7 +151,8 @@ def known_facts(beneficiary):
             composition.append("vit en couple (conjoint connu de la CAF/MSA)")
         children = roles.count("ENF")
         if children:
-            composition.append(f"{children} enfant(s) déclaré(s) dans le foyer")
+            plural = "s" if children > 1 else ""
+            composition.append(f"{children} enfant{plural} déclaré{plural} dans le foyer")
         facts.append(("Foyer", "; ".join(composition) if composition else "personne seule selon le flux"))
     if beneficiary.france_travail_id:
         facts.append(("France Travail", f"inscrit·e (identifiant {beneficiary.france_travail_id})"))

@@ -23,6 +23,7 @@ urlpatterns = [
     # Accompagnement intensif, revues, devoirs et sanctions, sorties (étapes 7 à 10)
     path("beneficiaires/<int:pk>/activites/", intensive.activity_plan, name="activity_plan"),
     path("activites/<int:activity_pk>/statut/", intensive.activity_status, name="activity_status"),
+    path("activites/services/", intensive.service_search, name="service_search"),
     path("beneficiaires/<int:pk>/revues/", intensive.review_list, name="review_list"),
     path("revues/<int:review_pk>/tenue/", intensive.review_hold, name="review_hold"),
     path("revues/", intensive.reviews_due, name="reviews_due"),

@@ -64,6 +64,15 @@ def _context(beneficiary, access, tab, title, **extra):
     }
 
 
+def _with_forms(objects, form_class, prefix):
+    """Un formulaire par ligne (``obj.line_form``), dont les identifiants sont propres à la ligne : les
+    étiquettes désignent le bon champ quand la page en montre plusieurs."""
+    today = timezone.localdate()
+    for obj in objects:
+        obj.line_form = form_class(initial={"on": today}, auto_id=f"{prefix}-{obj.pk}-%s")
+    return objects
+
+
 def _date_param(request, name):
     try:
         return datetime.date.fromisoformat(request.GET.get(name, ""))
@@ -80,9 +89,15 @@ def activity_plan(request, pk):
     access = access_for(request.user, beneficiary)
     form = ActivityForm(initial={"starts_on": timezone.localdate()})
     adjustment_form = AdjustmentForm()
+    found_services = None
     if request.method == "POST":
         _require_edit(access)
-        if request.POST.get("form") == "adaptation":
+        if request.POST.get("chercher") is not None:
+            # Sans JavaScript : le bouton « Rechercher » réaffiche le formulaire saisi avec les services trouvés.
+            form = ActivityForm(request.POST)
+            query = request.POST.get("service_q", "")
+            found_services = activities.find_services(query) if query.strip() else None
+        elif request.POST.get("form") == "adaptation":
             adjustment_form = AdjustmentForm(request.POST)
             if adjustment_form.is_valid():
                 try:
@@ -96,28 +111,45 @@ def activity_plan(request, pk):
             form = ActivityForm(request.POST)
             if form.is_valid():
                 try:
-                    activities.plan_activity(beneficiary, author=request.user, **form.cleaned_data)
+                    activities.plan_activity(beneficiary, author=request.user, **form.service_fields())
                 except ValidationError as error:
                     _add_errors(form, error)
                 else:
                     messages.success(request, "Activité ajoutée au plan.")
                     return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
     start = _date_param(request, "semaine")
+    plan = activities.activity_plan(beneficiary)
+    adjustments = list(beneficiary.hours_adjustments.all())
+    if access.can_edit:
+        today = timezone.localdate()
+        for activity in plan:
+            activity.status_form = ActivityStatusForm(activity=activity, initial={"on": today})
     context = _context(
         beneficiary,
         access,
         "activites",
         "Plan d'activités",
-        weeks=activities.weekly_plan(beneficiary, start, weeks=4),
-        plan=activities.activity_plan(beneficiary),
-        adjustments=list(beneficiary.hours_adjustments.all()),
+        weeks=activities.weekly_plan(beneficiary, start, weeks=4, activities=plan, adjustments=adjustments),
+        plan=plan,
+        adjustments=adjustments,
         form=form,
         adjustment_form=adjustment_form,
-        status_form=ActivityStatusForm(initial={"on": timezone.localdate()}),
+        found_services=found_services,
+        selected_service=form.selected_service(),
         previous_week=(activities.week_start(start) - datetime.timedelta(weeks=4)).isoformat(),
         next_week=(activities.week_start(start) + datetime.timedelta(weeks=4)).isoformat(),
     )
     return render(request, "accompaniment/activity_plan.html", context)
+
+
+@access(Level.AGENT, description="Recherche d'un service du catalogue pour le plan d'activités")
+@require_GET
+def service_search(request):
+    """Services du catalogue trouvés (fragment de la page du plan, appelé en htmx pendant la saisie)."""
+    query = request.GET.get("service_q", "")
+    found = activities.find_services(query) if query.strip() else None
+    context = {"found_services": found, "query": query}
+    return render(request, "accompaniment/_service_choices.html", context)
 
 
 @access(
@@ -132,7 +164,7 @@ def activity_status(request, activity_pk):
     _require_edit(access_for(request.user, beneficiary))
     _submit(
         request,
-        ActivityStatusForm(request.POST),
+        ActivityStatusForm(request.POST, activity=activity),
         invalid="Statut ou date invalide.",
         action=lambda data: activities.set_activity_status(
             activity,
@@ -171,9 +203,12 @@ def review_list(request, pk):
         access,
         "revues",
         "Revues",
-        reviews=list(beneficiary.reviews.select_related("held_by").order_by("due_on", "pk")),
+        reviews=_with_forms(
+            list(beneficiary.reviews.select_related("held_by").order_by("due_on", "pk")),
+            ReviewHoldForm,
+            "revue",
+        ),
         form=form,
-        hold_form=ReviewHoldForm(initial={"on": timezone.localdate()}),
     )
     return render(request, "accompaniment/review_list.html", context)
 
@@ -382,10 +417,10 @@ def session_summary(request, session_pk):
 def exit_list(request, pk):
     beneficiary = _beneficiary(request, pk)
     access = access_for(request.user, beneficiary)
-    form = ExitForm(initial={"exited_on": timezone.localdate()})
+    form = ExitForm(initial={"exited_on": timezone.localdate()}, auto_id="sortie-%s")
     if request.method == "POST":
         _require_edit(access)
-        form = ExitForm(request.POST)
+        form = ExitForm(request.POST, auto_id="sortie-%s")
         if form.is_valid():
             try:
                 exits.record_exit(beneficiary, author=request.user, **form.cleaned_data)
@@ -399,10 +434,9 @@ def exit_list(request, pk):
         access,
         "sorties",
         "Sorties et emploi",
-        exits=exits.employment_history(beneficiary),
+        exits=_with_forms(exits.employment_history(beneficiary), EmploymentCheckForm, "suivi"),
         form=form,
         closing=exits.closing_summary(beneficiary) if access.can_edit else [],
-        check_form=EmploymentCheckForm(initial={"on": timezone.localdate()}),
     )
     return render(request, "accompaniment/exit_list.html", context)
 

@@ -426,6 +426,10 @@ def accept(prescription, *, actor=None, actor_label="", start_on=None, comment="
             prescription.answerer_name,
             comment,
         )
+        # Les heures du service entrent au plan d'activités de la personne (même transaction, journal).
+        from parcours.accompaniment.activities import plan_prescription
+
+        plan_prescription(prescription, actor=actor)
     return prescription
 
 

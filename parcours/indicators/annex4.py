@@ -208,7 +208,8 @@ class Annex4Export:
             themes.setdefault(label, code)
         self.barriers = barriers
         self.activities = _group(
-            PlannedActivity.objects.filter(beneficiary__in=people)
+            # Une activité venue d'une prescription acceptée est déjà comptée par sa prescription.
+            PlannedActivity.objects.filter(beneficiary__in=people, prescription__isnull=True)
             .exclude(status=ActivityStatus.ABANDONED)
             .order_by("beneficiary_id", "starts_on", "pk")
             .values_list("beneficiary_id", "starts_on", "label", "kind", "weekly_hours", "weeks")

@@ -84,3 +84,27 @@ def test_bad_file_gives_a_french_error_naming_file_and_line(tmp_path, settings):
     (tmp_path / "ref_action.csv").unlink()
     with pytest.raises(CommandError, match="introuvable"):
         call_command("referentiel-diagnostic", "--source", str(tmp_path))
+
+
+def test_source_typos_and_former_institution_name_are_corrected_with_stable_codes():
+    from parcours.accompaniment.referential import LABEL_CORRECTIONS, correct_labels, item_code
+
+    labels = set(Action.objects.values_list("label", flat=True)) | set(
+        Situation.objects.values_list("label", flat=True)
+    )
+    for wrong in ("Réaliseration", "Ressourcess", "devenir obtenir", "Pôle emploi", "Prêt  à"):
+        assert not [label for label in labels if wrong in label], wrong
+    action = Action.objects.get(code=item_code("Inscription à Pôle emploi"))
+    assert action.label == "Inscription à France Travail"
+    # Un libellé renommé par le Département reste tel quel ; un nouveau chargement ne duplique rien.
+    situation = Situation.objects.get(code=item_code("Inscrit à Pôle emploi"))
+    situation.label = "Inscrit à France Travail (catégorie A)"
+    situation.save()
+    reverted = Situation.objects.filter(code=item_code("Prêt  à suivre une formation")).update(
+        label="Prêt  à suivre une formation"
+    )
+    assert reverted and correct_labels() == reverted
+    situation.refresh_from_db()
+    assert situation.label == "Inscrit à France Travail (catégorie A)"
+    report = load_referential()
+    assert report.total_created == 0 and len(LABEL_CORRECTIONS) == 8

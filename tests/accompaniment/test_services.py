@@ -93,9 +93,7 @@ def test_known_facts_reads_household_composition(departement):
     BeneficiaryFactory(departement=departement, household=household, role="CJT")
     BeneficiaryFactory(departement=departement, household=household, role="ENF", nir=None)
     facts = dict(services.known_facts(person))
-    assert (
-        facts["Foyer"] == "vit en couple (conjoint connu de la CAF/MSA); 1 enfant(s) déclaré(s) dans le foyer"
-    )
+    assert facts["Foyer"] == "vit en couple (conjoint connu de la CAF/MSA); 1 enfant déclaré dans le foyer"
 
 
 def test_agent_without_health_access_keeps_health_data_unseen_and_untouched(person, orientation_manager):
