@@ -463,12 +463,12 @@ def letter(case):
         return (
             "Information préalable à une éventuelle réduction ou suspension de votre RSA",
             [
-                f"Madame, Monsieur {person.last_name},",
+                f"{person.salutation},",
                 f"Nous avons constaté le manquement suivant : {case.get_ground_display().lower()}. {case.facts}",
                 f"Le Président du Conseil départemental envisage une suspension d'au moins {minimum} % de votre "
                 "allocation pendant un à deux mois, qui prendra fin dès que vous reprendrez vos engagements.",
                 f"Vous pouvez présenter vos observations, par écrit ou lors d'un entretien, jusqu'au "
-                f"{deadline:%d/%m/%Y}, accompagné(e) de la personne de votre choix.",
+                f"{deadline:%d/%m/%Y}, accompagné{person.accorde} de la personne de votre choix.",
             ],
         )
     if case.decided_on:
@@ -484,7 +484,7 @@ def letter(case):
         return (
             "Décision du Président du Conseil départemental",
             [
-                f"Madame, Monsieur {person.last_name},",
+                f"{person.salutation},",
                 detail,
                 "Voies de recours : recours administratif préalable auprès du Président du Conseil "
                 "départemental dans un délai de deux mois à compter de la notification, puis recours devant "

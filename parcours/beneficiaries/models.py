@@ -254,6 +254,17 @@ class Beneficiary(TracksLoadedValues):
         return format_nir(self.nir)
 
     @property
+    def salutation(self):
+        """Appel des courriers : « Monsieur », « Madame », ou « Madame, Monsieur » si la civilité est inconnue."""
+        return {Civility.M: "Monsieur", Civility.MME: "Madame"}.get(self.civility, "Madame, Monsieur")
+
+    @property
+    def accorde(self):
+        """Marque du féminin des courriers (« accompagné(e) ») : « e », « » ou « (e) » si la civilité est
+        inconnue."""
+        return {Civility.M: "", Civility.MME: "e"}.get(self.civility, "(e)")
+
+    @property
     def nir_masked(self):
         return mask_nir(self.nir)
 

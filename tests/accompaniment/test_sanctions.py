@@ -336,6 +336,21 @@ def test_letters(person, orientation_manager, team):
     assert title.startswith("Décision") and "30 % pendant 2 mois" in " ".join(lines)
 
 
+def test_letters_address_the_person_by_civility(person, orientation_manager, team):
+    """« Monsieur, » pour un homme, « Madame, » pour une femme, « Madame, Monsieur, » sans civilité connue
+    (jamais « Madame, Monsieur Aubry »)."""
+    for civility, salutation, agreed in (
+        ("M", "Monsieur,", "accompagné de"),
+        ("MME", "Madame,", "accompagnée de"),
+        ("", "Madame, Monsieur,", "accompagné(e) de"),
+    ):
+        someone = BeneficiaryFactory(departement=person.departement, civility=civility, last_name="Aubry")
+        case = case_at(S.NOTICE_SENT, someone, orientation_manager, team)
+        _title, lines = sanctions.letter(case)
+        assert lines[0] == salutation
+        assert agreed in " ".join(lines)
+
+
 def _no_show(person, kind, day):
     return Appointment.objects.create(
         beneficiary=person,
