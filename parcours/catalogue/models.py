@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 
 from . import referentiels as ref
-from .text import normalize
+from .text import name_key, normalize
 
 
 class Origin(models.TextChoices):
@@ -45,7 +45,7 @@ class Commune(models.Model):
         return f"{self.nom} ({self.code})"
 
     def save(self, *args, **kwargs):
-        self.search_name = normalize(self.nom).strip()
+        self.search_name = name_key(self.nom)
         super().save(*args, **kwargs)
 
 
@@ -124,6 +124,13 @@ class CatalogueRecord(models.Model):
     @property
     def is_local(self):
         return self.origin == Origin.LOCAL
+
+    @property
+    def address_display(self):
+        """« 12 rue de la Gare, bâtiment B, 35600 Redon » (parties absentes omises, sans espace en trop)."""
+        town = " ".join(p for p in (self.code_postal.strip(), self.commune.strip()) if p)
+        parts = [self.adresse.strip(), self.complement_adresse.strip(), town]
+        return ", ".join(p for p in parts if p)
 
     @staticmethod
     def hash_payload(payload):
@@ -286,7 +293,7 @@ class Service(CatalogueRecord):
         parts = [
             self.nom,
             self.description,
-            " ".join(ref.thematique_label(t) for t in thematiques),
+            " ".join(ref.thematiques_summary(thematiques)),
             ref.label("TypeService", self.type) if self.type else "",
             self.commune,
         ]
@@ -327,7 +334,12 @@ class Service(CatalogueRecord):
 
     @property
     def thematiques_display(self):
-        return [ref.thematique_label(t) for t in self.thematiques or []]
+        """Une ligne par catégorie, chaque catégorie une seule fois (``referentiels.thematiques_summary``)."""
+        return ref.thematiques_summary(self.thematiques)
+
+    @property
+    def thematiques_groups(self):
+        return ref.thematiques_grouped(self.thematiques)
 
     @property
     def publics_display(self):

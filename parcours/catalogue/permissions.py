@@ -5,6 +5,7 @@
   personne doit être dans le périmètre de l'agent (``Beneficiary.objects.visible_to``) ;
 - données internes du Département (financement, places, code interne) : agents d'un Département, les
   administrateurs du Département les modifient ;
+- score de qualité data·inclusion : administrateurs du Département et éditeurs du service seulement ;
 - espace structure : les agents de l'organisation rattachée à une structure modifient ses services saisis
   dans Parcours et répondent aux prescriptions reçues ; les administrateurs d'un Département gèrent les
   structures qu'il publie.
@@ -50,6 +51,27 @@ def space_structures(user):
         return Structure.objects.none()
     orgs = [m.organisation_id for m in active_memberships(user)]
     return Structure.objects.filter(organisation_id__in=orgs)
+
+
+def departement_codes(user):
+    """Codes des Départements dont relèvent les organisations de l'agent (communes ambiguës de la recherche)."""
+    codes = set()
+    for membership in active_memberships(user):
+        home = membership.organisation.home_departement
+        if home is not None and home.departement_code:
+            codes.add(home.departement_code)
+    return codes
+
+
+def can_see_quality(user, service=None):
+    """Score de qualité data·inclusion : une mesure interne de complétude de la fiche, utile à qui la publie
+    ou l'administre (administrateurs du Département, éditeurs du service), pas aux agents qui cherchent une
+    solution pour une personne."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or local_data_departements(user):
+        return True
+    return service is not None and can_edit_service(user, service)
 
 
 def can_edit_service(user, service):

@@ -71,6 +71,50 @@ def thematique_label(value):
     return f"{label('Categorie', categorie_of(value))} — {label('Thematique', value)}"
 
 
+def thematiques_grouped(values):
+    """Thématiques d'un service regroupées par catégorie, sans doublon : ``[(catégorie, [thématiques…])]``.
+
+    Les thématiques du schéma sont hiérarchiques (« logement-hebergement--louer-un-logement ») : un
+    service qui porte la catégorie et une de ses thématiques, ou deux thématiques de la même catégorie,
+    ne montre la catégorie qu'une fois. Ordre : celui du schéma, catégories puis thématiques.
+    """
+    order = {c: i for i, c in enumerate(thematiques_by_categorie())}
+    leaf_order = {t: i for leaves in thematiques_by_categorie().values() for i, t in enumerate(leaves)}
+    groups = {}
+    for value in dict.fromkeys(values or []):
+        if not value:
+            continue
+        leaves = groups.setdefault(categorie_of(value), [])
+        if THEMATIQUE_SEPARATOR in value and value not in leaves:
+            leaves.append(value)
+    return [
+        (
+            label("Categorie", categorie),
+            [label("Thematique", t) for t in sorted(leaves, key=lambda t: (leaf_order.get(t, 999), t))],
+        )
+        for categorie, leaves in sorted(groups.items(), key=lambda item: (order.get(item[0], 999), item[0]))
+    ]
+
+
+def thematiques_summary(values):
+    """« Logement et hébergement : louer un logement, changer de logement » : une ligne par catégorie."""
+    lines = []
+    for categorie, leaves in thematiques_grouped(values):
+        if leaves:
+            detail = ", ".join(_lower_first(leaf) for leaf in leaves)
+            lines.append(f"{categorie} : {detail}")
+        else:
+            lines.append(categorie)
+    return lines
+
+
+def _lower_first(text):
+    # « Louer un logement » → « louer un logement » (pas « RSA », « CV » : deux majuscules de suite).
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
 @cache
 def thematiques_by_categorie():
     """``{catégorie: [thématiques…]}`` dans l'ordre du schéma."""

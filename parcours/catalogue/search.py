@@ -32,6 +32,13 @@ _VALID = {
     "frais": {v for v, _ in ref.FRAIS_CHOICES},
 }
 
+_FILTER_LABELS = {
+    "thematiques": "thématiques",
+    "publics": "publics",
+    "types": "types de service",
+    "frais": "frais",
+}
+
 
 @dataclass
 class SearchParams:
@@ -78,7 +85,8 @@ class SearchParams:
             values = getlist(name)
             unknown = [v for v in values if v not in _VALID[name]]
             if unknown:
-                params.errors.append(f"Valeur(s) inconnue(s) ignorée(s) pour {name} : {', '.join(unknown)}.")
+                what = "Valeur inconnue ignorée" if len(unknown) == 1 else "Valeurs inconnues ignorées"
+                params.errors.append(f"{what} ({_FILTER_LABELS[name]}) : {', '.join(unknown)}.")
             setattr(params, name, [v for v in dict.fromkeys(values) if v in _VALID[name]])
         params.include_remote = getone("distance", "1") not in {"0", "non", "false"}
         try:
@@ -154,6 +162,11 @@ class SearchOutcome:
     messages: list = field(default_factory=list)
 
     @property
+    def remote_count(self):
+        """Services à distance listés après ceux du rayon (recherche autour d'une commune)."""
+        return self.total - self.in_person_count
+
+    @property
     def has_previous(self):
         return self.page > 1
 
@@ -214,7 +227,7 @@ def _filter_thematiques(qs, values):
 def eligibility_q(place):
     """Services dont la zone d'éligibilité couvre la commune (zone absente : pas de restriction connue)."""
     q = Q(zone_index="")
-    codes = set(ref.FRANCE_CODES) | {place.code}
+    codes = set(ref.FRANCE_CODES) | place.commune_codes
     if place.departement:
         codes.add(place.departement)
     if place.epci:
@@ -289,12 +302,14 @@ def _load(pks):
     return [found[pk] for pk in pks if pk in found]
 
 
-def search(params, page_size=None):
+def search(params, page_size=None, departements=()):
+    """Résultats d'une recherche ; ``departements`` : codes des Départements de l'agent, préférés quand
+    un nom de commune ou un code postal est ambigu."""
     page_size = page_size or conf.get("page_size")
     messages = list(params.errors)
     place = None
     if params.commune:
-        place = resolve(params.commune)
+        place = resolve(params.commune, departements)
         if place is None:
             messages.append(
                 f"Commune « {params.commune} » introuvable : la recherche porte sur tout le catalogue."

@@ -60,6 +60,15 @@ def normalize(text):
     return f" {text} " if text else ""
 
 
+# Abréviations courantes des noms de communes (« St-Malo », « Ste-Marie »).
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
+
+
+def name_key(text):
+    """Nom de commune comparable : sans accents, casse, traits d'union ni apostrophes ; « St » vaut « Saint »."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in normalize(text).split())
+
+
 def _stem(word):
     # Pluriels simples : « ateliers » trouve « atelier », « chevaux » reste tel quel.
     if len(word) > 4 and word.endswith(("s", "x")):

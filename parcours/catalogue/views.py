@@ -19,6 +19,7 @@ from parcours.core.access import Level, access
 from . import permissions as perms
 from . import prescriptions as rx
 from . import referentiels as ref
+from .display import opening_hours, zone_labels
 from .forms import AnswerForm, LocalDataForm, PrescriptionForm, ServiceForm, StructureForm
 from .models import PrescriptionStatus, Service, ServiceLocalData
 from .search import SearchParams, map_points, search
@@ -51,7 +52,7 @@ def _search_context(params):
 def search_view(request):
     params = SearchParams.from_query(request.GET)
     beneficiary = _beneficiary_from_query(request)
-    outcome = search(params)
+    outcome = search(params, departements=perms.departement_codes(request.user))
     context = {
         "title": "Catalogue de l'offre",
         "params": params,
@@ -84,16 +85,21 @@ def service_detail(request, pk):
         local_data = ServiceLocalData.objects.filter(
             service=service, departement__in=[m.organisation for m in deps]
         ).first()
+    can_edit = perms.can_edit_service(request.user, service)
+    show_quality = perms.can_see_quality(request.user) or can_edit
     context = {
         "title": service.nom,
         "service": service,
         "local_data": local_data,
         "can_view_local_data": perms.can_view_local_data(request.user),
         "can_edit_local_data": bool(perms.local_data_departements(request.user)),
-        "can_edit": perms.can_edit_service(request.user, service),
+        "can_edit": can_edit,
         "can_prescribe": rx.can_prescribe(request.user) and service.is_active,
         "beneficiary": _beneficiary_from_query(request),
-        "quality_labels": _quality_rows(service),
+        "zone_labels": zone_labels(service.zone_eligibilite),
+        "opening_hours": opening_hours(service.horaires_accueil),
+        "show_quality": show_quality,
+        "quality_labels": _quality_rows(service) if show_quality else [],
     }
     return render(request, "catalogue/service_detail.html", context)
 

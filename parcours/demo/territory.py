@@ -451,6 +451,12 @@ def run_demo(
         if demo_exists():
             raise DemoAlreadyExists("La base contient déjà un Département.")
         demo = create_territory()
+        # Catalogue de l'offre (structures et services au schéma data·inclusion autour des communes).
+        from parcours.catalogue.demo import populate_demo as populate_catalogue
+
+        since = time.monotonic()
+        catalogue = populate_catalogue(demo.departement, demo.organisations, seed=seed, today=today)
+        lap("catalogue", since)
         if progress:
             progress(1, steps, "territoire créé")
         planner = FollowUpPlanner(demo, seed)
@@ -528,6 +534,7 @@ def run_demo(
         "suivis": planner.created,
         "orientation": orientation,
         "accompagnement_intensif": intensive,
+        "catalogue": catalogue,
         "graine": seed,
         "secondes": round(time.monotonic() - started, 1),
         "durees": durations,

@@ -113,7 +113,7 @@ def test_publics_types_and_frais(communes):
     assert sorted(names(run("commune=59350&types=atelier"))) == ["Pour les jeunes", "Pour les seniors"]
     assert names(run("commune=59350&frais=payant")) == ["Pour tous"]
     outcome = run("commune=59350&publics=inconnu&types=atelier")
-    assert "Valeur(s) inconnue(s) ignorée(s) pour publics : inconnu." in outcome.messages
+    assert "Valeur inconnue ignorée (publics) : inconnu." in outcome.messages
 
 
 def test_full_text_ignores_accents_case_and_plurals(communes):

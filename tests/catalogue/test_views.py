@@ -99,6 +99,85 @@ def test_htmx_search_returns_only_results(client, referent, communes, bike_servi
     assert "Atelier de réparation de vélos" in html
 
 
+def test_search_summary_wording(client, referent, communes, bike_service):
+    client.force_login(referent)
+    one = text(page(client.get(reverse("catalogue:search"), {"q": "vélos"})))
+    assert "1 service." in one and "service ." not in one and "services" not in one.split("service.")[0][-12:]
+    none = text(page(client.get(reverse("catalogue:search"), {"q": "introuvable"})))
+    assert "Aucun service." in none and "0 service" not in none
+    around = text(page(client.get(reverse("catalogue:search"), {"commune": "Lille", "rayon": "5"})))
+    assert "1 service pour Lille (59350) : 1 en présentiel dans un rayon de 5 km." in around
+    make_service(nom="Atelier en visio")
+    far = text(page(client.get(reverse("catalogue:search"), {"commune": "Roubaix", "rayon": "1"})))
+    assert (
+        "1 service pour Roubaix (59512) : aucun en présentiel dans un rayon de 1 km, puis 1 à distance."
+        in far
+    )
+
+
+def test_result_cards_show_address_distance_and_remote_label(client, referent, communes, bike_service):
+    bike_service.adresse, bike_service.code_postal, bike_service.commune = (
+        "12 rue Nationale",
+        "59000",
+        "Lille",
+    )
+    bike_service.save()
+    make_service(nom="Permanence en visio", quality_score=0.97)
+    client.force_login(referent)
+    html = text(page(client.get(reverse("catalogue:search"), {"commune": "lille"})))
+    assert "12 rue Nationale, 59000 Lille" in html
+    assert "à moins de 1 km" in html
+    assert html.index("Permanence en visio") < html.index("À distance", html.index("Permanence en visio"))
+
+
+def test_quality_score_hidden_from_agents(client, referent, dep_admin, communes, bike_service):
+    bike_service.quality_score, bike_service.quality_details = 0.97, {"au_moins_une_thematique": 1.0}
+    bike_service.save()
+    client.force_login(referent)
+    results = page(client.get(reverse("catalogue:search"), {"commune": "lille"}))
+    detail = page(client.get(reverse("catalogue:service_detail", args=[bike_service.pk])))
+    for html in (results, detail):
+        assert "qualité" not in html.lower() and "0,97" not in html and "0.97" not in html
+    client.force_login(dep_admin)
+    detail = page(client.get(reverse("catalogue:service_detail", args=[bike_service.pk])))
+    assert "Score de qualité : 0,97" in detail or "Score de qualité : 0.97" in detail
+
+
+def test_themes_of_one_category_shown_once(client, referent, communes):
+    service = make_service(
+        at=LILLE,
+        nom="Point logement",
+        thematiques=[
+            "logement-hebergement",
+            "logement-hebergement--louer-un-logement",
+            "logement-hebergement--changer-de-logement",
+            "logement-hebergement--louer-un-logement",
+            "mobilite--preparer-un-permis",
+        ],
+    )
+    assert service.thematiques_display == [
+        "Logement et hébergement : changer de logement, louer un logement",
+        "Mobilité : préparer un permis",
+    ]
+    client.force_login(referent)
+    for response in (
+        # Résultats seuls (la page complète liste aussi les catégories du filtre).
+        client.get(reverse("catalogue:search"), {"commune": "lille"}, HTTP_HX_REQUEST="true"),
+        client.get(reverse("catalogue:service_detail", args=[service.pk])),
+    ):
+        assert text(page(response)).count("Logement et hébergement") == 1
+
+
+def test_service_page_shows_zone_and_opening_hours_in_french(client, referent, communes, bike_service):
+    bike_service.zone_eligibilite = ["59350", "59", "france"]
+    bike_service.horaires_accueil = "Mo-Fr 08:30-12:30; PH off"
+    bike_service.save()
+    client.force_login(referent)
+    html = text(page(client.get(reverse("catalogue:service_detail", args=[bike_service.pk]))))
+    assert "Lille (59350), Département 59, France entière" in html
+    assert "lun.-ven. 8 h 30 – 12 h 30 ; fermé les jours fériés" in html
+
+
 # --- fiche service et données internes ---------------------------------------------------------------------
 
 
@@ -440,12 +519,13 @@ def test_departement_admin_creates_structure_then_service(
     assert client.get("/api/v1/catalogue/services").json()["items"][0]["id"] == service.di_id
 
 
-def test_service_page_shows_schema_issues_and_quality_score(client, referent, communes, di_files):
+def test_service_page_shows_schema_issues_and_quality_score(client, dep_admin, communes, di_files):
+    """Le score de qualité data·inclusion est montré aux administrateurs du Département (pas aux agents)."""
     from parcours.catalogue.importers import import_catalogue
 
     import_catalogue([di_files / "api" / "valideur-sample-dataset.xlsx"])
     service = Service.objects.get(di_id="53669028-8862-4f42-a80c-d3f269456edc")
-    client.force_login(referent)
+    client.force_login(dep_admin)
     html = page(client.get(reverse("catalogue:service_detail", args=[service.pk])))
     assert "Score de qualité : 0,89" in html or "Score de qualité : 0.89" in html
     assert "nombre_semaines : La valeur doit être un nombre entier. Valeur ignorée." in html
