@@ -66,6 +66,8 @@ PARTNERS = [
     ("association", OrganisationKind.ASSOCIATION, "Association Tremplin Vilaine (délégataire RSA)", None),
     # L'État signataire de la convention : lit le tableau de bord et les indicateurs du Département.
     ("etat", OrganisationKind.ETAT, "Préfecture d'Ille-et-Vilaine — DDETS", None),
+    # Une structure partenaire du catalogue (ses services y sont publiés) : reçoit et traite les prescriptions.
+    ("aci_redon", OrganisationKind.STRUCTURE, "Chantier d'insertion Les Jardins de Redon", "REDON"),
 ]
 
 # Agents : e-mail, prénom, nom, organisation (clé, « departement » pour le Département), rôle, territoire.
@@ -82,6 +84,7 @@ AGENTS = [
     ("association@demo.parcours.fr", "Fatima", "Benali", "association", Role.REFERENT, None),
     ("etat@demo.parcours.fr", "Anne", "Le Roux", "etat", Role.MANAGER, None),
     ("dpo@demo.parcours.fr", "Marc", "Lebreton", "departement", Role.DPO, None),
+    ("structure@demo.parcours.fr", "Lina", "Morel", "aci_redon", Role.REFERENT, None),
 ]
 
 P_STOCK_FOLLOWED = 0.85  # part des personnes du stock initial qui ont déjà un suivi

@@ -40,6 +40,12 @@ def test_demo_creates_a_usable_territory(client):
     assert client.login(username="dpo@demo.parcours.fr", password=summary["mot_de_passe"])
     assert client.get("/journal-acces/").status_code == 200
     assert client.get("/beneficiaires/").context["page_obj"].count == 0
+    client.logout()
+    # La structure partenaire voit son espace : ses services publiés au catalogue.
+    assert client.login(username="structure@demo.parcours.fr", password=summary["mot_de_passe"])
+    space = client.get("/catalogue/espace-structure/")
+    assert space.status_code == 200
+    assert "Chantier d&#x27;insertion Les Jardins de Redon" in space.content.decode()
 
 
 def test_demo_is_not_created_twice():
