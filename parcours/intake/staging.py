@@ -52,9 +52,13 @@ from .rules import PreviousState, add_months, evaluate_new_entrant, next_suspend
 STAGE = "intake_stage"
 RULE = "intake_stage_rule"
 CUTOFF = "intake_stage_cutoff"
+FIRST = "intake_stage_first"
 FLUSH_ROWS = 2000
 WORK_MEM = "64MB"
 TEMP_BUFFERS = "256MB"
+# Échantillon d'ANALYZE de la table de transit : 300 × 20 lignes suffisent aux plans (jointures de hachage), cinq fois
+# moins cher que la valeur par défaut (100).
+STATISTICS_TARGET = 20
 
 # (colonne, type SQL, champ de FluxRow) : les valeurs normalisées d'une ligne, telles que le lecteur les donne.
 ROW_COLUMNS = (
@@ -107,7 +111,29 @@ MATCH_COLUMNS = (
     ("simple", "boolean"),
     ("created", "boolean"),  # personne nouvelle, créée en SQL
     ("nir_dup", "boolean"),  # NIR présent plusieurs fois dans le fichier
-    ("household_first", "boolean"),  # première ligne simple de son foyer : elle donne le droit du foyer
+    # personne connue dont l'historique à la date du flux et l'identité sont déjà ceux de la ligne : rien à écrire
+    ("same", "boolean"),
+)
+# Colonnes lues par les jointures et les filtres : les seules dont ANALYZE calcule les statistiques.
+ANALYZED_COLUMNS = (
+    "seq",
+    "row_no",
+    "nir",
+    "nir_dup",
+    "person_id",
+    "household_id",
+    "simple",
+    "created",
+    "same",
+    "organism_key",
+    "matricule",
+    "role",
+    "email_key",
+    "phone",
+    "departement_internal_id",
+    "ref_date",
+    "has_right",
+    "contact_only",
 )
 DATE_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "date"}
 BOOL_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "boolean"}
@@ -172,12 +198,16 @@ class Staging:
         )
 
     def _tune(self):
-        """PostgreSQL : mémoire de la transaction d'import (``SET LOCAL`` : rien ne reste sur la connexion). Les
+        """PostgreSQL : réglages de la transaction d'import (``SET LOCAL`` : rien ne reste sur la connexion). Les
         tables temporaires vivent dans ``temp_buffers`` (8 Mo par défaut, réglable seulement avant la première table
-        temporaire de la session) ; les jointures et tris par ensembles dans ``work_mem``."""
+        temporaire de la session) ; les jointures et tris par ensembles dans ``work_mem``. Sans compilation JIT : le
+        coût estimé des requêtes par ensembles (sur des statistiques souvent en retard juste après un gros import)
+        la déclenche, et elle coûte plus (jusqu'à 3 s par requête) qu'elle ne fait gagner."""
         if not self.pg:
             return
         self._execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        self._execute("SET LOCAL jit = off")
+        self._execute(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
         try:
             with transaction.atomic():
                 self._execute(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'")
@@ -189,6 +219,7 @@ class Staging:
             STAGE,
             RULE,
             CUTOFF,
+            FIRST,
             "intake_stage_decide",
             "intake_stage_outcome",
             "intake_stage_people",
@@ -261,9 +292,41 @@ class Staging:
             self._execute(f"CREATE INDEX {STAGE}_i{i} ON {STAGE} ({cols})")
         self._analyze()
 
-    def _analyze(self, table=STAGE):
-        if self.pg:  # statistiques de la table temporaire : l'autovacuum ne les voit pas
-            self._execute(f"ANALYZE {table}")
+    def _analyze(self):
+        # Statistiques de la table temporaire (l'autovacuum ne la voit pas), pour les seules colonnes des jointures
+        # et des filtres : les autres (noms, adresses…) coûteraient sans servir à aucun plan.
+        if self.pg:
+            self._execute(f"ANALYZE {STAGE} ({', '.join(ANALYZED_COLUMNS)})")
+
+    def _ident_changed(self, alias="b"):
+        """SQL : la ligne ``s`` change un champ d'identité de la personne ``alias`` (valeur non vide différente)."""
+        changed = []
+        for name in IDENTITY_FIELDS:
+            col = Beneficiary._meta.get_field(name).column
+            value = "s.email_key" if name == "email" else f"s.{name}"
+            if name in DATE_FIELDS:
+                changed.append(f"({value} IS NOT NULL AND NOT ({value} {self.same} {alias}.{col}))")
+            else:
+                changed.append(f"({value} IS NOT NULL AND {value} <> '' AND {value} <> {alias}.{col})")
+        return "(" + " OR ".join(changed) + ")"
+
+    def _snapshot_equal(self, alias):
+        """SQL : l'historique ``alias`` porte déjà les valeurs de la ligne ``s``."""
+        same = self.same
+        return " AND ".join(
+            [
+                f"{alias}.state = s.right_state",
+                f"{alias}.sdd = s.sdd",
+                f"{alias}.cnaf_new_entrant {same} s.cnaf_new_entrant",
+                f"{alias}.activity_income {same} s.activity_income",
+                f"{alias}.requested_on {same} s.requested_on",
+                f"{alias}.opened_on {same} s.opened_on",
+                f"{alias}.suspension_reason = COALESCE(s.suspension_reason, '')",
+                f"{alias}.suspended_since {same} s.suspended_since",
+                f"{alias}.closure_reason = COALESCE(s.closure_reason, '')",
+                f"{alias}.closed_on {same} s.closed_on",
+            ]
+        )
 
     # ---- rapprochement
 
@@ -282,30 +345,36 @@ class Staging:
             f"""UPDATE {STAGE} SET nir_dup = TRUE WHERE nir IN (
                     SELECT nir FROM {STAGE} WHERE nir IS NOT NULL GROUP BY nir HAVING COUNT(*) > 1)"""  # noqa: S608
         )
-        # NIR présent une seule fois dans le fichier et connu : la personne.
+        # En une seule passe sur la table (chaque mise à jour d'une ligne en écrit une nouvelle version, que la
+        # transaction garde) : la personne (NIR présent une seule fois dans le fichier et connu), le foyer connu, et
+        # les conditions propres à la ligne (même foyer et même rôle, flux pas plus ancien que le dernier connu pour
+        # la personne ou son droit, même commune). ``same`` : déjà importée (historique identique à la date du flux,
+        # identité inchangée) ; une telle ligne simple n'écrit rien et compte « inchangée » (cas A de ``_decide``) :
+        # le ré-import d'un même fichier se réduit à cette lecture.
+        snap = q(RightSnapshot._meta.db_table)
+        simple = """(b.id IS NOT NULL AND h.id IS NOT NULL AND s.has_right
+            AND NOT s.contact_only AND s.role IS NOT NULL AND s.role <> ''
+            AND b.household_id = h.id AND b.role = s.role
+            AND (b.last_flux_on IS NULL OR b.last_flux_on <= s.ref_date)
+            AND (r.last_reference_date IS NULL OR r.last_reference_date <= s.ref_date)
+            AND (s.postal_code IS NULL OR s.postal_code = '' OR s.postal_code = b.postal_code)
+            AND (s.insee_code IS NULL OR s.insee_code = '' OR s.insee_code = b.insee_code))"""
         self._execute(
-            f"""UPDATE {STAGE} AS s SET person_id = b.id FROM {person} b
-                WHERE b.departement_id = %s AND b.nir = s.nir AND s.nir IS NOT NULL AND NOT s.nir_dup""",  # noqa: S608
-            [dep],
-        )
-        self._execute(
-            f"""UPDATE {STAGE} AS s SET household_id = h.id FROM {household} h
-                WHERE h.departement_id = %s AND h.organism = s.organism_key AND h.matricule = s.matricule""",  # noqa: S608
-            [dep],
-        )
-        # Conditions propres à la ligne.
-        self._execute(
-            f"""UPDATE {STAGE} AS s SET simple = TRUE FROM {person} b
-                WHERE b.id = s.person_id AND s.household_id IS NOT NULL AND s.has_right
-                AND NOT s.contact_only AND s.role IS NOT NULL AND s.role <> ''
-                AND b.household_id = s.household_id AND b.role = s.role
-                AND (b.last_flux_on IS NULL OR b.last_flux_on <= s.ref_date)
-                AND (s.postal_code IS NULL OR s.postal_code = '' OR s.postal_code = b.postal_code)
-                AND (s.insee_code IS NULL OR s.insee_code = '' OR s.insee_code = b.insee_code)"""  # noqa: S608
-        )
-        self._execute(
-            f"""UPDATE {STAGE} AS s SET simple = FALSE FROM {right} r
-                WHERE s.simple AND r.household_id = s.household_id AND r.last_reference_date > s.ref_date"""  # noqa: S608
+            f"""UPDATE {STAGE} AS t SET person_id = m.person_id, household_id = m.household_id, simple = m.simple,
+                same = m.same
+            FROM (SELECT s.row_no, b.id AS person_id, h.id AS household_id, COALESCE({simple}, FALSE) AS simple,
+                    COALESCE({simple} AND NOT {self._ident_changed()} AND EXISTS (
+                        SELECT 1 FROM {snap} x WHERE x.beneficiary_id = b.id AND x.reference_date = s.ref_date
+                        AND {self._snapshot_equal("x")}), FALSE) AS same
+                FROM {STAGE} s
+                LEFT JOIN {person} b ON b.departement_id = %(dep)s AND b.nir = s.nir AND s.nir IS NOT NULL
+                    AND NOT s.nir_dup
+                LEFT JOIN {household} h ON h.departement_id = %(dep)s AND h.organism = s.organism_key
+                    AND h.matricule = s.matricule
+                LEFT JOIN {right} r ON r.household_id = h.id
+                WHERE b.id IS NOT NULL OR h.id IS NOT NULL) m
+            WHERE t.row_no = m.row_no""",  # noqa: S608
+            {"dep": dep},
         )
         # Personne que d'autres lignes du fichier pourraient désigner (identifiant Département, courriel,
         # téléphone, NIR en double) : ligne à ligne.
@@ -554,11 +623,17 @@ class Staging:
                 AND h.departement_id = %s AND h.organism = s.organism_key AND h.matricule = s.matricule""",  # noqa: S608
             [dep],
         )
+        # Première ligne simple de chaque foyer : elle donne le droit du foyer (table à part, plutôt qu'une passe de
+        # plus sur la table de transit).
+        self._execute(f"DROP TABLE IF EXISTS {FIRST}")
         self._execute(
-            f"""UPDATE {STAGE} SET household_first = TRUE WHERE row_no IN (
-                SELECT MIN(row_no) FROM {STAGE} WHERE simple GROUP BY household_id)"""  # noqa: S608
+            f"""CREATE TEMPORARY TABLE {FIRST} AS
+                SELECT MIN(row_no) AS row_no FROM {STAGE} WHERE simple GROUP BY household_id"""  # noqa: S608
         )
+        self._execute(f"CREATE INDEX {FIRST}_i ON {FIRST} (row_no)")
         self._analyze()
+        if self.pg:
+            self._execute(f"ANALYZE {FIRST}")
         self._execute("DROP TABLE IF EXISTS intake_stage_commune")
         self._execute(
             "CREATE TEMPORARY TABLE intake_stage_commune (kind varchar(1), code varchar(5), territory_id bigint)"
@@ -620,7 +695,8 @@ class Staging:
         """Droit de chaque foyer simple, d'après sa première ligne dans le fichier (``rights.collect_right``)."""
         q, same = self.q, self.same
         right = q(RsaRight._meta.db_table)
-        first = f"(SELECT s.* FROM {STAGE} s WHERE s.simple AND s.household_first AND {self.slice})"  # noqa: S608
+        first = f"""(SELECT s.* FROM {STAGE} s WHERE s.simple AND {self.slice}
+            AND s.row_no IN (SELECT row_no FROM {FIRST}))"""  # noqa: S608
         now = self._now()
         changed = f"""(COALESCE(NULLIF(f.rsa_number, ''), r.rsa_number) <> r.rsa_number
             OR NOT (COALESCE(f.requested_on, r.requested_on) {same} r.requested_on)
@@ -665,24 +741,11 @@ class Staging:
 
     def _decide(self):
         """Pour chaque ligne simple : l'historique à la date, l'état précédent et la décision de la règle."""
-        q, same = self.q, self.same
+        q = self.q
         person = q(Beneficiary._meta.db_table)
         snap = q(RightSnapshot._meta.db_table)
         follow_up = q(FollowUp._meta.db_table)
-        values_equal = lambda alias: " AND ".join(  # noqa: E731
-            [
-                f"{alias}.state = s.right_state",
-                f"{alias}.sdd = s.sdd",
-                f"{alias}.cnaf_new_entrant {same} s.cnaf_new_entrant",
-                f"{alias}.activity_income {same} s.activity_income",
-                f"{alias}.requested_on {same} s.requested_on",
-                f"{alias}.opened_on {same} s.opened_on",
-                f"{alias}.suspension_reason = COALESCE(s.suspension_reason, '')",
-                f"{alias}.suspended_since {same} s.suspended_since",
-                f"{alias}.closure_reason = COALESCE(s.closure_reason, '')",
-                f"{alias}.closed_on {same} s.closed_on",
-            ]
-        )
+        values_equal = self._snapshot_equal
         self._execute("DROP TABLE IF EXISTS intake_stage_decide")
         self._execute(
             f"""CREATE TEMPORARY TABLE intake_stage_decide AS
@@ -703,8 +766,9 @@ class Staging:
             LEFT JOIN {snap} y ON y.beneficiary_id = s.person_id AND y.reference_date = b.last_flux_on
             LEFT JOIN (SELECT DISTINCT beneficiary_id FROM {follow_up} WHERE ended_on IS NULL) u
                 ON u.beneficiary_id = s.person_id
-            WHERE s.simple AND {self.slice}"""  # noqa: S608
+            WHERE s.simple AND NOT s.same AND {self.slice}"""  # noqa: S608
         )
+        # Les lignes ``same`` (voir ``match``) sont des cas A sans changement d'identité : rien à écrire.
         # Cas : A historique identique à la date (rien) ; B historique à la date modifié ; C même mois, même
         # contenu que le dernier flux (rien) ; D nouvelle situation : règle du nouvel entrant.
         self._execute("DROP TABLE IF EXISTS intake_stage_outcome")
@@ -758,22 +822,19 @@ class Staging:
         person = q(Beneficiary._meta.db_table)
         received = self._date(self.batch.received_on)
         ident = []
-        ident_changed = []
         for name in IDENTITY_FIELDS:
             col = Beneficiary._meta.get_field(name).column
             value = "s.email_key" if name == "email" else f"s.{name}"
             if name in DATE_FIELDS:
                 present = f"{value} IS NOT NULL"
-                ident_changed.append(f"({present} AND NOT ({value} {same} b.{col}))")
             else:
                 present = f"{value} IS NOT NULL AND {value} <> ''"
-                ident_changed.append(f"({present} AND {value} <> b.{col})")
             ident.append((col, f"CASE WHEN {present} THEN {value} ELSE b.{col} END"))
         self._execute("DROP TABLE IF EXISTS intake_stage_people")
         self._execute(
             f"""CREATE TEMPORARY TABLE intake_stage_people AS
             SELECT o.person_id, o.row_no, o.kase, o.is_new, o.created,
-                ({" OR ".join(ident_changed)}) AS ident_changed,
+                {self._ident_changed()} AS ident_changed,
                 {", ".join(f"{expr} AS n_{col}" for col, expr in ident)},
                 CASE WHEN o.kase IN ('B', 'D') THEN s.right_state ELSE b.rsa_state END AS n_rsa_state,
                 CASE WHEN o.kase IN ('B', 'D') THEN s.sdd ELSE b.is_sdd END AS n_is_sdd,
@@ -818,37 +879,41 @@ class Staging:
             [now],
         )
 
-    def _report_and_events(self, write_events):
-        rows = self._fetch(
-            """SELECT SUM(CASE WHEN s.created THEN 1 ELSE 0 END),
-                      SUM(CASE WHEN NOT s.created AND (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
-                      SUM(CASE WHEN NOT s.created AND NOT (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
-                      SUM(CASE WHEN p.kase = 'D' AND p.is_new THEN 1 ELSE 0 END)
-               FROM intake_stage_people p JOIN intake_stage s ON s.row_no = p.row_no"""
-        )
-        created, updated, unchanged, new_entrants = (int(v or 0) for v in rows[0])
-        self.report.created += created
-        self.report.updated += updated
-        self.report.unchanged += unchanged
-        self.report.new_entrants += new_entrants
-        # Événements, désaccords avec le top CNAF et clôtures : seules les lignes concernées sont relues, par paquets.
-        closings = []
-        received_on = self.batch.received_on
-        last = -1
-        while True:
-            chunk = self._fetch(
+    def _changed_outcomes(self, size=5000):
+        """Les lignes du paquet qui donnent un événement, une clôture ou un désaccord, dans l'ordre du fichier, par
+        tranches de ``size`` : une seule requête, lue par un curseur côté serveur (mémoire bornée)."""
+        with self.connection.chunked_cursor() as cursor:
+            cursor.execute(
                 f"""SELECT o.row_no, o.person_id, s.right_state, o.prev_state, s.sdd, o.prev_sdd, o.is_new, o.reason,
                         o.close_reason, o.follow_up, s.suspension_reason, s.closure_reason, s.opened_on, s.ref_date,
                         s.cnaf_new_entrant, s.first_name, s.last_name, s.matricule, s.created
                     FROM intake_stage_outcome o JOIN {STAGE} s ON s.row_no = o.row_no
-                    WHERE o.kase = 'D' AND o.row_no > %s AND (s.created OR o.prev_state = ''
+                    WHERE o.kase = 'D' AND (s.created OR o.prev_state = ''
                         OR o.prev_state <> s.right_state OR o.prev_sdd <> s.sdd OR o.is_new
                         OR (o.close_reason IS NOT NULL AND o.follow_up) OR s.cnaf_new_entrant IS NOT NULL)
-                    ORDER BY o.row_no LIMIT 5000""",  # noqa: S608
-                [last],
+                    ORDER BY o.row_no"""  # noqa: S608
             )
-            if not chunk:
-                break
+            while rows := cursor.fetchmany(size):
+                yield rows
+
+    def _report_and_events(self, write_events):
+        rows = self._fetch(
+            f"""SELECT SUM(CASE WHEN s.created THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN NOT s.created AND (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN NOT s.created AND NOT (p.ident_changed OR p.outcome_changed) THEN 1 ELSE 0 END),
+                      SUM(CASE WHEN p.kase = 'D' AND p.is_new THEN 1 ELSE 0 END),
+                      (SELECT COUNT(*) FROM {STAGE} s WHERE s.simple AND s.same AND {self.slice})
+               FROM intake_stage_people p JOIN {STAGE} s ON s.row_no = p.row_no"""  # noqa: S608
+        )
+        created, updated, unchanged, new_entrants, same = (int(v or 0) for v in rows[0])
+        self.report.created += created
+        self.report.updated += updated
+        self.report.unchanged += unchanged + same
+        self.report.new_entrants += new_entrants
+        # Événements, désaccords avec le top CNAF et clôtures : seules les lignes concernées sont relues, par paquets.
+        closings = []
+        received_on = self.batch.received_on
+        for chunk in self._changed_outcomes():
             events = []
             for (
                 row_no,
@@ -871,7 +936,6 @@ class Staging:
                 matricule,
                 created,
             ) in chunk:
-                last = row_no
                 if isinstance(ref_date, str):
                     ref_date = datetime.date.fromisoformat(ref_date)
                 if isinstance(opened_on, str):

@@ -26,6 +26,10 @@ from .payload import (
     STR,
 )
 
+# Valeurs déclarées, lues une fois : ``EventKind.values`` reconstruit sa liste à chaque appel (les imports de flux
+# vérifient des centaines de milliers d'événements).
+DECLARED_KINDS = frozenset(EventKind.values)
+
 
 class JournalError(Exception):
     """Écriture refusée par le journal (type ou charge non déclarés) : une erreur de programmation."""
@@ -122,7 +126,7 @@ def _convert(kind, key, value):
 
 def schema_for(kind):
     """La déclaration du type ``kind``, ou ``UndeclaredEvent``."""
-    if kind not in EventKind.values:
+    if kind not in DECLARED_KINDS:
         raise UndeclaredEvent(f"Type d'événement non déclaré dans EventKind : « {kind} ».")
     schema = SCHEMAS.get(kind)
     if schema is None:

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from parcours.beneficiaries.models import Beneficiary, FollowUp, RightSnapshot
+from parcours.beneficiaries.models import Beneficiary, FollowUp, RightSnapshot, RsaRight
 from parcours.journal.models import Event, EventKind
 from tests.factories import make_nir
 from tests.intake.test_import_engine import departement, person, run, write  # noqa: F401
@@ -184,3 +184,32 @@ def test_row_known_at_chunk_start_but_moved_by_an_earlier_row(tmp_path, departem
     assert [w["row"] for w in ambiguous] == [3]
     person = Beneficiary.objects.get(nir=make_nir(101, sex=2))
     assert (person.departement_internal_id, person.household.matricule) == ("D1", "M00001")
+
+
+def test_identical_reimport_writes_nothing(tmp_path, departement):  # noqa: F811
+    """Ré-import du même fichier : les lignes déjà importées (historique identique à la date, identité inchangée) sont
+    écartées dès le rapprochement : personnes, droits, historiques et journal restent tels quels. Une ligne dont seule
+    l'identité change (nom) est mise à jour, sans nouvel historique ni événement de droit."""
+    rows = [family(i) for i in range(5)]
+    received_on = datetime.date(2026, 1, 5)
+    run(write(tmp_path, rows, name="m1.csv"), departement, received_on)
+
+    def state():
+        return (
+            sorted(Beneficiary.objects.values_list("pk", "updated_at", "last_flux_on", "rsa_state")),
+            sorted(RsaRight.objects.values_list("pk", "updated_at", "last_reference_date")),
+            sorted(RightSnapshot.objects.values_list("pk", "batch_id", "received_on")),
+            Event.objects.count(),
+        )
+
+    before = state()
+    report = run(write(tmp_path, rows, name="m1-bis.csv"), departement, received_on)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 5)
+    assert state() == before
+
+    renamed = [family(0, nom="Nouveau-Nom"), *rows[1:]]
+    report = run(write(tmp_path, renamed, name="m1-ter.csv"), departement, received_on)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 4)
+    assert Beneficiary.objects.get(nir=make_nir(100, sex=1)).last_name == "Nouveau-Nom"
+    after = state()
+    assert after[1:] == before[1:]  # droits, historiques, journal inchangés
