@@ -34,6 +34,7 @@ from parcours.beneficiaries.models import (
 )
 from parcours.core.bulk import bulk_update_changed, create_objects, insert_rows
 from parcours.core.delays import get_delay
+from parcours.core.text import plural
 from parcours.journal import services as journal
 from parcours.journal.models import EventKind
 from parcours.journal.payload import Payload
@@ -340,8 +341,11 @@ def _apply(batch, departement, report, progress):
                 raise _Rejected
             batch.status = ImportStatus.DONE
             report.message = (
-                f"{report.rows} ligne(s) lue(s) : {report.created} personne(s) créée(s), {report.updated} "
-                f"mise(s) à jour, {report.unchanged} inchangée(s), {report.new_entrants} nouvel(s) entrant(s)."
+                f"{plural(report.rows, 'ligne lue', 'lignes lues')} : "
+                f"{plural(report.created, 'personne créée', 'personnes créées')}, "
+                f"{plural(report.updated, 'mise à jour', 'mises à jour')}, "
+                f"{plural(report.unchanged, 'inchangée')}, "
+                f"{plural(report.new_entrants, 'nouvel entrant', 'nouveaux entrants')}."
             )
             batch.error_message = ""
             _finish(batch, report)
@@ -354,7 +358,7 @@ def _apply(batch, departement, report, progress):
     except _Rejected:
         _reject(
             report,
-            f"Fichier refusé : {len(report.errors) + report.errors_omitted} erreur(s). Rien n'a été importé ; "
+            f"Fichier refusé : {plural(len(report.errors) + report.errors_omitted, 'erreur')}. Rien n'a été importé ; "
             "corrigez les lignes signalées puis réimportez le fichier.",
         )
     except ImportError_ as exc:

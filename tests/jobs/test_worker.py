@@ -106,7 +106,7 @@ def test_refused_file_fails_at_once_with_the_french_message(departement, tmp_pat
     job = Job.objects.get(pk=queued["tache"])
     # Un fichier refusé ne s'arrange pas en réessayant : échec définitif dès le premier essai.
     assert job.status == JobStatus.FAILED and job.attempts == 1 and job.next_attempt_at is None
-    assert job.last_error.startswith("Fichier refusé : 1 erreur(s). Rien n'a été importé")
+    assert job.last_error.startswith("Fichier refusé : 1 erreur. Rien n'a été importé")
     assert "Première erreur (ligne 3, champ date_naissance)" in job.last_error
     assert not Beneficiary.objects.exists()  # atomique : la ligne valide n'est pas écrite non plus
     assert ImportBatch.objects.get().status == ImportStatus.REJECTED
