@@ -10,7 +10,7 @@ L'État ne couvre personne (il compte, ``countable_by``, sans voir). Les ensembl
 couvrantes par leurs rôles.
 """
 
-from parcours.accounts.models import OrganisationKind
+from parcours.accounts.models import OrganisationKind, Role
 from parcours.accounts.roles import memberships_of
 
 from .models import FollowUp
@@ -47,3 +47,22 @@ def covering_memberships(user, beneficiary):
     memberships = memberships_of(user)
     following = following_organisations(beneficiary, [m.organisation for m in memberships])
     return [m for m in memberships if covers_as_departement(m, beneficiary) or m.organisation_id in following]
+
+
+def followed_only(user):
+    """Les organisations partenaires de l'agent quand son périmètre (``visible_to``) n'est fait que de leurs
+    suivis — aucune appartenance à un Département (l'État ne voit personne, le délégué à la protection des
+    données aucun dossier) : ses totaux se lisent alors depuis la table des suivis, par l'index des suivis de
+    l'organisation, au lieu de parcourir les personnes pour trouver celles qui sont suivies. ``None`` sinon
+    (super-utilisateur, Département, aucune organisation partenaire)."""
+    if not user.is_authenticated or user.is_superuser:
+        return None
+    partners = []
+    for membership in memberships_of(user):
+        if membership.role == Role.DPO:
+            continue
+        if membership.organisation.kind == OrganisationKind.DEPARTEMENT:
+            return None
+        if is_partner(membership.organisation):
+            partners.append(membership.organisation)
+    return partners or None

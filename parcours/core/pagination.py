@@ -73,8 +73,20 @@ def _thousands(number):
     return f"{number:,}".replace(",", "\u202f")
 
 
-def _limited(queryset, cap):
-    return queryset.order_by().values("pk")[: cap + 1]
+def _limited(queryset, cap, ordered=False):
+    if not ordered:
+        queryset = queryset.order_by()
+    if not queryset.query.values_select:
+        # Un ensemble déjà réduit à sa colonne (``values("beneficiary_id").distinct()`` : personnes distinctes
+        # d'une autre table) est compté tel quel.
+        queryset = queryset.values("pk")
+    return queryset[: cap + 1]
+
+
+def capped(total, cap=None):
+    """Un total déjà connu (compté avec la page), plafonné comme ``capped_count`` (« plus de 1 000 »)."""
+    cap = CAP if cap is None else cap
+    return CappedCount(min(total, cap + 1), cap)
 
 
 def capped_count(queryset, cap=None):
@@ -83,8 +95,11 @@ def capped_count(queryset, cap=None):
     return CappedCount(_limited(queryset, cap).count(), cap)
 
 
-def capped_counts(querysets, cap=None):
-    """Totaux plafonnés de plusieurs ensembles (dictionnaire nom → ensemble), en une seule requête."""
+def capped_counts(querysets, cap=None, *, ordered=()):
+    """Totaux plafonnés de plusieurs ensembles (dictionnaire nom → ensemble), en une seule requête.
+
+    ``ordered`` : noms des ensembles comptés dans leur ordre (``order_by`` gardé) ; la base descend alors
+    l'index de cet ordre et s'arrête au plafond, au lieu d'assembler tout l'ensemble avant de compter."""
     cap = CAP if cap is None else cap
     if not querysets:
         return {}
@@ -93,7 +108,8 @@ def capped_counts(querysets, cap=None):
     parts, params = [], []
     for index, name in enumerate(names):
         try:
-            sql, part_params = _limited(querysets[name], cap).query.get_compiler(using=using).as_sql()
+            limited = _limited(querysets[name], cap, ordered=name in ordered)
+            sql, part_params = limited.query.get_compiler(using=using).as_sql()
         except EmptyResultSet:  # ensemble vide par construction (périmètre sans personne)
             parts.append("0")
             continue

@@ -1,6 +1,8 @@
 """Liste des personnes et accueil à l'échelle d'un grand Département : pagination par curseur, totaux plafonnés,
 nombre de requêtes fixe quand le périmètre grandit."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -137,3 +139,122 @@ def test_list_pages_keep_the_search_order():
         page = queries.list_page(found, after=page.next_cursor, per_page=2)
     assert rows == expected
     assert page.count == 5
+
+
+# --- recherche classée par pertinence : la première page compte ses résultats -----------------------------
+
+RANKED = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="Classement par pertinence (search_rank) : PostgreSQL seulement.",
+)
+
+
+@RANKED
+def test_ranked_search_counts_its_results_with_the_first_page(client, monkeypatch):
+    """Première page d'une recherche classée : le total vient de la même requête que la page (la recherche
+    n'est pas refaite pour le compter) ; autant de requêtes que les résultats tiennent sur une page ou non."""
+    login(client)
+    add_people(3, names=["Thomas"])
+    few, page = read(client, {"q": "thomas"})
+    assert (len(page), page.count) == (3, 3)
+    add_people(60, start=3, names=["Thomas", "Martin"])  # 30 Thomas de plus : 33, une page
+    add_people(40, start=63, names=["Thomas"])  # 73 Thomas : deux pages
+    many, page = read(client, {"q": "thomas"})
+    assert (len(page), page.has_next, page.count) == (50, True, 73)
+    assert many == few
+    second = client.get(LIST_URL, {"q": "thomas", "apres": page.next_cursor}).context["page_obj"]
+    assert (len(second), second.count) == (23, 73)  # page suivante : total compté à part, le même
+    monkeypatch.setattr("parcours.core.pagination.CAP", 60)
+    _, page = read(client, {"q": "thomas"})
+    assert page.count.more and page.count.label == "plus de 60"
+
+
+@RANKED
+def test_ranked_search_reads_households_of_the_page_only(client):
+    login(client)
+    for i in range(55):
+        BeneficiaryFactory(last_name="Thomas", first_name=f"P{i:03d}")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(LIST_URL, {"q": "thomas"})
+    page = response.context["page_obj"]
+    household_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "beneficiaries_household"' in q["sql"]]
+    assert len(household_reads) == 1  # les foyers des lignes de la page, en une requête
+    assert all(b.household.matricule in response.content.decode() for b in page)
+
+
+# --- accueil d'un partenaire : personnes comptées depuis les suivis ---------------------------------------
+
+
+def test_partner_home_counts_people_from_follow_ups(client, monkeypatch):
+    from parcours.beneficiaries.models import FollowUpEnd
+
+    agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL, name="France Travail Redon")
+    other = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL, name="France Travail Vitré")
+    user = MembershipFactory(organisation=agency, role=Role.REFERENT).user
+    MembershipFactory(user=user, organisation=other, role=Role.DPO)  # le DPO ne voit aucun dossier
+    client.force_login(user)
+    today = timezone.localdate()
+
+    def home():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(reverse("home"))
+        return len(ctx.captured_queries), response.context["dashboard"]["counts"]
+
+    add_people(4, agency=agency)  # suivis en cours, 2 soumis
+    exited = BeneficiaryFactory(is_sdd=True, new_entrant_t0=today)
+    FollowUpFactory(  # sortie récente : encore suivie
+        beneficiary=exited, organisation=agency, ended_on=today, end_cause=FollowUpEnd.EXIT
+    )
+    FollowUpFactory(  # deux suivis de la même personne : comptée une fois
+        beneficiary=exited, organisation=agency, ended_on=today, end_cause=FollowUpEnd.EXIT
+    )
+    FollowUpFactory(  # sortie ancienne : plus suivie
+        beneficiary=BeneficiaryFactory(),
+        organisation=agency,
+        started_on=today - datetime.timedelta(days=900),
+        ended_on=today - datetime.timedelta(days=800),
+        end_cause=FollowUpEnd.EXIT,
+    )
+    FollowUpFactory(beneficiary=BeneficiaryFactory(), organisation=other)  # suivie par l'autre agence
+    few, counts = home()
+    assert (counts["beneficiaries"], counts["sdd"], counts["new_entrants"]) == (5, 3, 1)
+    assert counts["beneficiaries"] == Beneficiary.objects.visible_to(user).count()
+    add_people(12, start=4, agency=agency)
+    many, counts = home()
+    assert many == few
+    assert (counts["beneficiaries"], counts["sdd"]) == (17, 9)
+    monkeypatch.setattr(queries, "DASHBOARD_CAP", 10)
+    _, counts = home()
+    assert counts["beneficiaries"].label == "plus de 10"
+
+
+def test_followed_only_partners_and_not_a_departement():
+    from parcours.beneficiaries.scope import followed_only
+    from tests.factories import DepartementFactory
+
+    agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL)
+    referent = MembershipFactory(organisation=agency, role=Role.REFERENT).user
+    assert followed_only(referent) == [agency]
+    MembershipFactory(user=referent, organisation=DepartementFactory(), role=Role.REFERENT)
+    referent = type(referent).objects.get(pk=referent.pk)  # appartenances relues
+    assert followed_only(referent) is None  # le Département : tout son périmètre, pas seulement des suivis
+    state = MembershipFactory(organisation=OrganisationFactory(kind=OrganisationKind.ETAT)).user
+    assert followed_only(state) is None  # l'État ne voit personne
+
+
+def test_partner_list_total_counts_each_followed_person_once(client):
+    from parcours.beneficiaries.models import FollowUpEnd
+
+    agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL)
+    login(client, organisation=agency, role=Role.REFERENT)
+    add_people(55, agency=agency)
+    today = timezone.localdate()
+    exited = BeneficiaryFactory(last_name="Zola")
+    for _ in range(2):  # deux sorties récentes de la même personne : une personne
+        FollowUpFactory(beneficiary=exited, organisation=agency, ended_on=today, end_cause=FollowUpEnd.EXIT)
+    FollowUpFactory(beneficiary=BeneficiaryFactory(), organisation=OrganisationFactory())  # autre agence
+    queries_count, page = read(client, {})
+    assert (len(page), page.has_next, page.count) == (50, True, 56)
+    assert read(client, {"apres": page.next_cursor})[1].count == 56
+    _, page = read(client, {"q": "zola"})  # liste filtrée : comptée sur la liste elle-même
+    assert [b.pk for b in page] == [exited.pk] and page.count == 1

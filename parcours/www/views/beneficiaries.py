@@ -22,10 +22,12 @@ from parcours.beneficiaries.queries import (
     dashboard_counts,
     departement_ids,
     filter_beneficiaries,
+    followed_people,
     for_list,
     household_members,
     list_page,
 )
+from parcours.beneficiaries.scope import followed_only
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
 from parcours.core.pagination import AFTER, BEFORE
@@ -61,7 +63,14 @@ def beneficiary_list(request):
     memberships = active_memberships(request.user)
     form = _filter_form(request, memberships)
     queryset = _filtered(request, memberships, form)
-    page = list_page(queryset, after=request.GET.get(AFTER), before=request.GET.get(BEFORE))
+    # Liste sans filtre d'un partenaire : son total se compte depuis ses suivis (même ensemble).
+    partners = None if form.is_filtered else followed_only(request.user)
+    page = list_page(
+        queryset,
+        after=request.GET.get(AFTER),
+        before=request.GET.get(BEFORE),
+        counted_as=followed_people(partners) if partners else None,
+    )
     context = {
         "title": "Bénéficiaires",
         "form": form,
@@ -205,7 +214,7 @@ def dashboard_context(request):
 
     user = request.user
     memberships = active_memberships(user)
-    counts = dashboard_counts(Beneficiary.objects.visible_to(user))
+    counts = dashboard_counts(Beneficiary.objects.visible_to(user), partners=followed_only(user))
     return {
         "counts": counts,
         "new_entrants_query": urlencode({"entrant_depuis": counts["new_entrants_since"].isoformat()}),
