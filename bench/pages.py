@@ -11,6 +11,8 @@ par le client de test de Django (DEBUG désactivé), sur une base créée par ``
 - ``--build N`` (PostgreSQL local) : construit la base ``parcours_pages_N`` par ``parcours migrate`` puis
   ``parcours demo --beneficiaries N`` (gardée ensuite ; ``--rebuild`` la refait ; supprimée à la fin avec
   ``--drop``), puis la mesure. Deux ``--build`` : les deux bases, comparées côte à côte.
+- ``--only LIBELLÉ[,LIBELLÉ…]`` : ne mesure que ces pages (libellés du tableau ``ROLES``, ex.
+  ``--only "file à orienter,file rendez-vous"``) ; les autres sont sautées.
 - ``--compare URL1 URL2`` : mesure les deux bases dans la même exécution et affiche côte à côte p50, p95, le
   nombre de requêtes SQL et le rapport des p95. Chacune peut aussi être un fichier écrit par
   ``--output FICHIER.json`` (mesure d'une base construite avec d'autres clés, ou d'une autre version du code).
@@ -137,7 +139,7 @@ def targets():
     }
 
 
-def measure(repeat):
+def measure(repeat, only=None):
     """(Sous-processus) mesure chaque page ; écrit le résultat en JSON sur la sortie standard."""
     import logging
 
@@ -174,6 +176,8 @@ def measure(repeat):
         plan += [
             ("API", label, path, api, {"HTTP_AUTHORIZATION": f"Bearer {token}"}) for label, path in API_PAGES
         ]
+        if only:
+            plan = [step for step in plan if step[1] in only]
         for who, label, path, client, headers in plan:
             executed.clear()
             with connection.execute_wrapper(count):
@@ -199,14 +203,17 @@ def measure(repeat):
     print(json.dumps({"beneficiaries": values["beneficiaries"], "pages": results}))
 
 
-def load(source, repeat):
+def load(source, repeat, only=None):
     """Résultats d'une base (URL) ou d'une mesure enregistrée (fichier .json de ``--output``)."""
     if source.endswith(".json") and Path(source).exists():
-        return json.loads(Path(source).read_text())
-    return run_measure(source, repeat)
+        result = json.loads(Path(source).read_text())
+        if only:
+            result["pages"] = [row for row in result["pages"] if row["page"] in only]
+        return result
+    return run_measure(source, repeat, only)
 
 
-def run_measure(url, repeat):
+def run_measure(url, repeat, only=None):
     # Clés du banc, sauf celles données par l'environnement (une base construite avec d'autres clés).
     env = {
         **BENCH_KEYS,
@@ -216,7 +223,8 @@ def run_measure(url, repeat):
         "PARCOURS_DEBUG": "0",
     }
     output = subprocess.run(
-        [sys.executable, __file__, "--measure", "--repeat", str(repeat)],
+        [sys.executable, __file__, "--measure", "--repeat", str(repeat)]
+        + (["--only", ",".join(only)] if only else []),
         env=env,
         check=True,
         stdout=subprocess.PIPE,
@@ -263,7 +271,10 @@ def build(n, *, rebuild, base_url):
     )
     print(f"Base {name} : parcours demo --beneficiaries {n} en {time.perf_counter() - started:.0f} s")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+        # VACUUM en plus d'ANALYZE : la construction réécrit beaucoup de lignes (lignes mortes, carte de
+        # visibilité vide) ; sans nettoyage automatique sur le serveur du banc, les lectures par index seul
+        # iraient lire la table. Une base en service est nettoyée par autovacuum.
+        conn.execute("VACUUM ANALYZE")
     return url
 
 
@@ -329,6 +340,16 @@ def print_compare(small, large):
     )
 
 
+def _labels(text):
+    """Libellés de ``--only`` : séparés par des virgules, tous connus (sinon arrêt avec la liste)."""
+    known = {label for pages in ROLES.values() for label, _path in pages} | {label for label, _ in API_PAGES}
+    labels = {label.strip() for label in text.split(",") if label.strip()}
+    unknown = sorted(labels - known)
+    if unknown:
+        raise SystemExit(f"Pages inconnues : {', '.join(unknown)}. Pages : {', '.join(sorted(known))}")
+    return labels
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -350,10 +371,16 @@ def main():
     parser.add_argument("--rebuild", action="store_true", help="refait les bases de --build")
     parser.add_argument("--drop", action="store_true", help="supprime les bases de --build après la mesure")
     parser.add_argument("--repeat", type=int, default=20, help="passages mesurés par page (défaut : 20)")
+    parser.add_argument(
+        "--only",
+        metavar="LIBELLÉ[,LIBELLÉ]",
+        help="ne mesure que ces pages (libellés séparés par des virgules)",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    only = _labels(args.only) if args.only else None
     if args.measure:
-        measure(args.repeat)
+        measure(args.repeat, only)
         return
     if args.build:
         urls = [build(n, rebuild=args.rebuild, base_url=args.server) for n in args.build]
@@ -363,7 +390,7 @@ def main():
         urls = [args.database]
     else:
         raise SystemExit("Indiquez --database URL, --compare URL1 URL2 ou --build N.")
-    results = [load(url, args.repeat) for url in urls]
+    results = [load(url, args.repeat, only) for url in urls]
     if args.output:
         Path(args.output).write_text(json.dumps(results[0] if len(results) == 1 else results))
     for result in results:

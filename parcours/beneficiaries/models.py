@@ -240,6 +240,20 @@ class Beneficiary(TracksLoadedValues):
             # Département) et synchronisation de l'API des partenaires (date de modification, identifiant).
             models.Index(fields=["last_name", "first_name", "id"], name="benef_list_name_idx"),
             models.Index(fields=["updated_at", "id"], name="benef_updated_idx"),
+            # Périmètre d'un agent (Département, territoire) lu par index seul : tableau de bord (table de la
+            # cohorte), suivis, contrats et sorties filtrés par les personnes visibles.
+            models.Index(fields=["departement", "territory", "id"], name="benef_scope_idx"),
+            # Files d'orientation (à inviter, à orienter) : les nouveaux entrants dont l'orientation est à
+            # mener, dans l'ordre des files (T0, nom, identifiant) ; le territoire inclus pour les équipes
+            # d'un territoire. Mêmes conditions que ``orientation.queues._new_entrants``.
+            models.Index(
+                fields=["departement", "new_entrant_t0", "last_name", "id"],
+                include=["territory"],
+                condition=Q(new_entrant_t0__isnull=False)
+                & ~Q(rsa_state__in=sorted(CLOSED_STATES))
+                & ~Q(is_sdd=False),
+                name="benef_queue_idx",
+            ),
         ]
 
     def __str__(self):
@@ -248,10 +262,6 @@ class Beneficiary(TracksLoadedValues):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name.upper()}".strip()
-
-    @property
-    def nir_display(self):
-        return format_nir(self.nir)
 
     @property
     def salutation(self):
@@ -263,6 +273,10 @@ class Beneficiary(TracksLoadedValues):
         """Marque du féminin des courriers (« accompagné(e) ») : « e », « » ou « (e) » si la civilité est
         inconnue."""
         return {Civility.M: "", Civility.MME: "e"}.get(self.civility, "(e)")
+
+    @property
+    def nir_display(self):
+        return format_nir(self.nir)
 
     @property
     def nir_masked(self):

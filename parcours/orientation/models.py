@@ -185,6 +185,12 @@ class Appointment(models.Model):
             models.Index(fields=["attendance", "starts_at"], name="appt_attendance_start_idx"),
             models.Index(fields=["beneficiary", "starts_at"], name="appt_benef_start_idx"),
             models.Index(fields=["updated_at", "id"], name="appt_updated_idx"),
+            # File « à orienter » : les personnes vues en rendez-vous d'orientation (section lue en premier).
+            models.Index(
+                fields=["beneficiary", "starts_at"],
+                condition=Q(kind=AppointmentKind.ORIENTATION, attendance=Attendance.SEEN),
+                name="appt_orientation_seen_idx",
+            ),
         ]
 
     def __str__(self):

@@ -17,6 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from parcours.accounts.models import Organisation, OrganisationKind
@@ -128,9 +129,12 @@ def deadlines(t0, departement=None):
     return t0 + datetime.timedelta(days=target - 1), t0 + datetime.timedelta(days=legal - 1)
 
 
-def _since_t0(field="new_entrant_t0"):
-    """Condition « depuis le T0 de la personne » pour un sous-ensemble lié (tout, si pas de T0)."""
-    return Q(**{f"{field}__gte": OuterRef("new_entrant_t0")}) | Q(beneficiary__new_entrant_t0__isnull=True)
+def _since_t0(field="new_entrant_t0", t0="new_entrant_t0"):
+    """Condition « depuis le T0 de la personne » pour un sous-ensemble lié (tout, si pas de T0).
+
+    Le T0 est lu sur la ligne extérieure (``OuterRef``), sans rejoindre la personne dans la sous-requête :
+    la base vérifie chaque personne par l'index de la table liée, sans lire toute cette table."""
+    return Q(**{f"{field}__gte": OuterRef(t0)}) | Q(IsNull(OuterRef(t0), True))
 
 
 def _notified_since_t0():
@@ -167,18 +171,43 @@ def _appointment_since_t0(attendances):
     return Exists(
         Appointment.objects.filter(
             beneficiary=OuterRef("pk"), kind=AppointmentKind.ORIENTATION, attendance__in=attendances
-        ).filter(
-            Q(starts_at__date__gte=OuterRef("new_entrant_t0")) | Q(beneficiary__new_entrant_t0__isnull=True)
-        )
+        ).filter(_since_t0("starts_at__date"))
+    )
+
+
+def _seen_since_t0():
+    """Personnes vues en rendez-vous d'orientation depuis leur T0 (identifiants, sous-requête non corrélée) :
+    la section « vues » de la file à orienter part des rendez-vous honorés (index partiel
+    ``appt_orientation_seen_idx``, peu de lignes) au lieu de parcourir toute la file."""
+    return Appointment.objects.filter(
+        kind=AppointmentKind.ORIENTATION,
+        attendance=Attendance.SEEN,
+        starts_at__date__gte=F("beneficiary__new_entrant_t0"),
+    ).values("beneficiary_id")
+
+
+# États du droit fermés, dans un ordre fixe (texte SQL identique d'une exécution à l'autre).
+_CLOSED = sorted(CLOSED_STATES)
+
+
+def _new_entrants(scope, today):
+    """Nouveaux entrants dont l'orientation est à mener : T0 passé, droit ouvert, soumis aux droits et devoirs
+    (ou inconnu). Mêmes conditions que l'index partiel ``benef_queue_idx`` : la base lit les files dans
+    l'ordre de cet index (Département, T0, nom, identifiant), sans lire la ligne de la personne.
+
+    ``new_entrant_t0 <= today`` exclut déjà les T0 inconnus : pas de ``IS NOT NULL`` en plus, que
+    PostgreSQL compterait deux fois (estimation trois fois trop basse, plan qui lit toute la file)."""
+    return (
+        scope.filter(new_entrant_t0__lte=today)
+        .exclude(rsa_state__in=_CLOSED)
+        .exclude(is_sdd=False)  # n'est plus soumis aux droits et devoirs : plus d'orientation à mener
     )
 
 
 def _to_invite(scope, today):
     return (
-        scope.filter(new_entrant_t0__isnull=False, new_entrant_t0__lte=today)
-        .exclude(rsa_state__in=CLOSED_STATES)
-        .exclude(is_sdd=False)  # n'est plus soumis aux droits et devoirs : plus d'orientation à mener
-        .filter(~_invited_since_t0(), ~_notified_since_t0(), ~_exempted(today), ~_followed())
+        _new_entrants(scope, today)
+        .filter(~_followed(), ~_invited_since_t0(), ~_notified_since_t0(), ~_exempted(today))
         .filter(~_appointment_since_t0([Attendance.PLANNED, Attendance.SEEN]))
     )
 
@@ -193,10 +222,7 @@ def _expired_invitations(scope):
     )
     oriented = OrientationDecision.objects.filter(
         beneficiary=OuterRef("beneficiary"), status=DecisionStatus.NOTIFIED, is_current=True
-    ).filter(
-        Q(decided_on__gte=OuterRef("beneficiary__new_entrant_t0"))
-        | Q(beneficiary__new_entrant_t0__isnull=True)
-    )
+    ).filter(_since_t0("decided_on", t0="beneficiary__new_entrant_t0"))
     booked = Appointment.objects.filter(
         beneficiary=OuterRef("beneficiary"),
         attendance__in=[Attendance.PLANNED, Attendance.SEEN],
@@ -214,12 +240,7 @@ def _appointments_to_record(scope, now):
 
 
 def _to_orient(scope, today):
-    return (
-        scope.filter(new_entrant_t0__isnull=False, new_entrant_t0__lte=today)
-        .exclude(rsa_state__in=CLOSED_STATES)
-        .exclude(is_sdd=False)
-        .filter(~_notified_since_t0(), ~_exempted(today), ~_followed())
-    )
+    return _new_entrants(scope, today).filter(~_followed(), ~_notified_since_t0(), ~_exempted(today))
 
 
 def _with_situation(people):
@@ -312,24 +333,29 @@ def _order(ordering):
 # --- pages et totaux des files ----------------------------------------------------------------------------
 
 QUEUE_NAMES = ("a_inviter", "invitations", "expirees", "rendez_vous", "a_orienter")
+_INDEX_ORDER = ("new_entrant_t0", "last_name", "pk")  # ordre de l'index partiel benef_queue_idx
 
 
 def queue_counts(scope, today=None, now=None, *, cap=None):
     """Nombre de lignes de chaque file, exact jusqu'à 1 000 (``CappedCount`` : « plus de 1 000 » au-delà).
 
     Une seule requête pour toutes les files ; chaque total s'arrête à la 1 001e ligne, si bien qu'une file
-    de 50 000 personnes ne coûte pas plus qu'une file de 1 000 (pas de parcours du Département entier)."""
+    de 50 000 personnes ne coûte pas plus qu'une file de 1 000 (pas de parcours du Département entier).
+    Les files de personnes sont comptées dans l'ordre de l'index de la file (``benef_queue_idx``) : la base
+    le descend en vérifiant chaque personne par les index des tables liées et s'arrête au plafond, au lieu
+    de lire en entier les suivis, invitations et décisions du Département."""
     today = default_today(today)
     now = now or timezone.now()
     return capped_counts(
         {
-            "a_inviter": _to_invite(scope, today),
+            "a_inviter": _to_invite(scope, today).order_by(*_INDEX_ORDER),
             "invitations": _open_invitations(scope),
             "expirees": _expired_invitations(scope),
             "rendez_vous": _appointments_to_record(scope, now),
-            "a_orienter": _to_orient(scope, today),
+            "a_orienter": _to_orient(scope, today).order_by(*_INDEX_ORDER),
         },
         cap=cap,
+        ordered=("a_inviter", "a_orienter"),
     )
 
 
@@ -341,8 +367,9 @@ def queue_page(name, scope, today=None, *, after=None, before=None, per_page=PER
     if name == "a_orienter":
         people, ordering = _orient_queue(scope, today)
         people = people.select_related("departement", "territory")
-        # Vues en rendez-vous d'abord : deux sections de même clé, chacune lue dans l'ordre de l'index.
-        sections = [people.filter(seen=True), people.filter(seen=False)]
+        # Vues en rendez-vous d'abord : deux sections de même clé. Les personnes vues sont lues à partir de
+        # leurs rendez-vous honorés (peu nombreux) ; les autres, dans l'ordre de l'index de la file.
+        sections = [people.filter(pk__in=_seen_since_t0()), people.filter(seen=False)]
     elif name == "invitations":
         queryset, ordering = _pending_queue(scope, today)
         sections = [queryset]
