@@ -66,14 +66,16 @@ def referent_members(referent, start=None, end=None):
     return Q(pk__in=assigned) | Q(pk__in=followed)
 
 
+def _of(queryset, scope):
+    """Les lignes des personnes de ``scope`` (toutes si ``None``)."""
+    return queryset if scope is None else queryset.filter(beneficiary_id__in=scope.order_by().values("pk"))
+
+
 def organisation_pair_sources(scope, start, end):
     """Les deux sources du rattachement aux organisations (suivis, orientations de la période) : QuerySets de
-    couples ``(beneficiary_id, group_id)`` pour les personnes de ``scope``."""
-    people = scope.order_by().values("pk")
+    couples ``(beneficiary_id, group_id)`` pour les personnes de ``scope`` (toutes si ``None``)."""
     return [
-        queryset.filter(beneficiary_id__in=people)
-        .order_by()
-        .values("beneficiary_id", group_id=F("organisation_id"))
+        _of(queryset, scope).order_by().values("beneficiary_id", group_id=F("organisation_id"))
         for queryset in (follow_ups_during(start, end), orientations_during(start, end))
     ]
 
@@ -81,14 +83,13 @@ def organisation_pair_sources(scope, start, end):
 def referent_pair_sources(scope, start, end, organisation_ids=None):
     """Les deux sources du rattachement aux référents (désignations, suivis de la période) ; ``organisation_ids``
     : seulement les désignations et suivis de ces organisations. QuerySets de couples
-    ``(beneficiary_id, group_id)``."""
-    people = scope.order_by().values("pk")
+    ``(beneficiary_id, group_id)`` pour les personnes de ``scope`` (toutes si ``None``)."""
     sources = []
     for queryset in (
         referent_assignments_during(start, end),
         follow_ups_during(start, end).filter(referent__isnull=False),
     ):
-        queryset = queryset.filter(beneficiary_id__in=people)
+        queryset = _of(queryset, scope)
         if organisation_ids is not None:
             queryset = queryset.filter(organisation_id__in=list(organisation_ids))
         sources.append(queryset.order_by().values("beneficiary_id", group_id=F("referent_id")))

@@ -3,7 +3,10 @@
 Une requête par tableau, quel que soit le nombre de personnes et de groupes : la base joint les entrées
 de la cohorte (``cohort_queryset``, lue dans la table de la cohorte) aux couples (personne, groupe) du
 rattachement (``attachments.py``) et compte chaque groupe, la ligne des personnes sans groupe et
-l'ensemble ; les personnes suivies à la fin de la période (``followed_people``) aussi. Les comptes sont
+l'ensemble ; les personnes suivies à la fin de la période (``followed_people``) aussi. Les couples sont
+lus pour toute la période sans le périmètre : seules comptent leurs personnes parmi les entrées et les
+personnes suivies, qui en sont ; un groupe dont aucune n'en est ne garde sa ligne (à zéro) que s'il
+rattache une personne du périmètre (vérifié pour ces seuls groupes). Les comptes sont
 changés en indicateurs par ``definitions.tally_values``, comme ceux du tableau de bord : une ligne donne
 donc les mêmes valeurs que le tableau de bord filtré sur cette organisation (vérifié par les tests).
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Q
+from django.db.models import F, Q
 
 from parcours.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 
@@ -100,7 +103,8 @@ def _tallies(vendor):
 
 def _grouped(scope, start, end, sources, *, target_days):
     """{groupe, NONE, TOTAL: (comptes de la cohorte ou None, personnes suivies)} en une requête : les
-    entrées de ``scope`` jointes aux couples (personne, groupe) de ``sources``."""
+    entrées de ``scope`` jointes aux couples (personne, groupe) de ``sources`` (toutes personnes : le
+    périmètre est celui des entrées et des personnes suivies)."""
     cohort = cohort_queryset(scope, start, end, target_days=target_days, table=True, lean=True).values(
         "beneficiary_id",
         "bucket",
@@ -110,7 +114,7 @@ def _grouped(scope, start, end, sources, *, target_days):
         "referent_on",
         "contract_on",
     )
-    followed = followed_people(scope, end).values("beneficiary_id")
+    followed = followed_people(scope, end).values(beneficiary_id=F("pk"))
     connection = connections[cohort.db]
     tallies = _tallies(connection.vendor)
     columns = ", ".join(f"{expression} AS t_{name}" for name, expression in tallies.items())
@@ -129,36 +133,45 @@ def _grouped(scope, start, end, sources, *, target_days):
     try:
         cohort_sql, cohort_params = _sql(cohort)
         followed_sql, followed_params = _sql(followed)
+        scope_sql, scope_params = _sql(scope.order_by().values("pk"))
     except EmptyResultSet:  # périmètre vide (agent sans personne visible) : ni entrée ni personne suivie
         return {}
+    # Une entrée (une personne suivie) rattachée à plusieurs groupes compte dans chacun ; sans groupe, dans la
+    # ligne NONE : une seule jointure de la cohorte (des personnes suivies) aux couples.
     statement = f"""
         WITH c AS ({cohort_sql}),
         g AS ({" UNION ".join(pair_sql)}),
         f AS ({followed_sql}),
         entries AS (
-            SELECT g.group_id AS grp, {columns} FROM g JOIN c ON c.beneficiary_id = g.beneficiary_id
-            GROUP BY g.group_id
-            UNION ALL
-            SELECT {NONE}, {columns} FROM c
-            WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.beneficiary_id = c.beneficiary_id)
+            SELECT COALESCE(g.group_id, {NONE}) AS grp, {columns}
+            FROM c LEFT JOIN g ON g.beneficiary_id = c.beneficiary_id
+            GROUP BY COALESCE(g.group_id, {NONE})
             UNION ALL
             SELECT {TOTAL}, {columns} FROM c
         ),
         people AS (
             -- couples distincts (UNION) et personnes suivies distinctes : un simple COUNT est exact.
-            SELECT g.group_id AS grp, COUNT(f.beneficiary_id) AS n
-            FROM g LEFT JOIN f ON f.beneficiary_id = g.beneficiary_id GROUP BY g.group_id
-            UNION ALL
-            SELECT {NONE}, COUNT(*) FROM f
-            WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.beneficiary_id = f.beneficiary_id)
+            SELECT COALESCE(g.group_id, {NONE}) AS grp, COUNT(*) AS n
+            FROM f LEFT JOIN g ON g.beneficiary_id = f.beneficiary_id
+            GROUP BY COALESCE(g.group_id, {NONE})
             UNION ALL
             SELECT {TOTAL}, COUNT(*) FROM f
+        ),
+        groups AS (
+            SELECT DISTINCT group_id AS grp FROM g
+            UNION ALL SELECT {NONE}
+            UNION ALL SELECT {TOTAL}
         )
-        SELECT people.grp, people.n, {", ".join(f"entries.t_{name}" for name in tallies)}
-        FROM people LEFT JOIN entries ON entries.grp = people.grp
+        SELECT groups.grp, COALESCE(people.n, 0), {", ".join(f"entries.t_{name}" for name in tallies)}
+        FROM groups
+        LEFT JOIN people ON people.grp = groups.grp
+        LEFT JOIN entries ON entries.grp = groups.grp
+        -- Un groupe sans entrée ni personne suivie : gardé s'il rattache une personne du périmètre.
+        WHERE groups.grp < 0 OR people.grp IS NOT NULL OR entries.grp IS NOT NULL
+            OR EXISTS (SELECT 1 FROM g x WHERE x.group_id = groups.grp AND x.beneficiary_id IN ({scope_sql}))
     """  # noqa: S608 (SQL compilé par l'ORM, constantes du code)
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*cohort_params, *pair_params, *followed_params])
+        cursor.execute(statement, [*cohort_params, *pair_params, *followed_params, *scope_params])
         rows = cursor.fetchall()
     result = {}
     for grp, followed_count, *values in rows:
@@ -192,7 +205,7 @@ def _rows(grouped, groups, *, none_label, key_field):
 def organisation_breakdown(scope, start, end, *, organisations=None, target_days=None):
     """Une ligne par organisation (celles de ``organisations`` si donné, sinon toutes celles qui ont suivi
     ou reçu en orientation une personne du périmètre pendant la période)."""
-    sources = organisation_pair_sources(scope, start, end)
+    sources = organisation_pair_sources(None, start, end)
     if organisations is not None:
         sources = [q.filter(organisation_id__in=organisations.values("pk")) for q in sources]
     grouped = _grouped(scope, start, end, sources, target_days=target_days)
@@ -211,7 +224,7 @@ def referent_breakdown(scope, start, end, organisations, *, target_days=None):
     for organisation in organisations:
         attached |= organisation_members(organisation, start, end)
     scope = scope.filter(attached)
-    sources = referent_pair_sources(scope, start, end, organisation_ids)
+    sources = referent_pair_sources(None, start, end, organisation_ids)
     grouped = _grouped(scope, start, end, sources, target_days=target_days)
     referent_ids = [g for g in grouped if g not in (NONE, TOTAL)]
     staff = Membership.objects.filter(

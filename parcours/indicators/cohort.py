@@ -27,8 +27,10 @@ from .definitions import (
     DIAGNOSED,
     MILESTONE_COLUMNS,
     NEW_ENTRANT,
+    PERSON_COLUMNS,
     cohort_milestones,
     first_diagnoses,
+    person_columns,
 )
 from .models import CohortDirty, CohortEntry, FirstDiagnosis
 
@@ -37,8 +39,12 @@ from .models import CohortDirty, CohortEntry, FirstDiagnosis
 REBUILD_ABOVE = 20_000
 CHUNK = 2_000
 
-_COLUMNS = ("entry_id", "beneficiary_id", "occurred_on", *MILESTONE_COLUMNS)
-_SELECTED = ("pk", "beneficiary_id", "occurred_on", *MILESTONE_COLUMNS)
+_COLUMNS = ("entry_id", "beneficiary_id", "occurred_on", *PERSON_COLUMNS, *MILESTONE_COLUMNS)
+_SELECTED = ("pk", "beneficiary_id", "occurred_on", *PERSON_COLUMNS, *MILESTONE_COLUMNS)
+# Colonnes de la personne gardées avec son premier diagnostic (filtres du périmètre).
+_DIAGNOSIS_PERSON = ("departement_id", "territory_id")
+_DIAGNOSIS_COLUMNS = ("beneficiary_id", "diagnosed_on", "action_on", *_DIAGNOSIS_PERSON)
+_DIAGNOSIS_SELECTED = ("beneficiary_id", "occurred_on", "action_on", *_DIAGNOSIS_PERSON)
 
 
 def _alias():
@@ -70,14 +76,16 @@ def _insert(beneficiary_ids=None):
     _insert_select(
         CohortEntry._meta.db_table,
         _COLUMNS,
-        cohort_milestones(events.filter(kind=NEW_ENTRANT)).values(*_SELECTED),
+        cohort_milestones(events.filter(kind=NEW_ENTRANT), **person_columns()).values(*_SELECTED),
         _SELECTED,
     )
     _insert_select(
         FirstDiagnosis._meta.db_table,
-        ("beneficiary_id", "diagnosed_on", "action_on"),
-        first_diagnoses(events.filter(kind=DIAGNOSED)).values("beneficiary_id", "occurred_on", "action_on"),
-        ("beneficiary_id", "occurred_on", "action_on"),
+        _DIAGNOSIS_COLUMNS,
+        first_diagnoses(events.filter(kind=DIAGNOSED))
+        .annotate(**person_columns(*_DIAGNOSIS_PERSON))
+        .values(*_DIAGNOSIS_SELECTED),
+        _DIAGNOSIS_SELECTED,
     )
 
 

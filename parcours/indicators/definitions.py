@@ -26,9 +26,11 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     Min,
+    OuterRef,
     Q,
     Value,
     When,
@@ -385,9 +387,9 @@ def new_entrant_cohort(scope, start, end, *, target_days=None, table=False):
 ENTRY_FIELDS = (
     "beneficiary_id",
     "occurred_on",
-    "beneficiary__departement_id",
-    "beneficiary__territory_id",
-    "beneficiary__household__right__opened_on",
+    "departement_id",
+    "territory_id",
+    "right_opened_on",
     "oriented_on",
     "pathway",
     "first_appointment_on",
@@ -491,7 +493,7 @@ def cohort_series(entries, start, end):
 def _per_departement(values, default):
     """Expression : la valeur (objectif, délai légal) du Département de la personne de l'entrée."""
     return Case(
-        *[When(beneficiary__departement_id=pk, then=Value(v)) for pk, v in values.items()],
+        *[When(departement_id=pk, then=Value(v)) for pk, v in values.items()],
         default=Value(default),
         output_field=IntegerField(),
     )
@@ -524,10 +526,12 @@ def cohort_queryset(scope, start, end, *, target_days=None, table=False, lean=Fa
 
     ``table`` : lire les étapes dans la table de la cohorte (``models.CohortEntry``, tenue à jour par
     ``cohort.refresh`` avec ``cohort_milestones``) au lieu de les recalculer dans le journal : mêmes
-    colonnes, mêmes valeurs (vérifié par les tests), pour le tableau de bord à grande échelle. Sans
-    ``table`` (défaut) : le journal lui-même (exports, annexe 4, DREES, autres moteurs). ``lean`` (avec
-    ``table``) : sans les colonnes lues sur la personne (Département, territoire, ouverture du droit, donc
-    sans ``interview_days``) ni leurs jointures, pour les comptes qui n'en ont pas besoin.
+    colonnes, mêmes valeurs (vérifié par les tests), pour le tableau de bord à grande échelle ; le
+    périmètre s'y évalue sur les colonnes gardées de la personne quand il ne lit qu'elles
+    (``scope.stored_condition``), sinon par la table des personnes. Sans ``table`` (défaut) : le journal
+    lui-même (exports, annexe 4, DREES, autres moteurs). ``lean`` (avec ``table``) : sans les colonnes lues
+    sur la personne (Département, territoire, ouverture du droit, donc sans ``interview_days``), pour les
+    comptes qui n'en ont pas besoin.
 
     Colonnes : ``oriented_on`` (fin du délai : première orientation notifiée ou premier référent désigné),
     ``pathway``, ``orientation_days`` (T0 = jour 0), ``bucket`` (tranche de délai :
@@ -541,41 +545,55 @@ def cohort_queryset(scope, start, end, *, target_days=None, table=False, lean=Fa
 
         refresh()  # les événements écrits depuis la dernière lecture d'abord (une requête s'il n'y en a pas)
         rows = (
-            CohortEntry.objects.filter(
-                beneficiary__in=scope.order_by().values("pk"), occurred_on__gte=start, occurred_on__lte=end
-            )
+            CohortEntry.objects.filter(in_stored_scope(scope), occurred_on__gte=start, occurred_on__lte=end)
             .order_by()
-            .values(*(ENTRY_COLUMNS[:3] if lean else ENTRY_COLUMNS), *MILESTONE_COLUMNS)
+            .values(*ENTRY_COLUMNS, *(() if lean else PERSON_COLUMNS), *MILESTONE_COLUMNS)
         )
     else:
         rows = cohort_milestones(
             _events(scope).filter(kind=NEW_ENTRANT, occurred_on__gte=start, occurred_on__lte=end),
-            *ENTRY_COLUMNS[3:],
+            **person_columns(),
         )
     return derive_cohort(rows, target_days=target_days, interview=not lean)
 
 
-# Colonnes d'une entrée : l'événement, sa personne, T0, puis ce qui est lu sur la personne à la lecture.
-ENTRY_COLUMNS = (
-    "pk",
-    "beneficiary_id",
-    "occurred_on",
-    "beneficiary__departement_id",
-    "beneficiary__territory_id",
-    "beneficiary__household__right__opened_on",
-)
+def in_stored_scope(scope):
+    """Condition sur une table qui garde le Département et le territoire de la personne (``CohortEntry``,
+    ``FirstDiagnosis``) : les personnes de ``scope`` (voir ``scope.stored_condition``)."""
+    from .scope import stored_condition
+
+    condition = stored_condition(scope)
+    return Q(beneficiary__in=scope.order_by().values("pk")) if condition is None else condition
+
+
+# Colonnes d'une entrée : l'événement, sa personne, T0.
+ENTRY_COLUMNS = ("pk", "beneficiary_id", "occurred_on")
+# Ce qui est lu sur la personne et son foyer (colonne → chemin depuis l'événement), gardé par la table de la
+# cohorte et tenu à jour quand la personne change (migration 0003 des indicateurs).
+PERSON_COLUMNS = {
+    "departement_id": "beneficiary__departement_id",
+    "territory_id": "beneficiary__territory_id",
+    "right_opened_on": "beneficiary__household__right__opened_on",
+}
+
+
+def person_columns(*names):
+    """``{colonne: F(chemin)}`` de ``PERSON_COLUMNS`` (toutes si ``names`` est vide)."""
+    return {name: F(path) for name, path in PERSON_COLUMNS.items() if not names or name in names}
+
+
 # Étapes calculées dans le journal (``cohort_milestones``), gardées par la table de la cohorte.
 MILESTONE_COLUMNS = ("oriented_on", "pathway", "first_appointment_on", "referent_on", "contract_on")
 
 
-def cohort_milestones(entries, *columns):
+def cohort_milestones(entries, **columns):
     """Pour chaque entrée de ``entries`` (événements ``new_entrant``) : la date des premières étapes de la
     personne depuis T0 (``MILESTONE_COLUMNS``), en une requête groupée.
 
     Chaque entrée est jointe aux événements utiles de la personne depuis son T0 (les orientations dont la
     décision a été annulée en sont écartées) ; la base prend la première date de chaque étape. Le parcours
     de la première orientation vient avec sa date (``AAAA-MM-JJ|parcours`` : la plus petite chaîne est la plus
-    ancienne). ``columns`` : colonnes de l'entrée lues en plus (regroupées avec elle)."""
+    ancienne). ``columns`` : expressions de l'entrée lues en plus (regroupées avec elle)."""
     oriented = Q(**{f"{J}kind__in": ORIENTATION_KINDS})
     delay_ended = Q(**{f"{J}kind__in": ORIENTATION_DELAY_END_KINDS})
     dated_pathway = Concat(
@@ -602,7 +620,7 @@ def cohort_milestones(entries, *columns):
             & (Q(**{f"{J}kind__in": COHORT_STEP_KINDS}) | ~Q(In(decision, cancelled_decisions)))
         )
         .order_by()
-        .values("pk", "beneficiary_id", "occurred_on", *columns)
+        .values("pk", "beneficiary_id", "occurred_on", **columns)
         .annotate(
             oriented_on=Min(f"{J}occurred_on", filter=delay_ended),
             first_orientation=Min(dated_pathway, filter=oriented),
@@ -639,7 +657,7 @@ def derive_cohort(rows, *, target_days=None, interview=True):
             output_field=CharField(),
         ),
         interview_days=(
-            DaysBetween("first_appointment_on", "beneficiary__household__right__opened_on")
+            DaysBetween("first_appointment_on", "right_opened_on")
             if interview
             else Value(None, output_field=IntegerField())
         ),
@@ -743,7 +761,7 @@ def diagnostic_to_first_action_median(scope, start, end, *, table=False):
 
         refresh()
         per_person = FirstDiagnosis.objects.filter(
-            beneficiary__in=scope.order_by().values("pk"), diagnosed_on__gte=start, diagnosed_on__lte=end
+            in_stored_scope(scope), diagnosed_on__gte=start, diagnosed_on__lte=end
         ).annotate(days=DaysBetween("action_on", "diagnosed_on"))
     else:
         per_person = first_diagnoses(
@@ -852,14 +870,13 @@ def contracts_signed(scope, start, end):
 
 
 def followed_people(scope, end):
-    """Identifiants (distincts) des personnes de ``scope`` ayant un suivi en cours le jour ``end``."""
-    return (
-        FollowUp.objects.filter(beneficiary__in=scope.order_by().values("pk"), started_on__lte=end)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=end))
-        .order_by()
-        .values_list("beneficiary_id", flat=True)
-        .distinct()
+    """Identifiants (``pk``, distincts) des personnes de ``scope`` ayant un suivi en cours le jour ``end`` :
+    chaque personne du périmètre une fois, si un de ses suivis est ouvert ce jour-là (la base parcourt le
+    périmètre et cherche ses suivis, sans dédoublonner les suivis)."""
+    in_progress = FollowUp.objects.filter(beneficiary_id=OuterRef("pk"), started_on__lte=end).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=end)
     )
+    return scope.filter(Exists(in_progress)).order_by().values_list("pk", flat=True)
 
 
 def followed(scope, end):
@@ -901,24 +918,28 @@ def compute_indicators(scope, start, end, *, target_days=None, engine=None):
     return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
 
 
-def indicators_and_series(scope, start, end, *, target_days=None, engine=None, cohort=None, table=False):
+def indicators_and_series(
+    scope, start, end, *, target_days=None, engine=None, cohort=None, table=False, followed_count=None
+):
     """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte.
 
     ``cohort`` : ``(valeurs, série)`` des nouveaux entrants déjà comptés par l'appelant (``cohort_aggregate``
     de la même portée et de la même période, tableau de bord) ; ils ne sont pas recomptés. ``table`` : les
-    étapes tenues à jour dans les tables de la cohorte (``cohort.py``) au lieu du journal (mêmes chiffres)."""
+    étapes tenues à jour dans les tables de la cohorte (``cohort.py``) au lieu du journal (mêmes chiffres).
+    ``followed_count`` : les bénéficiaires suivis de ``scope`` à ``end`` (``followed``) déjà comptés par
+    l'appelant (ligne « ensemble » du tableau par organisation sur le même périmètre)."""
     check_period(start, end)
     if engine is not None:
         token = _ENGINE.set(engine)
         try:
-            return _compute(scope, start, end, target_days, cohort, table)
+            return _compute(scope, start, end, target_days, cohort, table, followed_count)
         finally:
             _ENGINE.reset(token)
     with analytics_session():
-        return _compute(scope, start, end, target_days, cohort, table)
+        return _compute(scope, start, end, target_days, cohort, table, followed_count)
 
 
-def _compute(scope, start, end, target_days, cohort=None, table=False):
+def _compute(scope, start, end, target_days, cohort=None, table=False, followed_count=None):
     if cohort is None:
         values, series = cohort_tallies(scope, start, end, target_days=target_days, table=table)
     else:
@@ -933,5 +954,5 @@ def _compute(scope, start, end, target_days, cohort=None, table=False):
     values["retours_emploi"] = employment
     values["retours_emploi_par_contrat"] = by_contract
     values["taux_retour_emploi_durable_6m"] = durable
-    values["beneficiaires_suivis"] = followed(scope, end)
+    values["beneficiaires_suivis"] = followed(scope, end) if followed_count is None else followed_count
     return {key: values[key] for key in INDICATOR_IDS}, series

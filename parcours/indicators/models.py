@@ -6,8 +6,14 @@ tranches de délai, les délais en jours et l'objectif du Département sont dér
 (``definitions.derive_cohort``), comme sur le journal : un délai propre au Département qui change, un
 territoire ou une date d'ouverture du droit modifiés par un import sont donc lus tels qu'ils sont.
 
+Chaque ligne garde aussi ce que les filtres du tableau de bord lisent sur la personne (Département,
+territoire) et la date d'ouverture du droit de son foyer : le périmètre de l'agent s'évalue sur la table
+(``scope.stored_condition``) sans relire les 150 000 personnes.
+
 Fraîcheur : tout événement écrit, modifié ou supprimé dans le journal inscrit sa personne dans
-``CohortDirty`` (déclencheur de la base, migration 0002) dans la même transaction ; avant chaque lecture,
+``CohortDirty`` (déclencheur de la base, migration 0002) dans la même transaction, comme un changement de
+Département, de territoire ou de foyer de la personne, ou de la date d'ouverture du droit de son foyer
+(migration 0003) ; avant chaque lecture,
 ``cohort.refresh`` recalcule les lignes de ces personnes. Les chiffres ne sont jamais en retard sur le
 journal. À la mise en service (migration 0002), toutes les personnes du journal sont inscrites : la
 première lecture construit la table.
@@ -28,6 +34,11 @@ class CohortEntry(models.Model):
     first_appointment_on = models.DateField("premier entretien", null=True)
     referent_on = models.DateField("premier référent désigné", null=True)
     contract_on = models.DateField("premier contrat signé", null=True)
+    # Lus sur la personne et son foyer au recalcul (``definitions.PERSON_COLUMNS``), tenus à jour par les
+    # déclencheurs de la migration 0003.
+    departement_id = models.BigIntegerField("Département de la personne", null=True)
+    territory_id = models.BigIntegerField("territoire de la personne", null=True)
+    right_opened_on = models.DateField("ouverture du droit du foyer", null=True)
 
     class Meta:
         verbose_name = "entrée de la cohorte"
@@ -56,6 +67,8 @@ class FirstDiagnosis(models.Model):
     )
     diagnosed_on = models.DateField("premier diagnostic")
     action_on = models.DateField("première action d'accompagnement")
+    departement_id = models.BigIntegerField("Département de la personne", null=True)
+    territory_id = models.BigIntegerField("territoire de la personne", null=True)
 
     class Meta:
         verbose_name = "premier diagnostic"

@@ -171,17 +171,20 @@ def dashboard(request):
     f = _filters(request)
     start, end = f.start, f.end
     with cohort_table.reading(), analytics_session():
-        # La cohorte est comptée une fois, dans la table de la cohorte : figures, série, graphiques.
-        cohort_values, series, counts = _cohort_counts(f)
-        values, series = indicators_and_series(
-            f.scope, start, end, cohort=(cohort_values, series), table=True
-        )
-        data = charts.chart_data(series, counts)
         # Tableau par organisation : sur le territoire choisi, toutes les organisations permises.
         territory_scope = beneficiary_scope(
             territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
         )
         by_organisation = organisation_breakdown(territory_scope, start, end, organisations=f.organisations)
+        # Sans organisation choisie, son périmètre est celui de la page : ses bénéficiaires suivis (ligne
+        # « ensemble ») ne sont pas recomptés.
+        everyone = by_organisation[-1].values["beneficiaires_suivis"] if f.organisation is None else None
+        # La cohorte est comptée une fois, dans la table de la cohorte : figures, série, graphiques.
+        cohort_values, series, counts = _cohort_counts(f)
+        values, series = indicators_and_series(
+            f.scope, start, end, cohort=(cohort_values, series), table=True, followed_count=everyone
+        )
+        data = charts.chart_data(series, counts)
         referent_orgs = (
             [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
         )
