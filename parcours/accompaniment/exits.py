@@ -10,7 +10,7 @@ toujours en emploi et avec quel contrat. **Emploi durable** : CDI, indépendant,
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from parcours.beneficiaries.models import FollowUpEnd
@@ -232,24 +232,30 @@ def record_employment_check(
 
 
 def durable_checks_due(scope, on):
-    """Sorties en emploi dont la vérification à 6 mois est due le jour ``on`` et pas encore faite.
+    """Sorties en emploi dont la vérification à 6 mois est due le jour ``on`` et pas encore faite (liste)."""
+    return list(durable_checks_due_queryset(scope, on))
 
-    Le délai est celui du Département de chaque personne (une requête par Département présent).
+
+def durable_checks_due_queryset(scope, on):
+    """Les mêmes sorties en requête, par prise de poste (la plus ancienne d'abord : la plus en retard).
+
+    Le délai est celui du Département de chaque personne (une requête pour lire les Départements présents) ;
+    la liste elle-même est une seule requête, paginée et comptée par la base.
     """
     from parcours.accounts.models import Organisation
 
     done = EmploymentCheck.objects.filter(exit=OuterRef("pk"), is_six_month=True)
     exits = Exit.objects.filter(beneficiary__in=scope, job_started_on__isnull=False).filter(~Exists(done))
-    departement_ids = set(exits.order_by().values_list("beneficiary__departement_id", flat=True).distinct())
-    rows = []
+    departement_ids = exits.order_by().values("beneficiary__departement_id")
+    due = Q(pk__in=[])
     for departement in Organisation.objects.filter(pk__in=departement_ids):
         threshold = on - relativedelta(months=get_delay("employment_durable_check_months", departement))
-        rows.extend(
-            exits.filter(
-                beneficiary__departement_id=departement.pk, job_started_on__lte=threshold
-            ).select_related("beneficiary__departement", "beneficiary__territory")
-        )
-    return sorted(rows, key=lambda e: (e.job_started_on, e.pk))
+        due |= Q(beneficiary__departement_id=departement.pk, job_started_on__lte=threshold)
+    return (
+        exits.filter(due)
+        .select_related("beneficiary__departement", "beneficiary__territory")
+        .order_by("job_started_on", "pk")
+    )
 
 
 def exit_counts(start, end, beneficiaries=None):

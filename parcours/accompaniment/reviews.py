@@ -9,7 +9,7 @@ rien : un agent les tient, avec compte rendu et décisions.
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind
@@ -189,7 +189,7 @@ def _has_review(kind):
     )
 
 
-def _current_assignments(scope, organisation_kind):
+def _current_assignments(scope, organisation_kind, referent=None):
     from parcours.orientation.models import ReferentAssignment
 
     exited = Exit.objects.filter(
@@ -200,21 +200,28 @@ def _current_assignments(scope, organisation_kind):
             beneficiary__in=scope, ended_on__isnull=True, organisation__kind=organisation_kind
         )
         .filter(~Exists(exited))
-        .select_related("beneficiary", "organisation", "referent")
+        .filter(**({"referent": referent} if referent is not None else {}))
+        .select_related("organisation", "referent")
+        .prefetch_related("beneficiary")
     )
 
 
-def second_year_candidates(scope, on):
+def second_year_candidates(scope, on, *, referent=None):
     """Personnes suivies par le Département qui entrent dans leur 2e année d'accompagnement (003) sans revue.
 
-    Le délai (12 mois) est celui du Département de chaque personne ; lu par Département (peu nombreux).
+    Le délai (12 mois) est celui du Département de chaque personne. Requête de désignations (``_candidates``).
     """
     return _candidates(
-        scope, on, OrganisationKind.DEPARTEMENT, "review_second_year_months", ReviewKind.SECOND_YEAR
+        scope,
+        on,
+        OrganisationKind.DEPARTEMENT,
+        "review_second_year_months",
+        ReviewKind.SECOND_YEAR,
+        referent=referent,
     )
 
 
-def global_proposal_candidates(scope, on):
+def global_proposal_candidates(scope, on, *, referent=None):
     """Personnes suivies par France Travail depuis plus de 6 mois : à proposer en accompagnement global (003)."""
     return _candidates(
         scope,
@@ -222,25 +229,27 @@ def global_proposal_candidates(scope, on):
         OrganisationKind.FRANCE_TRAVAIL,
         "review_global_proposal_months",
         ReviewKind.GLOBAL_PROPOSAL,
+        referent=referent,
     )
 
 
-def _candidates(scope, on, organisation_kind, delay_name, review_kind):
+def _candidates(scope, on, organisation_kind, delay_name, review_kind, referent=None):
+    """Désignations en cours depuis le délai du Département de la personne, sans revue de ce type : une
+    requête, par date de désignation (la plus ancienne d'abord), à découper par l'appelant ; une condition
+    par Département (peu nombreux, lus en une requête). ``referent`` : ses seules désignations (« mes
+    personnes » d'une liste de travail : la base part de son portefeuille)."""
     from parcours.accounts.models import Organisation
 
-    assignments = _current_assignments(scope, organisation_kind).filter(~_has_review(review_kind))
-    departement_ids = set(
-        assignments.order_by().values_list("beneficiary__departement_id", flat=True).distinct()
-    )
-    rows = []
-    for departement in Organisation.objects.filter(pk__in=departement_ids):
+    due = Q(pk__in=[])
+    for departement in Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT):
         threshold = on - relativedelta(months=get_delay(delay_name, departement))
-        rows.extend(
-            assignments.filter(
-                beneficiary__departement_id=departement.pk, started_on__lte=threshold
-            ).order_by("started_on", "pk")
-        )
-    return sorted(rows, key=lambda a: (a.started_on, a.pk))
+        due |= Q(beneficiary__departement_id=departement.pk, started_on__lte=threshold)
+    return (
+        _current_assignments(scope, organisation_kind, referent)
+        .filter(due)
+        .filter(~_has_review(review_kind))
+        .order_by("started_on", "pk")
+    )
 
 
 @transaction.atomic
@@ -248,8 +257,8 @@ def create_proposals(scope, on, *, author=None):
     """Prévoit (sans rien décider) les revues de 2e année et les propositions d'accompagnement global dues."""
     created = []
     for kind, candidates in (
-        (ReviewKind.SECOND_YEAR, second_year_candidates(scope, on)),
-        (ReviewKind.GLOBAL_PROPOSAL, global_proposal_candidates(scope, on)),
+        (ReviewKind.SECOND_YEAR, list(second_year_candidates(scope, on))),
+        (ReviewKind.GLOBAL_PROPOSAL, list(global_proposal_candidates(scope, on))),
     ):
         for assignment in candidates:
             created.append(plan_review(assignment.beneficiary, author=author, kind=kind, due_on=on))

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, DateField, ExpressionWrapper, F, Max, When
 from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind
@@ -393,12 +393,31 @@ def step_deadline(case):
 
 
 def cases_in_progress(scope):
-    """Procédures en cours des personnes du périmètre (pour la liste des agents)."""
+    """Procédures en cours des personnes du périmètre (pour la liste des agents), l'échéance de l'étape en
+    cours la plus proche d'abord (celle de ``step_deadline``, calculée par la base : alias ``deadline``), les
+    étapes sans délai à la fin.
+
+    Délais par Département : une requête lit les Départements des procédures en cours (peu nombreux).
+    """
+    from parcours.accounts.models import Organisation
+
+    cases = SanctionCase.objects.filter(beneficiary__in=scope).exclude(status__in=FINAL)
+    departements = Organisation.objects.filter(pk__in=cases.order_by().values("beneficiary__departement_id"))
+    deadlines = [When(status=S.REFERRED, session__isnull=False, then=F("session__held_on"))]
+    for departement in departements:
+        for status, name in STEP_DEADLINES.items():
+            days = datetime.timedelta(days=get_delay(name, departement))
+            deadlines.append(
+                When(
+                    status=status,
+                    beneficiary__departement_id=departement.pk,
+                    then=ExpressionWrapper(F("status_since") + days, output_field=DateField()),
+                )
+            )
     return (
-        SanctionCase.objects.filter(beneficiary__in=scope)
-        .exclude(status__in=FINAL)
+        cases.alias(deadline=Case(*deadlines, default=None, output_field=DateField()))
         .select_related("beneficiary__departement", "beneficiary__territory", "session")
-        .order_by("status_since", "pk")
+        .order_by(F("deadline").asc(nulls_last=True), "status_since", "pk")
     )
 
 

@@ -628,6 +628,10 @@ def late_contracts(beneficiaries, on):
     ``beneficiaries`` : ensemble de départ (déjà restreint au périmètre de l'agent). Le délai est celui
     du Département de chaque personne. Annotations : ``orientation_notified_on``.
     """
+    # Seules les personnes qui ont une orientation au journal (peu nombreuses, index du type d'événement) :
+    # la date de la dernière n'est calculée que pour elles, pas pour tout le périmètre.
+    oriented = Event.objects.filter(kind__in=ORIENTATION_EVENT_KINDS).order_by().values("beneficiary_id")
+    beneficiaries = beneficiaries.filter(pk__in=oriented)
     annotated = with_orientation_notified_on(beneficiaries).filter(orientation_notified_on__isnull=False)
     signed_since = Contract.objects.filter(
         beneficiary=OuterRef("pk"),
@@ -643,10 +647,12 @@ def late_contracts(beneficiaries, on):
     return annotated.filter(scope)
 
 
+def contract_deadline_row(person, on):
+    """Ligne de l'écran des contrats en retard : (personne, notifiée le, échéance, jours de retard)."""
+    deadline = contract_deadline(person.orientation_notified_on, person.departement)
+    return (person, person.orientation_notified_on, deadline, (on - deadline).days)
+
+
 def contract_deadline_rows(beneficiaries, on):
-    """Lignes de l'écran des contrats en retard : (personne, notifiée le, échéance, jours de retard)."""
-    rows = []
-    for person in beneficiaries:
-        deadline = contract_deadline(person.orientation_notified_on, person.departement)
-        rows.append((person, person.orientation_notified_on, deadline, (on - deadline).days))
-    return rows
+    """Lignes de l'écran des contrats en retard (``contract_deadline_row`` de chaque personne)."""
+    return [contract_deadline_row(person, on) for person in beneficiaries]

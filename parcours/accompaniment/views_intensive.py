@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access, person_of
+from parcours.pathway import worklists
 
 from . import activities, exits, reviews, sanctions
 from .forms import (
@@ -32,7 +33,19 @@ from .forms import (
 )
 from .models import Exit, PlannedActivity, Review, SanctionCase, SanctionStatus, TeamSession
 from .permissions import access_for, is_departement_agent
-from .views import PAGE_SIZE, _add_errors, _beneficiary, _require_edit
+from .views import (
+    PAGE_SIZE,
+    PERSON_HEADER,
+    _add_errors,
+    _beneficiary,
+    _require_edit,
+    csv_date,
+    export_work_list,
+    person_cells,
+    wants_csv,
+    work_list,
+    work_list_context,
+)
 
 
 def _flash_errors(request, error):
@@ -237,16 +250,34 @@ def review_hold(request, review_pk):
 @require_GET
 def reviews_due(request):
     on = _date_param(request, "on")
-    scope = Beneficiary.objects.visible_to(request.user)
-    page = Paginator(reviews.reviews_due(scope, on, horizon_days=30), PAGE_SIZE).get_page(
+    work_filter, people = work_list(request)
+    due = reviews.reviews_due(people, on, horizon_days=30)
+    if wants_csv(request):
+        return export_work_list(
+            request,
+            worklists.with_referent_name(due, "beneficiary_id"),
+            people=due.values_list("beneficiary_id", "beneficiary__departement_id"),
+            header=[*PERSON_HEADER, "Type de revue", "Échéance", "En retard"],
+            row=lambda review: [
+                *person_cells(review.beneficiary, review.referent_name),
+                review.get_kind_display(),
+                csv_date(review.due_on),
+                "Oui" if review.due_on < on else "Non",
+            ],
+            filename="revues-a-tenir",
+            reason="Export CSV des revues à tenir",
+        )
+    page = Paginator(worklists.with_referent_name(due, "beneficiary_id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # « Mes personnes » : les désignations en cours de l'agent (les mêmes personnes, lues par son portefeuille).
+    referent = request.user if work_filter.mine else None
     context = {
         "title": "Revues à tenir",
         "on": on,
-        "page_obj": page,
-        "second_year": reviews.second_year_candidates(scope, on)[:PAGE_SIZE],
-        "global_proposals": reviews.global_proposal_candidates(scope, on)[:PAGE_SIZE],
+        "second_year": reviews.second_year_candidates(people, on, referent=referent)[:PAGE_SIZE],
+        "global_proposals": reviews.global_proposal_candidates(people, on, referent=referent)[:PAGE_SIZE],
+        **work_list_context(work_filter, page, on=on.isoformat()),
     }
     return render(request, "accompaniment/reviews_due.html", context)
 
@@ -366,15 +397,34 @@ def case_letter(request, case_pk):
 @require_GET
 def cases_in_progress(request):
     on = _date_param(request, "on")
-    scope = Beneficiary.objects.visible_to(request.user)
-    page = Paginator(sanctions.cases_in_progress(scope), PAGE_SIZE).get_page(request.GET.get("page"))
+    work_filter, people = work_list(request)
+    cases = sanctions.cases_in_progress(people)
+    if wants_csv(request):
+        return export_work_list(
+            request,
+            worklists.with_referent_name(cases, "beneficiary_id"),
+            people=cases.values_list("beneficiary_id", "beneficiary__departement_id"),
+            header=[*PERSON_HEADER, "Manquement", "Étape", "Depuis le", "Échéance"],
+            row=lambda case: [
+                *person_cells(case.beneficiary, case.referent_name),
+                case.get_ground_display(),
+                case.get_status_display(),
+                csv_date(case.status_since),
+                csv_date(sanctions.step_deadline(case)),
+            ],
+            filename="procedures-en-cours",
+            reason="Export CSV des procédures de suspension-remobilisation en cours",
+        )
+    page = Paginator(worklists.with_referent_name(cases, "beneficiary_id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [(case, sanctions.step_deadline(case)) for case in page.object_list]
     context = {
         "title": "Procédures de suspension-remobilisation en cours",
         "on": on,
-        "page_obj": page,
         "rows": rows,
-        "proposals": sanctions.absence_proposals(scope, on)[:PAGE_SIZE],
+        "proposals": sanctions.absence_proposals(people, on)[:PAGE_SIZE],
+        **work_list_context(work_filter, page, on=on.isoformat()),
     }
     return render(request, "accompaniment/cases_in_progress.html", context)
 
@@ -464,11 +514,34 @@ def employment_check(request, exit_pk):
 @require_GET
 def durable_checks_due(request):
     on = _date_param(request, "on")
-    scope = Beneficiary.objects.visible_to(request.user)
-    due = exits.durable_checks_due(scope, on)
-    page = Paginator(due, PAGE_SIZE).get_page(request.GET.get("page"))
+    work_filter, people = work_list(request, former=True)
+    due = exits.durable_checks_due_queryset(people, on)
+    if wants_csv(request):
+        return export_work_list(
+            request,
+            worklists.with_referent_name(due, "beneficiary_id", former=True),
+            people=due.values_list("beneficiary_id", "beneficiary__departement_id"),
+            header=[*PERSON_HEADER, "Emploi", "Type de contrat", "Prise de poste", "À vérifier depuis"],
+            row=lambda exit_: [
+                *person_cells(exit_.beneficiary, exit_.referent_name),
+                exit_.employer or exit_.get_reason_display(),
+                exit_.get_contract_type_display() if exit_.contract_type else "",
+                csv_date(exit_.job_started_on),
+                csv_date(exits.durable_check_due_on(exit_)),
+            ],
+            filename="verifications-6-mois",
+            reason="Export CSV des vérifications de l'emploi durable à faire",
+        )
+    page = Paginator(worklists.with_referent_name(due, "beneficiary_id", former=True), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [(e, exits.durable_check_due_on(e)) for e in page.object_list]
-    context = {"title": "Vérifications de l'emploi durable à faire", "on": on, "page_obj": page, "rows": rows}
+    context = {
+        "title": "Vérifications de l'emploi durable à faire",
+        "on": on,
+        "rows": rows,
+        **work_list_context(work_filter, page, on=on.isoformat()),
+    }
     return render(request, "accompaniment/durable_checks_due.html", context)
 
 
