@@ -79,6 +79,10 @@ ROLES = {
     "referent.redon@demo.parcours.fr": [
         ("portefeuille (Dép.)", "/orientation/portefeuille/"),
         ("liste (territoire)", "/beneficiaires/?q={name}"),
+        ("revues à tenir", "/accompagnement/revues/"),
+        ("contrats en retard", "/accompagnement/contrats/en-retard/"),
+        ("procédures", "/accompagnement/procedures/"),
+        ("vérifications 6 mois", "/accompagnement/sorties/verifications-6-mois/"),
     ],
 }
 API_PAGES = [("API personnes", "/api/v1/interop/personnes")]
