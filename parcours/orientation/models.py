@@ -455,6 +455,13 @@ class ReferentAssignment(models.Model):
         indexes = [
             models.Index(fields=["referent", "ended_on"], name="refassign_referent_open_idx"),
             models.Index(fields=["organisation", "ended_on"], name="refassign_org_open_idx"),
+            # Désignations en cours par ancienneté (revues de 2e année, propositions d'accompagnement global) :
+            # la base suit l'ordre de l'index et s'arrête à la page.
+            models.Index(
+                fields=["started_on", "id"],
+                condition=Q(ended_on__isnull=True),
+                name="refassign_open_started_idx",
+            ),
         ]
 
     def __str__(self):
