@@ -165,6 +165,13 @@ def _people_url(request, figure, **changes):
     return f"{reverse('indicators:people')}?{_query(request, figure=figure, **changes)}"
 
 
+def _can_drees(user):
+    from .drees import departements_for_aggregates
+
+    ids = departements_for_aggregates(user, active_memberships(user))
+    return ids is None or bool(ids)
+
+
 @access(Level.AGENT, description="Tableau de bord de pilotage (indicateurs agrégés du périmètre)")
 @require_GET
 def dashboard(request):
@@ -245,6 +252,9 @@ def dashboard(request):
         "charts": {c["id"].replace("-", "_"): c for c in charts_context},
         "by_organisation": by_organisation,
         "by_referent": by_referent,
+        # Lien vers le questionnaire DREES : seulement pour qui peut l'ouvrir (pas le délégué à la protection
+        # des données, qui n'a aucun Département d'agrégats).
+        "can_drees": _can_drees(request.user),
         "referent_organisations": referent_orgs,
         "breakdown_definitions": BREAKDOWN_DEFINITIONS,
         "can_list": f.can_list,

@@ -7,13 +7,12 @@ tour, rédige le contrat d'engagement et enregistre sa signature. À la fin, le 
 à sa date, et les indicateurs (``parcours.indicators.definitions``) lisent ces dates-là.
 
 Sans Chromium (``/usr/bin/chromium``), le module est ignoré, sauf si ``PARCOURS_BROWSER_TESTS=1`` : il
-échoue alors (l'intégration continue le positionne, pour que le test tourne vraiment).
+échoue alors (l'intégration continue le positionne, pour que le test tourne vraiment). Navigateur et onglet :
+``tests/browser/conftest.py``.
 """
 
 import datetime
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -31,6 +30,7 @@ from parcours.indicators.definitions import (
 from parcours.intake.services import import_flux
 from parcours.journal.models import Event
 from parcours.orientation.models import Attendance, DecisionStatus
+from tests.browser.conftest import BROWSER_MARKS, REQUIRED
 from tests.factories import (
     DepartementFactory,
     MembershipFactory,
@@ -39,63 +39,20 @@ from tests.factories import (
     make_nir,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("PARCOURS_BROWSER_TESTS") == "1"
-
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:
     if REQUIRED:
         raise
     pytest.skip("Playwright n'est pas installé (requirements-dev.txt)", allow_module_level=True)
 PASSWORD = "motdepasse-solide-2026"  # celui de ``UserFactory``
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRED,
-        reason="Chromium de Debian absent (/usr/bin/chromium) : `apt-get install chromium`, ou "
-        "PARCOURS_BROWSER_TESTS=1 pour rendre son absence bloquante.",
-    ),
-    # Serveur réel (``live_server``) : base transactionnelle, le référentiel du diagnostic chargé par
-    # migration est restauré après le test.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = BROWSER_MARKS
 
 FLUX_HEADER = (
     "organisme;matricule;role;nir;civilite;nom;prenom;date_naissance;adresse;email;code_postal;commune;code_insee;"
     "date_ouverture_droit;etat_droit;soumis_droits_devoirs"
 )
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.fail(f"PARCOURS_BROWSER_TESTS=1 mais Chromium est introuvable : {CHROMIUM}")
-    # L'API synchrone de Playwright fait tourner une boucle asyncio dans ce fil : Django refuserait alors
-    # l'ORM (SynchronousOnlyOperation) aux vérifications du test, qui ne sont pourtant pas asynchrones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, settings):
-    # Le serveur de test parle HTTP : des cookies « Secure » (réglage hors DEBUG) n'y circuleraient pas.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.problems = []  # erreurs JavaScript et violations de la CSP relevées pendant le parcours
-    page.on("console", lambda m: m.type == "error" and page.problems.append(f"{page.url} : {m.text}"))
-    page.on("pageerror", lambda e: page.problems.append(f"{page.url} : {e} {e.stack}"))
-    yield page
-    context.close()
 
 
 @pytest.fixture

@@ -17,4 +17,6 @@ def test_template_filter_agrees_with_the_number():
     assert template.render(Context({"n": 0})) == "0 revue prévue"
     assert template.render(Context({"n": 1})) == "1 revue prévue"
     assert template.render(Context({"n": 3})) == "3 revues prévues"
-    assert Template('{% load parcours_text %}{{ n|accord:"service" }}').render(Context({"n": 8})) == "services"
+    assert (
+        Template('{% load parcours_text %}{{ n|accord:"service" }}').render(Context({"n": 8})) == "services"
+    )

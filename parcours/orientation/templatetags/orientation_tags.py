@@ -54,3 +54,12 @@ def pathway_label(pathway):
     from parcours.orientation.models import Pathway
 
     return Pathway(pathway).label if pathway in Pathway.values else ""
+
+
+@register.simple_tag
+def is_orientation_team(user):
+    """Vrai si l'agent ouvre les files d'orientation et le traitement par lot (équipe d'orientation d'un
+    Département) : les onglets de ces pages ne sont montrés qu'à lui."""
+    from parcours.orientation.permissions import is_team
+
+    return is_team(user)

@@ -31,6 +31,7 @@ from parcours.beneficiaries.scope import followed_only
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
 from parcours.core.pagination import AFTER, BEFORE
+from parcours.orientation import permissions as orientation_permissions
 from parcours.www import story
 from parcours.www.forms import BeneficiaryFilterForm
 
@@ -182,6 +183,10 @@ def beneficiary_detail(request, pk):
         "snapshots": snapshots,
         "timeline": timeline,
         "situation": story.situation(beneficiary),
+        # Le volet d'orientation : équipe d'orientation, organisation qui suit la personne ou portefeuille.
+        "may_open_orientation": orientation_permissions.panel_scope(request.user)
+        .filter(pk=beneficiary.pk)
+        .exists(),
         "follow_ups": list(
             beneficiary.follow_ups.select_related("organisation", "referent").order_by(
                 F("ended_on").asc(nulls_first=True), "-started_on", "-pk"
