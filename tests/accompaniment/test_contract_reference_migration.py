@@ -13,6 +13,16 @@ AFTER = [("accompaniment", "0006_contract_unique_reference")]
 # l'attend le test suivant qui restaure le contenu sérialisé (parcours dans le navigateur).
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_duplicates_are_kept_and_suffixed():
+    try:
+        _check_duplicates_are_kept_and_suffixed()
+    finally:
+        # Le schéma revient à jour (toutes les migrations, celles d'après 0006 comprises) : les tests suivants
+        # de la même session en ont besoin.
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _check_duplicates_are_kept_and_suffixed():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     # État des modèles : toutes les autres applications à jour, l'accompagnement avant la contrainte.
