@@ -17,10 +17,7 @@ from django.db import migrations, models
 POSTGRES = """
 CREATE OR REPLACE FUNCTION indicators_cohort_mark_person() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO indicators_cohortdirty (beneficiary_id)
-    SELECT DISTINCT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE (n.departement_id, n.territory_id, n.household_id)
-        IS DISTINCT FROM (o.departement_id, o.territory_id, o.household_id);
+    INSERT INTO indicators_cohortdirty (beneficiary_id) VALUES (NEW.id);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -41,23 +38,26 @@ $$ LANGUAGE plpgsql;
 CREATE OR REPLACE FUNCTION indicators_cohort_mark_right_changed() RETURNS trigger AS $$
 BEGIN
     INSERT INTO indicators_cohortdirty (beneficiary_id)
-    SELECT DISTINCT b.id FROM beneficiaries_beneficiary b
-    JOIN (
-        SELECT o.household_id AS old_household, n.household_id AS new_household
-        FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.opened_on, n.household_id) IS DISTINCT FROM (o.opened_on, o.household_id)
-    ) changed ON b.household_id IN (changed.old_household, changed.new_household);
+    SELECT b.id FROM beneficiaries_beneficiary b WHERE b.household_id IN (OLD.household_id, NEW.household_id);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
-CREATE TRIGGER indicators_cohort_person AFTER UPDATE ON beneficiaries_beneficiary
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION indicators_cohort_mark_person();
+-- Mises à jour : déclencheurs par ligne filtrés par WHEN (évalué sans appel de fonction), et non par
+-- instruction sur les tables de transition : celles-ci n'ont ni index ni statistiques, et leur jointure
+-- (150 000 × 150 000 lignes à chaque import mensuel) partait en boucles imbriquées.
+CREATE TRIGGER indicators_cohort_person
+    AFTER UPDATE OF departement_id, territory_id, household_id ON beneficiaries_beneficiary
+    FOR EACH ROW WHEN (
+        OLD.departement_id IS DISTINCT FROM NEW.departement_id
+        OR OLD.territory_id IS DISTINCT FROM NEW.territory_id
+        OR OLD.household_id IS DISTINCT FROM NEW.household_id
+    ) EXECUTE FUNCTION indicators_cohort_mark_person();
 CREATE TRIGGER indicators_cohort_right_insert AFTER INSERT ON beneficiaries_rsaright
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION indicators_cohort_mark_right_new();
-CREATE TRIGGER indicators_cohort_right_update AFTER UPDATE ON beneficiaries_rsaright
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION indicators_cohort_mark_right_changed();
+CREATE TRIGGER indicators_cohort_right_update AFTER UPDATE OF opened_on, household_id ON beneficiaries_rsaright
+    FOR EACH ROW WHEN (
+        OLD.opened_on IS DISTINCT FROM NEW.opened_on OR OLD.household_id IS DISTINCT FROM NEW.household_id
+    ) EXECUTE FUNCTION indicators_cohort_mark_right_changed();
 CREATE TRIGGER indicators_cohort_right_delete AFTER DELETE ON beneficiaries_rsaright
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION indicators_cohort_mark_right_old();
 """
