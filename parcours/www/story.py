@@ -255,43 +255,36 @@ def sentence(event, names=None):
     return _fill(template, mid)
 
 
-def details(event, names=None):
-    """Les clés de la charge que la phrase ne dit pas (« Motif : … · Canal : … »), identifiants internes
-    exclus ; les clés non déclarées d'un événement ancien sont montrées telles quelles."""
+def _labelled(event, names, shown):
+    """« Libellé : valeur » des clés déclarées de la charge que ``shown(clé, valeur)`` retient, dans l'ordre de
+    la déclaration, puis les clés non déclarées d'un événement ancien, telles quelles."""
     data = event.data
     schema = SCHEMAS.get(event.kind)
-    names = names or {}
-    said = placeholders(SENTENCES.get(event.kind, ""))
-    parts = []
     declared = schema.keys if schema else ()
     for key in declared:
-        if data.get(key) is None or data.get(key) == "" or key.name in said:
-            continue
-        if key.name.endswith("_id") and key.ref is None:  # numéro interne : rien à lire pour l'agent
-            continue
-        parts.append(f"{key.label} : {fr_value(key, data[key], schema.values_of(key), names)}")
-    for name, value in data.items():  # clé non déclarée (événement ancien) : affichée telle quelle
+        if data.get(key) is not None and shown(key, data[key]):
+            yield f"{key.label} : {fr_value(key, data[key], schema.values_of(key), names)}"
+    for name, value in data.items():
         if name not in declared and value not in (None, ""):
-            parts.append(f"{name.replace('_', ' ')} : {value}")
-    return " · ".join(parts)
+            yield f"{name.replace('_', ' ')} : {value}"
+
+
+def details(event, names=None):
+    """Les clés de la charge que la phrase ne dit pas (« Motif : … · Canal : … »), identifiants internes
+    exclus (numéros sans rien à lire pour l'agent) ; les clés non déclarées d'un événement ancien sont montrées
+    telles quelles."""
+    said = placeholders(SENTENCES.get(event.kind, ""))
+
+    def shown(key, value):
+        internal = key.name.endswith("_id") and key.ref is None
+        return value != "" and key.name not in said and not internal
+
+    return " · ".join(_labelled(event, names or {}, shown))
 
 
 def summarise_event(event, names=None):
-    """Toutes les clés de la charge, libellées (« État du droit : Droit clos · Motif : … ») : pour les
-    exports et les écrans qui montrent le détail brut."""
-    data = event.data
-    schema = SCHEMAS.get(event.kind)
-    names = names or {}
-    parts = []
-    declared = schema.keys if schema else ()
-    for key in declared:
-        if data.get(key) is None:
-            continue
-        parts.append(f"{key.label} : {fr_value(key, data[key], schema.values_of(key), names)}")
-    for name, value in data.items():
-        if name not in declared and value not in (None, ""):
-            parts.append(f"{name.replace('_', ' ')} : {value}")
-    return " · ".join(parts)
+    """Toutes les clés de la charge, libellées (« État du droit : Droit clos · Motif : … »)."""
+    return " · ".join(_labelled(event, names or {}, lambda key, value: True))
 
 
 @dataclass
@@ -333,10 +326,7 @@ def timeline(events):
 class Deadline:
     on: datetime.date
     label: str
-
-    @property
-    def overdue(self):
-        return self.on < timezone.localdate()
+    overdue: bool = False  # passée au jour de la situation (``situation(…, today)``)
 
 
 @dataclass
@@ -448,5 +438,7 @@ def situation(beneficiary, today=None):
                 f"rendez-vous ({_lower_first(appointment.get_kind_display())}) à {moment:%H:%M}",
             )
         )
+    for deadline in found:
+        deadline.overdue = deadline.on < today
     found.sort(key=lambda deadline: deadline.on)
     return Situation(stage, detail, found)
