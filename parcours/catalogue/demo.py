@@ -23,8 +23,6 @@ Même graine, même catalogue ; écrit en masse (quelques dixièmes de seconde).
 
 import datetime
 import random
-import re
-import unicodedata
 from decimal import Decimal
 
 from data_inclusion.schema import v1
@@ -33,6 +31,7 @@ from . import conf
 from .models import Commune, Origin, Service, ServiceLocalData, Structure
 from .schema import check, quality_score
 from .text import name_key
+from .text import slug as slug_of
 
 DEMO_SOURCE = "demo"
 REGION_BRETAGNE = "53"
@@ -523,12 +522,6 @@ REMOTE_SERVICES = [
 ]
 
 
-def _slug(text):
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-
-
 def _ensure_communes(territories):
     """Communes du territoire (et Rennes) ajoutées au référentiel si elles n'y sont pas encore."""
     rows = [(insee, postal, name) for spec in territories for insee, postal, name, _ in spec["communes"]]
@@ -590,7 +583,7 @@ class _Builder:
         local = organisation is not None
         source = self.local_source if local else DEMO_SOURCE
         lat, lon = self.position(insee)
-        slug = _slug(nom)
+        slug = slug_of(nom)
         structure = Structure(
             source=source,
             di_id=f"{source}--structure-{slug}",

@@ -8,8 +8,6 @@ l'enregistrement importé quand même ; un champ obligatoire absent rejette la l
 
 import datetime
 import json
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from . import conf
 from .geo import valid_coordinates
 from .models import CatalogueImport, Commune, Origin, Service, Structure
 from .schema import ERROR, WARNING, Issue, clean_record, coerce
+from .text import slug
 
 BATCH = 200
 
@@ -54,11 +53,6 @@ class ParsedInput:
 
 # --------------------------------------------------------------------------------------------------
 # Lecture des fichiers
-
-
-def _slugify(value):
-    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", value).strip("-") or "tableur"
 
 
 def detect_format(path):
@@ -347,7 +341,7 @@ def import_catalogue(paths, fmt="auto", source=None, deactivate=True, user=None,
     files, parsed = parse(paths, fmt)
     own_source = conf.get("source")
     if parsed.format == "xlsx" and not source:
-        source = _slugify(files[0].stem)
+        source = slug(files[0].stem) or "tableur"
     report = {
         "format": parsed.format,
         "files": [f.name for f in files],

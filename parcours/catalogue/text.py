@@ -80,3 +80,10 @@ def query_terms(text):
     """Termes significatifs d'une requête, normalisés et réduits au singulier."""
     words = normalize(text).split()
     return [_stem(w) for w in words if w not in STOPWORDS]
+
+
+def slug(text):
+    """« Mission locale de Redon » → « mission-locale-de-redon » : minuscules ASCII sans accents, tirets entre
+    les mots ; identifiants stables des structures de démonstration et des sources importées."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return _NON_WORD.sub("-", text).strip("-")
