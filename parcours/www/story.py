@@ -59,7 +59,7 @@ SENTENCES = {
     K.ORIENTED: "Orientation[ vers {decision_organisation}] (parcours {pathway}) notifiée",
     K.REORIENTED: "Réorientation[ vers {decision_organisation}] (parcours {pathway}) notifiée",
     K.ORIENTATION_CANCELLED: "Orientation annulée : {reason}",
-    K.ORIENTATION_EXEMPTED: "Dispensé d'orientation[ jusqu'au {ends_on}] : {reason}",
+    K.ORIENTATION_EXEMPTED: "Dispense d'orientation[ jusqu'au {ends_on}] : {reason}",
     K.ORIENTATION_EXEMPTION_ENDED: "Fin de la dispense d'orientation",
     K.REORIENTATION_REQUESTED: "Réorientation demandée[ vers {organisation_id}][ (parcours {pathway})]",
     K.REORIENTATION_ACCEPTED: "Demande de réorientation acceptée[ : {reason}]",
@@ -282,11 +282,6 @@ def details(event, names=None):
     return " · ".join(_labelled(event, names or {}, shown))
 
 
-def summarise_event(event, names=None):
-    """Toutes les clés de la charge, libellées (« État du droit : Droit clos · Motif : … »)."""
-    return " · ".join(_labelled(event, names or {}, lambda key, value: True))
-
-
 @dataclass
 class Line:
     """Une ligne de la frise."""
@@ -344,43 +339,78 @@ class Situation:
 
 def situation(beneficiary, today=None):
     """L'étape du parcours lue dans les tables d'état (droit, orientation, contrat, sortie) et les échéances
-    à venir (délai d'orientation, signature du contrat, révision, revue, rendez-vous). Six requêtes au plus."""
+    à venir (délai d'orientation, signature du contrat, révision, revue, rendez-vous). Cinq requêtes au plus
+    (celles de ``situations`` pour une personne)."""
+    return situations([beneficiary], today)[beneficiary.pk]
+
+
+def _first_by_person(queryset, ids):
+    """{identifiant de la personne: première ligne de ``queryset`` (dans son ordre)} pour les personnes ``ids``
+    (une requête pour toutes)."""
+    found = {}
+    for row in queryset.filter(beneficiary_id__in=ids):
+        found.setdefault(row.beneficiary_id, row)
+    return found
+
+
+def situations(beneficiaries, today=None):
+    """``{identifiant: Situation}`` de plusieurs personnes (la règle de ``situation``, écrite une fois) : cinq
+    requêtes quel que soit leur nombre (décisions, contrats, sorties, revues, rendez-vous), pour les listes
+    (« mes personnes » de l'accueil). Le Département de chaque personne doit être chargé (``select_related``)
+    pour ne pas coûter une requête par personne."""
     from parcours.accompaniment.models import Contract, ContractStatus, Exit, Review, ReviewStatus
-    from parcours.accompaniment.services import contract_deadline
-    from parcours.beneficiaries.models import CLOSED_STATES
     from parcours.orientation.models import Appointment, Attendance, DecisionStatus, OrientationDecision
-    from parcours.orientation.queues import deadlines as orientation_deadlines
 
     today = today or timezone.localdate()
+    people = list(beneficiaries)
+    if not people:
+        return {}
+    ids = sorted({person.pk for person in people})
+    decisions = _first_by_person(
+        OrientationDecision.objects.filter(is_current=True)
+        .exclude(status=DecisionStatus.CANCELLED)
+        .select_related("organisation")
+        .order_by("beneficiary_id", "-decided_on", "-pk"),
+        ids,
+    )
+    contracts = _first_by_person(
+        Contract.objects.filter(status=ContractStatus.SIGNED).order_by("beneficiary_id", "-signed_on", "-pk"),
+        ids,
+    )
+    exits = _first_by_person(Exit.objects.order_by("beneficiary_id", "-exited_on", "-pk"), ids)
+    reviews = _first_by_person(
+        Review.objects.filter(status=ReviewStatus.PLANNED).order_by("beneficiary_id", "due_on", "pk"), ids
+    )
+    appointments = _first_by_person(
+        Appointment.objects.filter(attendance=Attendance.PLANNED, starts_at__date__gte=today).order_by(
+            "beneficiary_id", "starts_at", "pk"
+        ),
+        ids,
+    )
+    return {
+        person.pk: _situation_of(
+            person,
+            today,
+            decision=decisions.get(person.pk),
+            contract=contracts.get(person.pk),
+            last_exit=exits.get(person.pk),
+            review=reviews.get(person.pk),
+            appointment=appointments.get(person.pk),
+        )
+        for person in people
+    }
+
+
+def _situation_of(beneficiary, today, *, decision, contract, last_exit, review, appointment):
+    """La situation d'une personne à partir de ses lignes d'état déjà lues (aucune requête)."""
+    from parcours.accompaniment.services import contract_deadline
+    from parcours.beneficiaries.models import CLOSED_STATES
+    from parcours.orientation.models import DecisionStatus
+    from parcours.orientation.queues import deadlines as orientation_deadlines
+
     departement = beneficiary.departement
     t0 = beneficiary.new_entrant_t0
     found = []
-
-    decision = (
-        OrientationDecision.objects.filter(beneficiary=beneficiary, is_current=True)
-        .exclude(status=DecisionStatus.CANCELLED)
-        .select_related("organisation")
-        .order_by("-decided_on", "-pk")
-        .first()
-    )
-    contract = (
-        Contract.objects.filter(beneficiary=beneficiary, status=ContractStatus.SIGNED)
-        .order_by("-signed_on", "-pk")
-        .first()
-    )
-    last_exit = Exit.objects.filter(beneficiary=beneficiary).order_by("-exited_on", "-pk").first()
-    review = (
-        Review.objects.filter(beneficiary=beneficiary, status=ReviewStatus.PLANNED).order_by("due_on").first()
-    )
-    appointment = (
-        Appointment.objects.filter(
-            beneficiary=beneficiary,
-            attendance=Attendance.PLANNED,
-            starts_at__date__gte=today,
-        )
-        .order_by("starts_at")
-        .first()
-    )
     oriented_since_t0 = (
         decision is not None
         and decision.status == DecisionStatus.NOTIFIED

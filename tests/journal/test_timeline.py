@@ -14,7 +14,7 @@ from parcours.accounts.models import Role
 from parcours.journal.models import Event, EventKind
 from parcours.journal.services import record
 from parcours.orientation.models import DecisionStatus, OrientationDecision, Pathway
-from parcours.www.story import SENTENCES, placeholders, summarise_event
+from parcours.www.story import SENTENCES, details, placeholders, sentence
 from tests.factories import BeneficiaryFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,9 +111,9 @@ def test_old_events_with_french_keys_are_shown_with_declared_labels():
         occurred_on=D(2026, 5, 20),
         payload={"sortie": 4, "motif": "emploi", "contrat": "cdi", "inconnue": "x"},
     )
-    summary = summarise_event(event)
-    assert summary.startswith("Sortie : n° 4 · Motif : Emploi salarié · Contrat de travail : CDI")
-    assert summary.endswith("inconnue : x")
+    assert sentence(event) == "Sortie de l'accompagnement : emploi salarié"
+    # Le motif est dit par la phrase, le numéro de sortie est interne ; la clé inconnue est montrée telle quelle.
+    assert details(event) == "Contrat de travail : CDI · inconnue : x"
 
 
 def test_names_are_read_once_per_kind_of_object(client):
