@@ -97,6 +97,32 @@ class RsaRight(TracksLoadedValues):
         return f"Droit RSA {self.household} ({self.get_state_display()})"
 
 
+def scope_parts(user, *, state_aggregates=False):
+    """Le périmètre d'un agent authentifié (hors super-utilisateur), écrit une fois : les conditions sur les
+    personnes venues de ses Départements (limitées au territoire de l'appartenance) et, pour les agrégats,
+    de l'État rattaché à un Département ; et ses organisations partenaires, qui couvrent les personnes
+    qu'elles suivent. Le délégué à la protection des données contrôle le journal, pas les dossiers : son
+    appartenance n'ouvre rien ; l'État ne voit personne, il compte (``state_aggregates``)."""
+    from parcours.accounts.roles import memberships_of
+
+    conditions, partners = [], []
+    for membership in memberships_of(user):
+        org = membership.organisation
+        if membership.role == Role.DPO:
+            continue
+        if org.kind == OrganisationKind.DEPARTEMENT:
+            part = Q(departement_id=org.pk)
+            if membership.territory_id:
+                part &= Q(territory_id=membership.territory_id)
+            conditions.append(part)
+        elif org.kind == OrganisationKind.ETAT:
+            if state_aggregates and org.departement_id:
+                conditions.append(Q(departement_id=org.departement_id))
+        elif all(p.pk != org.pk for p in partners):
+            partners.append(org)
+    return conditions, partners
+
+
 class BeneficiaryQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Les bénéficiaires que l'agent a le droit de voir (périmètre de ses organisations)."""
@@ -112,29 +138,12 @@ class BeneficiaryQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        from parcours.accounts.roles import memberships_of
-
+        conditions, partners = scope_parts(user, state_aggregates=state_aggregates)
         scope = Q(pk__in=[])
-        partners = {}
-        for membership in memberships_of(user):
-            org = membership.organisation
-            if membership.role == Role.DPO:
-                continue  # le délégué à la protection des données contrôle le journal, pas les dossiers
-            if org.kind == OrganisationKind.DEPARTEMENT:
-                part = Q(departement_id=org.pk)
-                if membership.territory_id:
-                    part &= Q(territory_id=membership.territory_id)
-            elif org.kind == OrganisationKind.ETAT:
-                # L'État ne voit aucune personne ; il compte tout le Département auquel il est rattaché.
-                if not (state_aggregates and org.departement_id):
-                    continue
-                part = Q(departement_id=org.departement_id)
-            else:
-                partners[org.pk] = org
-                continue
-            scope |= part
+        for condition in conditions:
+            scope |= condition
         if partners:
-            followed = FollowUp.objects.following_any(partners.values()).values("beneficiary")
+            followed = FollowUp.objects.following_any(partners).values("beneficiary")
             scope |= Q(pk__in=followed)
         return self.filter(scope)
 

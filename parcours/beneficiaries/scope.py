@@ -10,10 +10,10 @@ L'État ne couvre personne (il compte, ``countable_by``, sans voir). Les ensembl
 couvrantes par leurs rôles.
 """
 
-from parcours.accounts.models import OrganisationKind, Role
+from parcours.accounts.models import OrganisationKind
 from parcours.accounts.roles import memberships_of
 
-from .models import FollowUp
+from .models import FollowUp, scope_parts
 
 
 def covers_as_departement(membership, beneficiary):
@@ -57,12 +57,5 @@ def followed_only(user):
     (super-utilisateur, Département, aucune organisation partenaire)."""
     if not user.is_authenticated or user.is_superuser:
         return None
-    partners = []
-    for membership in memberships_of(user):
-        if membership.role == Role.DPO:
-            continue
-        if membership.organisation.kind == OrganisationKind.DEPARTEMENT:
-            return None
-        if is_partner(membership.organisation):
-            partners.append(membership.organisation)
-    return partners or None
+    conditions, partners = scope_parts(user)
+    return None if conditions else (partners or None)
