@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from parcours.accounts.models import Organisation, User
+from parcours.accounts.models import Membership, Organisation, User
 from parcours.journal.kinds import EventKind
 from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER, Payload
 
@@ -292,10 +292,12 @@ class Line:
     author: str  # « par Yann Morvan (France Travail Redon) », « import « flux.csv » », ou vide
 
 
-def _author(event):
+def _author(event, members):
+    """« par Yann Morvan (Département …) » : l'organisation de l'événement n'est dite après l'agent que s'il en
+    est membre — sur une orientation ou une désignation, c'est l'organisation visée, non celle de l'agent."""
     if event.actor_id:
         who = f"par {event.actor}"
-        if event.organisation_id:
+        if event.organisation_id and (event.actor_id, event.organisation_id) in members:
             who += f" ({event.organisation.name})"
         return who
     if event.batch_id:
@@ -311,7 +313,18 @@ def timeline(events):
     requête par sorte."""
     events = list(events)
     names = referenced_names(events)
-    return [Line(event, sentence(event, names), details(event, names), _author(event)) for event in events]
+    pairs = {(e.actor_id, e.organisation_id) for e in events if e.actor_id and e.organisation_id}
+    members = set()
+    if pairs:
+        members = set(
+            Membership.objects.filter(
+                user_id__in={a for a, _ in pairs}, organisation_id__in={o for _, o in pairs}
+            ).values_list("user_id", "organisation_id")
+        )
+    return [
+        Line(event, sentence(event, names), details(event, names), _author(event, members))
+        for event in events
+    ]
 
 
 # --- étape du parcours et prochaine échéance --------------------------------------------------------------

@@ -86,6 +86,40 @@ def test_timeline_is_written_in_sentences_with_names(client):
         assert raw not in html, raw
 
 
+def test_the_author_organisation_is_said_only_when_the_agent_belongs_to_it(client):
+    """Une orientation vers France Travail enregistrée par un agent du Département : l'organisation de
+    l'événement est l'organisation visée, elle ne doit pas être donnée pour celle de l'agent."""
+    person = BeneficiaryFactory()
+    agency = OrganisationFactory(name="France Travail Redon")
+    orienter = MembershipFactory(
+        organisation=person.departement, user__first_name="Yann", user__last_name="Morvan"
+    ).user
+    counsellor = MembershipFactory(
+        organisation=agency, user__first_name="Sophie", user__last_name="Hamon"
+    ).user
+    record(
+        person,
+        EventKind.REFERENT_ASSIGNED,
+        on=D(2026, 3, 9),
+        actor=orienter,
+        organisation=agency,
+        assignment_id=8,
+        referent_id=counsellor.pk,
+    )
+    record(
+        person,
+        EventKind.CONTACT_UPDATED,
+        on=D(2026, 3, 12),
+        actor=counsellor,
+        organisation=agency,
+        fields=["phone"],
+    )
+    html = _page(client, person)
+    assert "par Yann Morvan (France Travail Redon)" not in html
+    assert "par Yann Morvan" in html
+    assert "par Sophie Hamon (France Travail Redon)" in html
+
+
 def test_every_event_kind_has_a_sentence_using_declared_keys():
     from parcours.journal.payload import SCHEMAS
     from parcours.www.story import DECISION_ORGANISATION
