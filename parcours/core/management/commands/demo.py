@@ -165,7 +165,11 @@ class Command(BaseCommand):
                 f"{orientation.get('referents', 0)} référents désignés, {orientation.get('contrats', 0)} contrats signés"
             )
         write("")
-        write("Pour vous connecter : lancez « parcours serve » puis ouvrez " + summary["url"])
+        write(
+            "Pour vous connecter : ouvrez "
+            + summary["url"]
+            + " (servi par « make run », ou lancez « parcours serve »)"
+        )
         write(f"Mot de passe de tous les comptes : {summary['mot_de_passe']}")
         for email, *_rest in AGENTS:
             write(f"  {email:<38} {summary['comptes'][email]}{_territory_note(email)}")
