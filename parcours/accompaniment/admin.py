@@ -12,6 +12,7 @@ from .models import (
     SanctionCase,
     Situation,
     TeamSession,
+    TeamSessionGuest,
     Theme,
 )
 
@@ -80,13 +81,20 @@ class ContractAdmin(admin.ModelAdmin):
 # --- étapes 7 à 10 et espace de la personne -------------------------------------------------------------
 
 
+class TeamSessionGuestInline(admin.TabularInline):
+    model = TeamSessionGuest
+    extra = 0
+
+
 @admin.register(TeamSession)
 class TeamSessionAdmin(admin.ModelAdmin):
-    """Séances de l'équipe pluridisciplinaire : membres convoqués et présents (quorum), convocations."""
+    """Séances de l'équipe pluridisciplinaire : membres convoqués et présents (quorum), convocations. Les pages
+    « Séances de l'équipe pluridisciplinaire » (``accompaniment:session_list``) font la même chose pour les agents."""
 
-    list_display = ("held_on", "level", "departement", "place", "convened_on")
+    list_display = ("held_on", "level", "departement", "territory", "place", "convened_on")
     list_filter = ("level", "departement")
     filter_horizontal = ("members", "present")
+    inlines = [TeamSessionGuestInline]
 
 
 @admin.register(SanctionCase)

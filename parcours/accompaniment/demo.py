@@ -15,7 +15,7 @@ from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.orientation.models import Appointment
 
 from . import activities, exits, person_space, reviews, sanctions, services
-from .models import Objective, TeamSession
+from .models import Objective, TeamSession, TeamSessionGuest
 
 PERSON_EMAIL = "personne@demo.parcours.fr"
 
@@ -154,17 +154,36 @@ def populate_demo(departement, agents, *, seed=2026, today=None):
         )
     ]
     past = TeamSession.objects.create(
-        departement=departement, level=1, held_on=day(60), place="Redon", convened_on=day(75)
+        departement=departement,
+        level=1,
+        held_on=day(60),
+        starts_at=datetime.time(9, 30),
+        place="Espace départemental des solidarités, Redon",
+        convened_on=day(75),
     )
     upcoming = TeamSession.objects.create(
         departement=departement,
         level=2,
         held_on=today + datetime.timedelta(days=15),
+        starts_at=datetime.time(14, 0),
         place="Hôtel du Département, Rennes",
         convened_on=today,
     )
     for session in (past, upcoming):
         session.members.set(members)
+        # Membres extérieurs (CASF L262-39) : France Travail, insertion, représentant des bénéficiaires.
+        for name, quality, organisation in (
+            ("Claire Morvan", "france_travail", "France Travail Redon"),
+            ("Yann Le Goff", "insertion", "Tremplin Vilaine"),
+            ("Sylvie Hamon", "beneficiaire", "Collectif des allocataires du Pays de Redon"),
+        ):
+            TeamSessionGuest.objects.create(
+                session=session,
+                name=name,
+                quality=quality,
+                organisation=organisation,
+                present=session is past,
+            )
     past.present.set(members[:4])
     path = [
         ("notice_sent", day(115), {}),
@@ -183,6 +202,7 @@ def populate_demo(departement, agents, *, seed=2026, today=None):
             {
                 "team_opinion": "Suspension de 30 % pendant 1 mois ; reprendre contact.",
                 "proposed_decision": "suspension",
+                "favourable": True,
             },
         ),
         (

@@ -524,7 +524,17 @@ class TeamSession(models.Model):
     level = models.PositiveSmallIntegerField(
         "niveau", choices=[(1, "Niveau 1 (local)"), (2, "Niveau 2 (départemental)")], default=1
     )
+    territory = models.ForeignKey(
+        "accounts.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="territoire",
+        help_text="Séance locale d'un territoire ; vide pour une séance départementale.",
+    )
     held_on = models.DateField("date de la séance")
+    starts_at = models.TimeField("heure de début", null=True, blank=True)
     place = models.CharField("lieu", max_length=300, blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="team_sessions", verbose_name="membres convoqués"
@@ -542,6 +552,38 @@ class TeamSession(models.Model):
 
     def __str__(self):
         return f"Équipe pluridisciplinaire niveau {self.level} du {self.held_on:%d/%m/%Y}"
+
+    def present_count(self):
+        """Membres présents (agents et membres extérieurs) : le quorum se compte sur ce nombre."""
+        return self.present.count() + self.guests.filter(present=True).count()
+
+
+class GuestQuality(models.TextChoices):
+    """Qualité d'un membre extérieur de l'équipe pluridisciplinaire (CASF L262-39)."""
+
+    FRANCE_TRAVAIL = "france_travail", "Représentant de France Travail"
+    INSERTION = "insertion", "Professionnel de l'insertion (association, PLIE, maison de l'emploi)"
+    BENEFICIARY = "beneficiaire", "Représentant des bénéficiaires du RSA"
+    DEPARTEMENT = "departement", "Représentant du Département"
+    OTHER = "autre", "Autre qualité"
+
+
+class TeamSessionGuest(models.Model):
+    """Membre de l'équipe pluridisciplinaire qui n'a pas de compte d'agent : nom, qualité, présence."""
+
+    session = models.ForeignKey(TeamSession, on_delete=models.CASCADE, related_name="guests")
+    name = models.CharField("nom", max_length=200)
+    quality = models.CharField("qualité", max_length=20, choices=GuestQuality.choices)
+    organisation = models.CharField("organisme", max_length=200, blank=True)
+    present = models.BooleanField("présent", default=False)
+
+    class Meta:
+        verbose_name = "membre extérieur de l'équipe pluridisciplinaire"
+        verbose_name_plural = "membres extérieurs de l'équipe pluridisciplinaire"
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_quality_display()})"
 
 
 class SanctionGround(models.TextChoices):
@@ -595,6 +637,7 @@ class SanctionCase(models.Model):
         TeamSession, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     team_opinion = models.TextField("avis de l'équipe pluridisciplinaire", blank=True)
+    opinion_favourable = models.BooleanField("avis favorable à la sanction envisagée", null=True, blank=True)
     proposed_decision = models.CharField(
         "sanction proposée par l'équipe", max_length=12, choices=SanctionDecision.choices, blank=True
     )

@@ -16,14 +16,31 @@ Un seul mécanisme, appelé par les vues et les services :
 from dataclasses import dataclass
 
 from parcours.accounts.models import OrganisationKind
-from parcours.accounts.roles import EDITING, SENSITIVE
+from parcours.accounts.roles import DEPARTEMENT, EDITING, SENSITIVE, Capability
 from parcours.beneficiaries.scope import covering_memberships
 
 # Noms d'avant l'unification (``parcours.accounts.roles``), gardés pour les appelants.
 EDIT_ROLES = EDITING
 SENSITIVE_ROLES = SENSITIVE
 
-__all__ = ["Access", "access_for", "covering_memberships", "is_departement_agent"]
+__all__ = [
+    "TEAM_SESSION_MANAGER",
+    "Access",
+    "access_for",
+    "covering_memberships",
+    "is_departement_agent",
+]
+
+#: Séances de l'équipe pluridisciplinaire : les agents du Département qui conduisent les procédures de sanction
+#: (mêmes rôles que l'avis, la décision et la notification, ``is_departement_agent``) ; le périmètre fin
+#: (Département, territoire de l'appartenance) est celui de ``sessions.sessions_visible_to``.
+TEAM_SESSION_MANAGER = Capability(
+    "séances de l'équipe pluridisciplinaire",
+    EDITING,
+    "Les séances de l'équipe pluridisciplinaire sont réservées aux référents, chargés d'orientation et "
+    "administrateurs du Département.",
+    kinds=DEPARTEMENT,
+)
 
 
 @dataclass(frozen=True)

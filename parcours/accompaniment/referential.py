@@ -101,6 +101,36 @@ LABEL_CORRECTIONS = {
     "Inscription à Pôle emploi": "Inscription à France Travail",
     "Inscrit à Pôle emploi": "Inscrit à France Travail",
     "Prêt  à suivre une formation": "Prêt à suivre une formation",
+    "Prestation Pole emploi": "Prestation France Travail",
+    "Enfant(s) de moins de 3 ans sans solution de garde": "Enfant de moins de 3 ans sans solution de garde",
+    "Enfant(s) en situation de handicap": "Enfant en situation de handicap",
+    "Contrainte horaires": "Contraintes horaires",
+    "Difficulté a réaliser des démarches administratives en ligne": (
+        "Difficulté à réaliser des démarches administratives en ligne"
+    ),
+    "Demande d'aide au Fond de Solidarité pour le Logement": (
+        "Demande d'aide au Fonds de solidarité pour le logement (FSL)"
+    ),
+    "Intervention face à une procédure expulsion": "Intervention face à une procédure d'expulsion",
+    "Réalisation d’un plan d’apurement dette": "Réalisation d’un plan d’apurement de dette",
+    "Réalisation d’une demande de prestation ou / droit CAF/MSA ( allocation familiale, PAJE… )": (
+        "Réalisation d’une demande de prestation ou de droit CAF/MSA (allocation familiale, PAJE…)"
+    ),
+    "Réalisation d’une demande prestation ou aide de la Sécurité sociale  (indemnité journalière… )": (
+        "Réalisation d’une demande de prestation ou d’aide de la Sécurité sociale (indemnités journalières…)"
+    ),
+    "Réalisation d'une demande de mesure de protection administrative ou juridique\"": (
+        "Réalisation d'une demande de mesure de protection administrative ou juridique"
+    ),
+    "Inscription permis/code de la route( auto-école, internet… )": (
+        "Inscription au permis ou au code de la route (auto-école, internet…)"
+    ),
+    "Ecrivain Public Numérique": "Écrivain public numérique",
+    "Evaluation RQTH": "Évaluation RQTH",
+    "Ecole de la 2ème chance": "École de la 2e chance",
+    "Mettre en place une mesure de protection financières (tutelles, curatelles, …)": (
+        "Mettre en place une mesure de protection financière (tutelle, curatelle…)"
+    ),
 }
 
 

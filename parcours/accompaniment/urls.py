@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from . import views_intensive as intensive
+from . import views_sessions as team
 
 app_name = "accompaniment"
 
@@ -32,6 +33,23 @@ urlpatterns = [
     path("procedures/<int:case_pk>/", intensive.case_detail, name="case_detail"),
     path("procedures/<int:case_pk>/courrier/", intensive.case_letter, name="case_letter"),
     path("equipes/<int:session_pk>/synthese/", intensive.session_summary, name="session_summary"),
+    # Séances de l'équipe pluridisciplinaire : calendrier, composition, ordre du jour, avis, documents
+    path("equipes/", team.session_list, name="session_list"),
+    path("equipes/nouvelle/", team.session_new, name="session_new"),
+    path("equipes/<int:session_pk>/", team.session_detail, name="session_detail"),
+    path("equipes/<int:session_pk>/modifier/", team.session_edit, name="session_edit"),
+    path("equipes/<int:session_pk>/membres/", team.session_guest, name="session_guest"),
+    path("equipes/<int:session_pk>/presence/", team.session_presence, name="session_presence"),
+    path("equipes/<int:session_pk>/ordre-du-jour/", team.session_agenda, name="session_agenda"),
+    path(
+        "equipes/<int:session_pk>/procedures/<int:case_pk>/avis/",
+        team.session_opinion,
+        name="session_opinion",
+    ),
+    path("equipes/<int:session_pk>/convocations/", team.session_convocations, name="session_convocations"),
+    path("equipes/<int:session_pk>/proces-verbal.pdf", team.session_minutes, name="session_minutes"),
+    path("procedures/<int:case_pk>/seance/", team.case_agenda, name="case_agenda"),
+    path("procedures/<int:case_pk>/convocation/", team.case_convocation, name="case_convocation"),
     path("beneficiaires/<int:pk>/sorties/", intensive.exit_list, name="exit_list"),
     path("sorties/<int:exit_pk>/suivi/", intensive.employment_check, name="employment_check"),
     path("sorties/verifications-6-mois/", intensive.durable_checks_due, name="durable_checks_due"),

@@ -32,7 +32,7 @@ from .forms import (
     ReviewPlanForm,
 )
 from .models import Exit, PlannedActivity, Review, SanctionCase, SanctionStatus, TeamSession
-from .permissions import access_for, is_departement_agent
+from .permissions import TEAM_SESSION_MANAGER, access_for, is_departement_agent
 from .views import (
     PAGE_SIZE,
     PERSON_HEADER,
@@ -331,7 +331,9 @@ def case_detail(request, case_pk):
     allowed = [
         s
         for s in sanctions.TRANSITIONS[case.status]
-        if departement_agent or s not in sanctions.DEPARTEMENT_STEPS
+        if (departement_agent or s not in sanctions.DEPARTEMENT_STEPS)
+        # Le retrait de l'ordre du jour passe par la séance (``sessions.withdraw_case``).
+        and not (case.status == SanctionStatus.REFERRED and s in sanctions.WITHDRAWAL)
     ]
     allowed.sort(key=list(SanctionStatus.values).index)
     form = CaseStepForm(
@@ -370,8 +372,28 @@ def case_detail(request, case_pk):
         deadline=sanctions.step_deadline(case),
         form=form if access.can_edit and allowed else None,
         letter=sanctions.letter(case),
+        **_session_context(request, case),
     )
     return render(request, "accompaniment/case_detail.html", context)
+
+
+def _session_context(request, case):
+    """Séance de la procédure (lien, convocation, retrait) et séances à venir où l'inscrire, pour un agent qui
+    gère les séances de l'équipe pluridisciplinaire."""
+    from . import sessions
+
+    if not TEAM_SESSION_MANAGER.allows(request.user):
+        return {"manages_sessions": False}
+    managed = (
+        case.session_id and sessions.sessions_visible_to(request.user).filter(pk=case.session_id).exists()
+    )
+    ready = case.status in sessions.AGENDA_READY
+    return {
+        "manages_sessions": True,
+        "session_managed": bool(managed),
+        "next_sessions": list(sessions.next_sessions_for(case, request.user)[:20]) if ready else [],
+        "agenda_ready": ready,
+    }
 
 
 @access(
@@ -424,6 +446,7 @@ def cases_in_progress(request):
         "on": on,
         "rows": rows,
         "proposals": sanctions.absence_proposals(people, on)[:PAGE_SIZE],
+        "manages_sessions": TEAM_SESSION_MANAGER.allows(request.user),
         **work_list_context(work_filter, page, on=on.isoformat()),
     }
     return render(request, "accompaniment/cases_in_progress.html", context)

@@ -170,6 +170,7 @@ class Payload:
     DECISION = Key("decision", STR, "Décision", values="parcours.accompaniment.models.SanctionDecision")
     REDUCTION_PERCENT = Key("reduction_percent", INT, "Taux de réduction (%)")
     REPAID_AMOUNT = Key("repaid_amount", DECIMAL, "Sommes restituées (€)")
+    FAVOURABLE = Key("favourable", BOOL, "Avis favorable à la sanction envisagée")
     # Sorties et emploi
     EXIT_ID = Key("exit_id", INT, "Sortie")
     CONTRACT_TYPE = Key(
@@ -341,6 +342,7 @@ SCHEMAS = MappingProxyType(
                 P.REDUCTION_PERCENT,
                 P.DURATION_MONTHS,
                 P.REPAID_AMOUNT,
+                P.FAVOURABLE,
             ),
             values={
                 P.FROM_STATUS: f"{ACCOMPANIMENT}.SanctionStatus",

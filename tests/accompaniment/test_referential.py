@@ -63,6 +63,13 @@ def test_rerun_is_idempotent_and_keeps_local_edits(capsys):
     assert mobility.label == "Permis B valide"
     assert not Action.objects.filter(theme__code="numerique", active=True).exists()
 
+    Objective.objects.filter(theme__code="mobilite").delete()
+    call_command("referentiel-diagnostic")
+    out = capsys.readouterr().out
+    assert "Thèmes : 0 créé, 17 déjà présents." in out
+    assert "Situations : 0 créée, 92 déjà présentes." in out
+    assert "Objectifs : 6 créés, 53 déjà présents." in out
+
 
 def test_load_recreates_missing_items_from_an_empty_table():
     Situation.objects.filter(theme__code="logement").delete()
@@ -92,8 +99,26 @@ def test_source_typos_and_former_institution_name_are_corrected_with_stable_code
     labels = set(Action.objects.values_list("label", flat=True)) | set(
         Situation.objects.values_list("label", flat=True)
     )
-    for wrong in ("Réaliseration", "Ressourcess", "devenir obtenir", "Pôle emploi", "Prêt  à"):
-        assert not [label for label in labels if wrong in label], wrong
+    objectives = set(Objective.objects.values_list("label", flat=True))
+    assert Situation.objects.get(code=item_code("Enfant(s) en situation de handicap")).label == (
+        "Enfant en situation de handicap"
+    )
+    for wrong in (
+        "Réaliseration",
+        "Ressourcess",
+        "devenir obtenir",
+        "Pôle emploi",
+        "Pole emploi",
+        "Prêt  à",
+        "(s)",
+        "  ",
+        "Contrainte horaires",
+        " a réaliser",
+        "Fond de",
+        "protection financières",
+        '"',
+    ):
+        assert not [label for label in labels | objectives if wrong in label], wrong
     action = Action.objects.get(code=item_code("Inscription à Pôle emploi"))
     assert action.label == "Inscription à France Travail"
     # Un libellé renommé par le Département reste tel quel ; un nouveau chargement ne duplique rien.
@@ -107,4 +132,4 @@ def test_source_typos_and_former_institution_name_are_corrected_with_stable_code
     situation.refresh_from_db()
     assert situation.label == "Inscrit à France Travail (catégorie A)"
     report = load_referential()
-    assert report.total_created == 0 and len(LABEL_CORRECTIONS) == 8
+    assert report.total_created == 0 and len(LABEL_CORRECTIONS) == 24
