@@ -37,6 +37,7 @@ from parcours.journal.models import EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import Workflow, transition
 
+from . import hours as hours_rule
 from .models import (
     ActivityKind,
     ActivityStatus,
@@ -51,16 +52,9 @@ from .models import (
 MAX_WEEKLY_HOURS = Decimal("35")
 MAX_WEEKS = 104
 
-# Motifs légaux pour réduire la durée ou la ramener à zéro (L5411-6) ; la montée en charge progressive
-# a son propre motif.
-LEGAL_GROUNDS = frozenset(
-    {
-        HoursExemption.HEALTH,
-        HoursExemption.DISABILITY,
-        HoursExemption.INVALIDITY,
-        HoursExemption.SINGLE_PARENT,
-    }
-)
+# Motifs légaux pour réduire la durée ou la ramener à zéro (L5411-6) : ``hours.LEGAL_GROUNDS`` ; la montée en
+# charge progressive a son propre motif.
+LEGAL_GROUNDS = hours_rule.LEGAL_GROUNDS
 
 ACTIVITY_WORKFLOW = Workflow(
     "Activité",
@@ -332,9 +326,12 @@ def adjust_hours(
 ):
     """Adapte l'objectif hebdomadaire jusqu'à une date de fin.
 
-    - progressive : motif « montée en charge progressive », objectif inférieur au minimum ;
+    - progressive : motif « montée en charge progressive », objectif inférieur au minimum (jamais zéro) ;
     - réduite : motif légal (santé, handicap, invalidité, parent isolé), objectif inférieur au minimum ;
     - zéro : motif légal et demande de la personne.
+
+    La règle de la durée elle-même (article L5411-6 du Code du travail : zéro heure seulement pour un motif
+    légal) est celle du contrat d'engagement : ``hours.weekly_duration_errors``.
     """
     departement = beneficiary.departement
     minimum = Decimal(get_delay("activity_target_min_hours", departement))
@@ -348,26 +345,39 @@ def adjust_hours(
     target = _hours(
         target_hours if kind != HoursTargetKind.ZERO else 0, "target_hours", "Objectif", allow_zero=True
     )
+    # Article L5411-6 : la même règle que le contrat d'engagement (zéro heure : motif légal, à la demande).
+    errors.update(
+        hours_rule.weekly_duration_errors(
+            target,
+            reason,
+            minimum=minimum,
+            hours_field="target_hours",
+            hours_label="Objectif",
+            reason_field="reason",
+            reason_label="Motif",
+            requested_by_person=bool(requested_by_person),
+        )
+    )
+    # Le type d'adaptation choisi doit correspondre au motif et à l'objectif.
     if kind == HoursTargetKind.PROGRESSIVE:
         if reason != HoursExemption.PROGRESSIVE:
-            errors["reason"] = (
-                "Montée en charge progressive : choisissez le motif « montée en charge progressive »."
+            errors.setdefault(
+                "reason",
+                "Montée en charge progressive : choisissez le motif « montée en charge progressive ».",
             )
         if not 0 < target < minimum:
             errors["target_hours"] = (
                 f"Objectif : entre 0 et {minimum:g} h pour une montée en charge progressive."
             )
-    else:
+    elif kind == HoursTargetKind.LOWERED:
         if reason not in LEGAL_GROUNDS:
-            errors["reason"] = (
-                "Motif : la durée ne peut être réduite ou ramenée à zéro que pour raison de santé, de "
-                "handicap, d'invalidité, ou pour un parent isolé sans solution de garde pour un enfant de "
-                "moins de 12 ans (article L5411-6 du Code du travail)."
+            errors.setdefault(
+                "reason",
+                "Motif : la durée ne peut être réduite hors montée en charge progressive que "
+                f"{hours_rule.ZERO_HOURS_GROUNDS_TEXT}.",
             )
-        if kind == HoursTargetKind.LOWERED and not 0 < target < minimum:
+        if not 0 < target < minimum:
             errors["target_hours"] = f"Objectif : entre 0 et {minimum:g} h pour une durée réduite."
-        if kind == HoursTargetKind.ZERO and not requested_by_person:
-            errors["requested_by_person"] = "Durée ramenée à zéro : seulement à la demande de la personne."
     if errors:
         raise ValidationError(errors)
     adjustment = HoursAdjustment.objects.create(

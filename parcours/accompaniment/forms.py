@@ -145,7 +145,11 @@ class ContractForm(forms.Form):
         max_digits=4,
         decimal_places=1,
         widget=NUMBER,
-        help_text="Au moins 15 heures, sauf motif d'adaptation. Vide : somme des heures des actions.",
+        help_text=(
+            "Au moins 15 heures, sauf motif d'adaptation ; 0 heure seulement pour raison de santé, de handicap, "
+            "d'invalidité ou pour un parent isolé sans solution de garde (Code du travail, art. L5411-6). "
+            "Vide : somme des heures des actions."
+        ),
     )
     hours_exemption = forms.ChoiceField(
         label="Motif d'adaptation de la durée",

@@ -18,7 +18,7 @@ from parcours.journal.models import EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import Workflow, transition
 
-from .activities import LEGAL_GROUNDS
+from .hours import LEGAL_GROUNDS
 from .models import ContractStatus, Exit, Intensity, Review, ReviewKind, ReviewStatus
 
 REVIEW_WORKFLOW = Workflow(

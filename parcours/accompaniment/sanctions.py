@@ -16,6 +16,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, DateField, ExpressionWrapper, F, Max, When
@@ -25,6 +26,7 @@ from parcours.accounts.models import OrganisationKind
 from parcours.accounts.roles import EDITING, with_roles
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
+from parcours.core.text import plural
 from parcours.journal.models import EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import Workflow, transition
@@ -47,7 +49,8 @@ SANCTION_WORKFLOW = Workflow(
         S.OPENED: {S.NOTICE_SENT, S.DROPPED},
         S.NOTICE_SENT: {S.OBSERVATIONS, S.REFERRED, S.DECIDED, S.DROPPED},
         S.OBSERVATIONS: {S.REFERRED, S.DECIDED, S.DROPPED},
-        S.REFERRED: {S.OPINION, S.DROPPED},
+        # Retrait de l'ordre du jour de la séance : retour à l'étape d'avant l'inscription (``WITHDRAWAL``).
+        S.REFERRED: {S.OPINION, S.DROPPED, S.NOTICE_SENT, S.OBSERVATIONS},
         S.OPINION: {S.DECIDED},
         S.DECIDED: {S.NOTIFIED},
         S.NOTIFIED: {S.REGULARISED, S.CLOSED},
@@ -62,6 +65,9 @@ FINAL = (S.CLOSED, S.DROPPED)
 # décide, après avis de l'équipe pluridisciplinaire) : un autre organisme ne peut pas les enregistrer, quelle
 # que soit la voie (page, API, connecteur).
 DEPARTEMENT_STEPS = frozenset({S.OPINION, S.DECIDED, S.NOTIFIED})
+# Étapes où revient une procédure retirée de l'ordre du jour d'une séance (``sessions.withdraw_case``) : ce ne
+# sont pas des étapes « suivantes » à proposer dans le formulaire de la procédure.
+WITHDRAWAL = frozenset({S.NOTICE_SENT, S.OBSERVATIONS})
 
 # Délai légal de chaque étape (réglage), compté depuis l'entrée dans l'étape.
 STEP_DEADLINES = {
@@ -231,14 +237,7 @@ def _check_decision(case, data, departement, came_from):
             "en cas de persistance ou de réitération" if case.is_repeat else "pour un premier manquement"
         )
         raise _err(f"Durée : de {low} à {high} mois {context}.", "duration_months")
-    amount = data.get("monthly_amount")
-    if amount not in (None, ""):
-        try:
-            amount = Decimal(str(amount).replace(",", "."))
-        except InvalidOperation as error:
-            raise _err("Montant mensuel retenu : nombre invalide.", "monthly_amount") from error
-    else:
-        amount = None
+    amount = _monthly_amount(data.get("monthly_amount"))
     return {
         "decision": decision,
         "reduction_percent": percent,
@@ -255,11 +254,87 @@ def observation_deadline(case):
     return case.notice_sent_on + datetime.timedelta(days=days)
 
 
-def repayment_cap(case):
-    """Plafond des sommes restituées à la reprise : montant mensuel × ``sanction_repayment_cap_months``."""
+def _monthly_amount(value):
+    """Montant mensuel retenu saisi (``Decimal``), ``None`` s'il est vide ; jamais négatif."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "."))
+    except InvalidOperation as error:
+        raise _err("Montant mensuel retenu : nombre invalide.", "monthly_amount") from error
+    if not amount.is_finite() or amount < 0:
+        raise _err("Montant mensuel retenu : il ne peut pas être négatif.", "monthly_amount")
+    return amount
+
+
+def suspended_months(case, on=None):
+    """Mois de suspension effectivement appliqués à la date ``on`` (la régularisation) : mois commencés depuis la
+    notification (la mesure court « à compter de la notification », voir ``letter``), au plus la durée
+    décidée ; sans ``on`` ou sans date de notification, la durée décidée."""
+    months = case.duration_months or 0
+    if on is None or case.notified_on is None:
+        return months
+    started = 0
+    while started < months and case.notified_on + relativedelta(months=started) <= on:
+        started += 1
+    return started
+
+
+def repayment_cap(case, on=None):
+    """Plafond des sommes restituées à la reprise (régularisation d'une suspension), ``None`` si le montant
+    mensuel retenu est inconnu.
+
+    CASF L262-37 : la suspension prend fin dès que la personne se conforme à ses obligations, et les sommes
+    retenues lui sont restituées. On ne restitue que ce qui a été retenu : jamais plus que les sommes
+    **effectivement suspendues** (montant mensuel retenu × mois de suspension appliqués à la date ``on``,
+    ``suspended_months``), et dans la limite du réglage ``sanction_repayment_cap_months`` (montant mensuel ×
+    ce nombre de mois), le plus petit des deux."""
     if case.monthly_amount is None:
         return None
-    return case.monthly_amount * get_delay("sanction_repayment_cap_months", case.beneficiary.departement)
+    return _cap(case, case.monthly_amount, on)
+
+
+def _cap(case, monthly_amount, on):
+    setting = get_delay("sanction_repayment_cap_months", case.beneficiary.departement)
+    return monthly_amount * min(suspended_months(case, on), setting)
+
+
+def check_repayment(case, repaid, *, on, monthly_amount=None):
+    """Sommes restituées à la régularisation d'une suspension (règle de ``repayment_cap``) : renvoie
+    ``(sommes restituées, montant mensuel retenu)`` en ``Decimal``, ou ``ValidationError``.
+
+    Sans montant mensuel retenu connu (ni dans la décision, ni saisi avec la régularisation), des sommes
+    restituées ne peuvent pas être validées : on ne saurait pas ce qui a été retenu."""
+    try:
+        repaid = Decimal(str(repaid).replace(",", "."))
+    except InvalidOperation as error:
+        raise _err("Sommes restituées : montant invalide.", "repaid_amount") from error
+    if not repaid.is_finite() or repaid < 0:
+        raise _err("Sommes restituées : le montant ne peut pas être négatif.", "repaid_amount")
+    entered = _monthly_amount(monthly_amount)
+    if case.monthly_amount is not None and entered is not None and entered != case.monthly_amount:
+        raise _err(
+            f"Montant mensuel retenu : la décision l'a fixé à {case.monthly_amount} € ; laissez ce champ vide.",
+            "monthly_amount",
+        )
+    amount = case.monthly_amount if case.monthly_amount is not None else entered
+    if amount is None:
+        raise _err(
+            "Montant mensuel retenu : à renseigner pour valider des sommes restituées (elles ne peuvent pas "
+            "dépasser les sommes effectivement retenues, calculées à partir de ce montant).",
+            "monthly_amount",
+        )
+    cap = _cap(case, amount, on)
+    if repaid > cap:
+        months = suspended_months(case, on)
+        setting = get_delay("sanction_repayment_cap_months", case.beneficiary.departement)
+        why = (
+            f"plafond de restitution de {setting} mois"
+            if setting < months
+            else f"sommes effectivement retenues : {amount} € × {months} mois de suspension"
+        )
+        raise _err(f"Sommes restituées : au plus {cap} € ({why}).", "repaid_amount")
+    return repaid, amount
 
 
 def transition_case(case, to_status, *, actor, on, reason, **data):
@@ -267,7 +342,8 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
 
     ``data`` selon l'étape : ``observations``/``assisted_by`` (observations), ``session`` (inscription),
     ``team_opinion``/``proposed_decision`` (avis), ``decision``/``reduction_percent``/``duration_months``/
-    ``monthly_amount`` (décision), ``repaid_amount`` (régularisation).
+    ``monthly_amount`` (décision), ``repaid_amount`` (régularisation, plafonnée par ``repayment_cap`` ; avec
+    ``monthly_amount`` si la décision ne l'a pas fixé).
 
     L'avis, la décision et la notification (``DEPARTEMENT_STEPS``) ne sont enregistrés que par un agent du
     Département de la personne (``PermissionDenied`` sinon).
@@ -285,8 +361,15 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             raise _err("Motif : chaque étape de la procédure est motivée.", "reason")
         _check_date(on, case.status_since)
         departement = case.beneficiary.departement
+        status_since = on
 
-        if to_status == S.NOTICE_SENT:
+        if current == S.REFERRED and to_status in WITHDRAWAL:
+            # Retrait de l'ordre du jour : la procédure retrouve son étape et sa date d'entrée dans l'étape.
+            details["session_id"] = case.session_id
+            case.session = None
+            entered = case.steps.filter(to_status=to_status).order_by("-occurred_on", "-pk").first()
+            status_since = entered.occurred_on if entered else on
+        elif to_status == S.NOTICE_SENT:
             case.notice_sent_on = on
         elif to_status == S.OBSERVATIONS:
             observations = (data.get("observations") or "").strip()
@@ -317,11 +400,12 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             if on < session.held_on:
                 raise _err(f"Avis : la séance du {session.held_on:%d/%m/%Y} n'a pas encore eu lieu.", "on")
             quorum = get_delay("team_session_quorum", departement)
-            present = session.present.count()
+            present = session.present_count()
             if present < quorum:
                 raise _err(
-                    f"Avis : le quorum n'est pas atteint ({present} membre{'s' if present > 1 else ''} "
-                    f"présent{'s' if present > 1 else ''} sur {quorum} requis)."
+                    f"Avis : le quorum n'est pas atteint "
+                    f"({plural(present, 'membre présent', 'membres présents')} sur {quorum} requis) ; "
+                    "l'avis ne peut pas être enregistré."
                 )
             opinion = (data.get("team_opinion") or "").strip()
             proposed = data.get("proposed_decision")
@@ -332,6 +416,10 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             case.team_opinion = opinion
             case.proposed_decision = proposed
             details["proposed_decision"] = proposed
+            favourable = data.get("favourable")
+            if favourable is not None:
+                case.opinion_favourable = bool(favourable)
+                details["favourable"] = bool(favourable)
         elif to_status == S.DECIDED:
             fields = _check_decision(case, data, departement, current)
             for name, value in fields.items():
@@ -351,19 +439,13 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             if repaid not in (None, ""):
                 if case.decision != SanctionDecision.SUSPENSION:
                     raise _err("Sommes restituées : seulement après une suspension.", "repaid_amount")
-                try:
-                    repaid = Decimal(str(repaid).replace(",", "."))
-                except InvalidOperation as error:
-                    raise _err("Sommes restituées : montant invalide.", "repaid_amount") from error
-                cap = repayment_cap(case)
-                if repaid < 0 or (cap is not None and repaid > cap):
-                    raise _err(
-                        f"Sommes restituées : au plus {cap} € (plafond de restitution).", "repaid_amount"
-                    )
+                repaid, case.monthly_amount = check_repayment(
+                    case, repaid, on=on, monthly_amount=data.get("monthly_amount")
+                )
                 case.repaid_amount = repaid
                 details["repaid_amount"] = repaid
             case.regularised_on = on
-        case.status_since = on
+        case.status_since = status_since
         _step(case, current, to_status, actor=actor, on=on, reason=reason)
 
     return transition(

@@ -23,6 +23,7 @@ from parcours.journal.models import Event, EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import Workflow, transition
 
+from .hours import weekly_duration_errors
 from .models import (
     Action,
     Contract,
@@ -271,11 +272,11 @@ DEFAULT_RIGHTS_AND_APPEALS = (
     "Vous avez droit à un accompagnement adapté à vos besoins, assuré par votre référent unique. "
     "Les activités prévues par ce contrat tiennent compte de votre situation : la durée hebdomadaire "
     "d'activité peut être adaptée, ou ramenée à zéro, pour raison de santé, de handicap, d'invalidité ou "
-    "si vous élevez seul(e) un enfant de moins de 12 ans sans solution de garde (article L5411-6 du Code "
+    "si vous êtes parent isolé d'un enfant de moins de 12 ans sans solution de garde (article L5411-6 du Code "
     "du travail). Aucune activité ne peut être un travail non rémunéré.\n"
     "Vous pouvez demander à tout moment la révision de ce contrat ou une réorientation à votre référent.\n"
-    "Avant toute suspension de votre allocation, vous êtes informé(e) des faits reprochés et de la "
-    "sanction envisagée ; vous pouvez présenter vos observations, accompagné(e) de la personne de votre "
+    "Avant toute suspension de votre allocation, les faits reprochés et la sanction envisagée vous sont "
+    "notifiés ; vous pouvez présenter vos observations en vous faisant accompagner de la personne de votre "
     "choix.\n"
     "Voies de recours : toute décision relative à votre RSA peut faire l'objet d'un recours administratif "
     "préalable auprès du Président du Conseil départemental dans un délai de deux mois à compter de sa "
@@ -303,7 +304,10 @@ def _decimal(value, field, label):
 
 
 def validate_weekly_hours(kind, weekly_hours, hours_exemption, *, required=False):
-    """Contrat d'engagement : au moins 15 h par semaine, sauf motif d'adaptation ; jamais plus de 35 h."""
+    """Contrat d'engagement : au moins 15 h par semaine, sauf motif d'adaptation ; 0 h seulement pour un motif
+    de l'article L5411-6 du Code du travail (CASF L262-35) ; jamais plus de 35 h.
+
+    Appelée à chaque écriture du contrat (création, modification, signature) : pages, API, reprises."""
     hours = _decimal(weekly_hours, "weekly_hours", "Durée hebdomadaire d'activité")
     if hours is None:
         if required and kind == ContractKind.CONTRAT_ENGAGEMENT:
@@ -319,17 +323,21 @@ def validate_weekly_hours(kind, weekly_hours, hours_exemption, *, required=False
                 "weekly_hours": f"Durée hebdomadaire d'activité : {hours} h dépasse le maximum de {MAX_WEEKLY_HOURS} h."
             }
         )
-    minimum = min_weekly_hours()
-    if kind == ContractKind.CONTRAT_ENGAGEMENT and hours < minimum and not hours_exemption:
-        raise ValidationError(
-            {
-                "weekly_hours": (
-                    f"Durée hebdomadaire d'activité : {hours:g} h est inférieure au minimum de {minimum:g} h "
-                    "par semaine. Indiquez un motif d'adaptation (santé, handicap, invalidité, parent isolé "
-                    "sans solution de garde, montée en charge progressive) ou augmentez la durée."
-                )
-            }
-        )
+    # Règle de l'article L5411-6 du Code du travail (``hours.weekly_duration_errors``, la même que pour le
+    # plan d'activités) : sous 15 h, un motif d'adaptation ; à 0 h, seulement un motif légal (santé, handicap,
+    # invalidité, parent isolé sans solution de garde), jamais la montée en charge progressive. Les CER et
+    # PPAE (historique, reprises) n'ont pas de minimum.
+    errors = weekly_duration_errors(
+        hours,
+        hours_exemption,
+        minimum=min_weekly_hours() if kind == ContractKind.CONTRAT_ENGAGEMENT else Decimal(0),
+        hours_field="weekly_hours",
+        hours_label="Durée hebdomadaire d'activité",
+        reason_field="hours_exemption",
+        reason_label="Motif d'adaptation de la durée",
+    )
+    if errors:
+        raise ValidationError(errors)
     return hours
 
 

@@ -53,6 +53,7 @@ from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
 from parcours.journal.payload import Payload as P
 from parcours.journal.queries import payload_text
+from parcours.orientation.delays import legal_last_day_offset, target_last_day_offset
 from parcours.orientation.models import Pathway
 
 from .sql import DaysBetween, Median, as_number
@@ -644,15 +645,17 @@ def derive_cohort(rows, *, target_days=None, interview=True):
         target=_per_departement(targets, default_target),
         legal=_per_departement(legal, default_legal),
     ).annotate(
-        # T0 compte comme jour 1 : orienté à temps si notifié au plus tard à T0 + (objectif - 1) jours.
+        # Règles de ``orientation.delays`` (les mêmes que les files de travail et la fiche) : objectif tenu au
+        # plus tard à T0 + (objectif - 1) jours (T0 = jour 1) ; délai légal de 6 semaines tenu au plus tard à
+        # T0 + 42 jours (Code de procédure civile, art. 641), en retard à T0 + 43.
         bucket=Case(
             When(oriented_on__isnull=True, then=Value("non_oriente")),
             When(
                 orientation_days__gte=0,
-                orientation_days__lte=F("target") - 1,
+                orientation_days__lte=target_last_day_offset(F("target")),
                 then=Value("objectif"),
             ),
-            When(orientation_days__lte=F("legal") - 1, then=Value("delai_legal")),
+            When(orientation_days__lte=legal_last_day_offset(F("legal")), then=Value("delai_legal")),
             default=Value("au_dela"),
             output_field=CharField(),
         ),

@@ -1,8 +1,6 @@
 """Délais d'orientation et files de travail de l'équipe d'orientation (à inviter, invitations en cours,
 expirées, rendez-vous à saisir, à orienter, stock sans orientation)."""
 
-import datetime
-
 from django.conf import settings
 from django.db.models import (
     Case,
@@ -26,6 +24,7 @@ from parcours.core.delays import get_delay
 from parcours.core.pagination import PER_PAGE, Key, capped_counts, keyset_page
 
 from .common import default_today
+from .delays import deadlines, legal_last_day_offset, target_last_day_offset  # noqa: F401 - deadlines : services
 from .models import (
     OPEN_INVITATION_STATUSES,
     Appointment,
@@ -95,17 +94,18 @@ def _delays(prefix=""):
 def with_days_left(queryset, today=None, *, prefix="", delays=None):
     """Annote ``days_left_target`` et ``days_left_legal`` (0 = dernier jour dans les temps, < 0 = en retard).
 
-    T0 (``new_entrant_t0``) compte comme jour 1 : l'objectif de 15 jours est tenu jusqu'à T0 + 14 inclus,
-    le délai légal de 42 jours jusqu'à T0 + 41. Les délais sont ceux du Département de la personne.
-    ``prefix`` : chemin vers le bénéficiaire (ex. ``"beneficiary__"`` pour des invitations).
+    Règles de ``orientation.delays`` : l'objectif de 15 jours est tenu jusqu'à T0 + 14 inclus (T0 = jour 1),
+    le délai légal de 6 semaines jusqu'à T0 + 42 inclus (Code de procédure civile, art. 641). Les délais sont
+    ceux du Département de la personne. ``prefix`` : chemin vers le bénéficiaire (ex. ``"beneficiary__"``
+    pour des invitations).
     """
     today = default_today(today)
     elapsed = DaysBetween(F(f"{prefix}new_entrant_t0"), Value(today, output_field=DateField()))
     delays = delays or _delays(prefix)
     return queryset.annotate(
         days_elapsed=elapsed,
-        days_left_target=delays["orientation_target_days"] - Value(1) - elapsed,
-        days_left_legal=delays["orientation_legal_days"] - Value(1) - elapsed,
+        days_left_target=target_last_day_offset(delays["orientation_target_days"]) - elapsed,
+        days_left_legal=legal_last_day_offset(delays["orientation_legal_days"]) - elapsed,
     )
 
 
@@ -118,15 +118,6 @@ def _urgency(delays, prefix=""):
     if isinstance(delays["orientation_target_days"], Value):
         return f"{prefix}new_entrant_t0"
     return "days_left_target"
-
-
-def deadlines(t0, departement=None):
-    """Derniers jours dans les temps pour un T0 : (objectif de pilotage, délai légal)."""
-    if t0 is None:
-        return None, None
-    target = get_delay("orientation_target_days", departement)
-    legal = get_delay("orientation_legal_days", departement)
-    return t0 + datetime.timedelta(days=target - 1), t0 + datetime.timedelta(days=legal - 1)
 
 
 def _since_t0(field="new_entrant_t0", t0="new_entrant_t0"):

@@ -22,12 +22,14 @@ def days_left(person, today):
 
 def test_fifteen_day_target_counts_t0_as_day_one(person):
     # Exemple de la convention : T0 = 01/03 → orientée dans les temps si la notification part le 15/03.
-    assert days_left(person, D(2026, 3, 1)) == (14, 41)
-    assert days_left(person, D(2026, 3, 15)) == (0, 27)
-    assert days_left(person, D(2026, 3, 16)) == (-1, 26)
-    assert days_left(person, D(2026, 4, 11)) == (-27, 0)  # T0 + 41 : dernier jour du délai légal
-    assert days_left(person, D(2026, 4, 12))[1] == -1
-    assert services.deadlines(person.new_entrant_t0, person.departement) == (D(2026, 3, 15), D(2026, 4, 11))
+    assert days_left(person, D(2026, 3, 1)) == (14, 42)
+    assert days_left(person, D(2026, 3, 15)) == (0, 28)
+    assert days_left(person, D(2026, 3, 16)) == (-1, 27)
+    # Délai légal de 6 semaines (Code de procédure civile, art. 641) : dernier jour T0 + 42, le même jour de la
+    # semaine que T0 (bornes : tests/orientation/test_legal_delay.py).
+    assert days_left(person, D(2026, 4, 12)) == (-28, 0)
+    assert days_left(person, D(2026, 4, 13))[1] == -1
+    assert services.deadlines(person.new_entrant_t0, person.departement) == (D(2026, 3, 15), D(2026, 4, 12))
 
 
 def test_delays_are_per_departement(person):

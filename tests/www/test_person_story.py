@@ -35,15 +35,16 @@ def test_new_entrant_shows_the_orientation_deadlines(client):
     person = BeneficiaryFactory(new_entrant_t0=datetime.date(2026, 12, 1), rsa_state=RightState.OPEN_PAYABLE)
     header = _header(client, person)
     assert "Étape : Nouvel entrant à orienter" in header
-    # T0 = jour 1 : objectif au 15e jour (15/12), délai légal de 6 semaines au 42e jour (11/01).
+    # T0 = jour 1 : objectif au 15e jour (15/12) ; délai légal de 6 semaines à T0 + 42 (12/01, même jour de
+    # la semaine que T0 : Code de procédure civile, art. 641).
     assert "Prochaine échéance</strong> : Orientation dans l'objectif de 15 jours — 15/12/2026" in header
-    assert "Délai légal d'orientation — 11/01/2027" in header
+    assert "Délai légal d'orientation — 12/01/2027" in header
 
 
 def test_a_late_new_entrant_shows_the_deadline_as_passed(client):
     person = BeneficiaryFactory(new_entrant_t0=datetime.date(2026, 10, 1), rsa_state=RightState.OPEN_PAYABLE)
     header = _header(client, person)
-    assert "Délai légal d'orientation — 11/11/2026" in header
+    assert "Délai légal d'orientation — 12/11/2026" in header
     assert "dépassée" in header
     assert "objectif de 15 jours" not in header  # objectif passé : seul le délai légal reste affiché
 
