@@ -31,6 +31,22 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def server_cpu_seconds(connection):
+    """Temps CPU du processus serveur PostgreSQL de la connexion, s'il tourne sur cette machine (``/proc``) ; sinon
+    ``None``. Sur une machine partagée, moins bruité que la durée : la base attend son tour sans compter."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def next_month(source, target, share=10):
     """Copie le fichier en changeant l'état du droit d'une ligne sur ``share`` (2 → 3 ou 3/4 → 2)."""
     with (
@@ -148,12 +164,19 @@ def main():
                         total, count = sql_times.get(shape, (0.0, 0))
                         sql_times[shape] = (total + time.perf_counter() - began, count + 1)
 
+                server_started = server_cpu_seconds(connection)
                 cpu_started = time.process_time()
                 started = time.perf_counter()
                 with connection.execute_wrapper(timed) if args.sql else contextlib.nullcontext():
                     report = import_flux(path, organisation=departement, received_on=received_on, fmt="csv")
                 elapsed = time.perf_counter() - started
                 cpu = time.process_time() - cpu_started
+                server_ended = server_cpu_seconds(connection)
+                server = (
+                    f", CPU PostgreSQL {server_ended - server_started:.1f} s"
+                    if server_started is not None and server_ended is not None
+                    else ""
+                )
                 for shape, (total, count) in sorted(sql_times.items(), key=lambda item: -item[1][0])[:15]:
                     print(f"    {total:6.2f} s {count:6d} × {shape}")
                 if profiler:
@@ -165,7 +188,7 @@ def main():
                     )
                 status = "REJETÉ : " + report.message if report.rejected else "ok"
                 print(
-                    f"- {label} : {elapsed:.1f} s (dont CPU Python {cpu:.1f} s), {args.rows / elapsed:,.0f} lignes/s ; "
+                    f"- {label} : {elapsed:.1f} s (CPU Python {cpu:.1f} s{server}), {args.rows / elapsed:,.0f} lignes/s ; "
                     f"créés {report.created}, mis à jour {report.updated}, inchangés {report.unchanged}, "
                     f"nouveaux entrants {report.new_entrants} ; pic mémoire {peak_rss_mb():.0f} Mo ; "
                     f"{elapsed / raw[path]:.1f} × la copie brute ; {status}"

@@ -56,6 +56,7 @@ class Household(models.Model):
         on_delete=models.PROTECT,
         related_name="households",
         verbose_name="Département",
+        db_index=False,  # couvert par l'index de la contrainte unique_household (departement, organisme, matricule)
     )
     organism = models.CharField("organisme", max_length=3, choices=Organism.choices)
     matricule = models.CharField("matricule", max_length=30)
@@ -180,11 +181,14 @@ class BeneficiaryQuerySet(models.QuerySet):
 class Beneficiary(TracksLoadedValues):
     """Une personne du foyer (demandeur ou conjoint), suivie dans Parcours."""
 
+    # Index : seulement ceux qu'une requête lit (voir Meta.indexes). Chaque index se paie à chaque création de
+    # personne et à chaque mise à jour qui n'est pas « HOT » (l'import mensuel en fait des dizaines de milliers).
     departement = models.ForeignKey(
         "accounts.Organisation",
         on_delete=models.PROTECT,
         related_name="beneficiaries",
         verbose_name="Département",
+        db_index=False,  # couvert par les index composés qui commencent par le Département
     )
     household = models.ForeignKey(
         Household,
@@ -193,6 +197,7 @@ class Beneficiary(TracksLoadedValues):
         null=True,
         blank=True,
         verbose_name="foyer",
+        db_index=False,  # couvert par benef_household_role_idx (foyer, rôle)
     )
     role = models.CharField("rôle dans le foyer", max_length=3, choices=HouseholdRole.choices, blank=True)
     civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
@@ -201,14 +206,15 @@ class Beneficiary(TracksLoadedValues):
     first_name = models.CharField("prénom", max_length=150)
     birth_date = models.DateField("date de naissance", null=True, blank=True)
     nir = EncryptedNirField("NIR", null=True, blank=True)  # chiffré au repos (voir fields.py)
-    france_travail_id = models.CharField(
-        "identifiant France Travail", max_length=30, blank=True, db_index=True
-    )
+    # Identifiants, courriel et téléphone : cherchés par égalité (recherche, rapprochement des flux), index dans
+    # Meta.indexes (``db_index`` ajouterait sur PostgreSQL un second index « _like », pour ``LIKE 'x%'``, que rien
+    # ne lit).
+    france_travail_id = models.CharField("identifiant France Travail", max_length=30, blank=True)
     departement_internal_id = models.CharField(
-        "identifiant interne du Département", max_length=50, blank=True, db_index=True
+        "identifiant interne du Département", max_length=50, blank=True
     )
-    email = models.EmailField("adresse électronique", blank=True, db_index=True)
-    phone = models.CharField("téléphone", max_length=20, blank=True, db_index=True)
+    email = models.EmailField("adresse électronique", blank=True)
+    phone = models.CharField("téléphone", max_length=20, blank=True)
     address = models.CharField("adresse", max_length=300, blank=True)
     postal_code = models.CharField("code postal", max_length=5, blank=True)
     city = models.CharField("commune", max_length=150, blank=True)
@@ -220,6 +226,7 @@ class Beneficiary(TracksLoadedValues):
         on_delete=models.SET_NULL,
         related_name="beneficiaries",
         verbose_name="territoire",
+        db_index=False,  # couvert par benef_territory_idx (territoire, nom)
     )
     # État courant, dérivé du dernier flux (les écrans lisent ces champs ; l'historique : RightSnapshot).
     rsa_state = models.CharField("état du droit", max_length=1, choices=RightState.choices, blank=True)
@@ -245,6 +252,11 @@ class Beneficiary(TracksLoadedValues):
             models.Index(fields=["departement", "new_entrant_t0"], name="benef_dep_t0_idx"),
             models.Index(fields=["territory", "last_name"], name="benef_territory_idx"),
             models.Index(fields=["household", "role"], name="benef_household_role_idx"),
+            # Recherche par identifiant (``BeneficiaryQuerySet.search``) et rapprochement des flux : égalité.
+            models.Index(fields=["france_travail_id"], name="benef_france_travail_id_idx"),
+            models.Index(fields=["departement_internal_id"], name="benef_internal_id_idx"),
+            models.Index(fields=["email"], name="benef_email_idx"),
+            models.Index(fields=["phone"], name="benef_phone_idx"),
             # Listes paginées par curseur : liste des personnes d'un partenaire (ordre du nom, sans
             # Département) et synchronisation de l'API des partenaires (date de modification, identifiant).
             models.Index(fields=["last_name", "first_name", "id"], name="benef_list_name_idx"),
@@ -295,7 +307,10 @@ class Beneficiary(TracksLoadedValues):
 class RightSnapshot(TracksLoadedValues):
     """Ce qu'un flux a dit d'une personne à une date de référence (historique daté par le flux)."""
 
-    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="snapshots")
+    # Index de la personne : celui de la contrainte unique_snapshot_per_date (personne, date de référence).
+    beneficiary = models.ForeignKey(
+        Beneficiary, on_delete=models.CASCADE, related_name="snapshots", db_index=False
+    )
     batch = models.ForeignKey(
         "intake.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="snapshots"
     )

@@ -28,6 +28,7 @@ cours) ; la table de vérité est calculée par ces fonctions Python à chaque i
 
 import datetime
 import itertools
+from operator import attrgetter
 from types import SimpleNamespace
 
 from django.db import DatabaseError, connections, router, transaction
@@ -135,6 +136,9 @@ ANALYZED_COLUMNS = (
     "has_right",
     "contact_only",
 )
+# Les valeurs d'une ligne, dans l'ordre des colonnes, en un seul appel ; rang de la colonne du NIR (à chiffrer).
+ROW_VALUES = attrgetter(*(attr for *_, attr in ROW_COLUMNS))
+NIR_INDEX = [name for name, *_ in ROW_COLUMNS].index("nir")
 DATE_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "date"}
 BOOL_FIELDS = {name for name, kind, _ in ROW_COLUMNS if kind == "boolean"}
 
@@ -173,6 +177,7 @@ class Staging:
         self.count = 0
         self.q = self.connection.ops.quote_name
         self.same = "IS NOT DISTINCT FROM" if self.pg else "IS"
+        self.month_bounds = {}  # date de référence → (début du mois, début du mois suivant) : peu de dates par fichier
 
     # ---- table
 
@@ -227,13 +232,13 @@ class Staging:
             self._execute(f"DROP TABLE IF EXISTS {table}")
 
     def add(self, row, ref_date):
-        values = []
-        for name, _kind, attr in ROW_COLUMNS:
-            value = getattr(row, attr)
-            if name == "nir" and value:
-                value = encrypt_nir(value)
-            values.append(value)
-        start, end = _month_bounds(ref_date)
+        values = list(ROW_VALUES(row))
+        if values[NIR_INDEX]:
+            values[NIR_INDEX] = encrypt_nir(values[NIR_INDEX])
+        bounds = self.month_bounds.get(ref_date)
+        if bounds is None:
+            bounds = self.month_bounds[ref_date] = _month_bounds(ref_date)
+        start, end = bounds
         values += [
             self.count + len(self.pending),
             row.organism or "CAF",
@@ -562,6 +567,12 @@ class Staging:
         self._execute(f"CREATE TEMPORARY TABLE {CUTOFF} (ref_date date, cutoff date)")
         with self.connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {CUTOFF} VALUES (%s, %s)", cutoffs)  # noqa: S608
+        if self.pg:
+            # Sans statistiques, PostgreSQL estime à une ligne la part de la table de vérité jointe aux personnes
+            # nouvelles (il y en a des dizaines) et relit alors le paquet de la table de transit une fois par ligne
+            # de la règle (boucles imbriquées), au lieu d'une jointure de hachage.
+            self._execute(f"ANALYZE {RULE}")
+            self._execute(f"ANALYZE {CUTOFF}")
 
     def _date(self, value):
         return value if self.pg else self.connection.ops.adapt_datefield_value(value)

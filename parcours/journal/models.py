@@ -19,6 +19,7 @@ class Event(models.Model):
         on_delete=models.CASCADE,
         related_name="events",
         verbose_name="bénéficiaire",
+        db_index=False,  # couvert par event_benef_date_idx (personne, date), dont c'est la première colonne
     )
     kind = models.CharField("type", max_length=40, choices=EventKind.choices)
     occurred_on = models.DateField("date métier")

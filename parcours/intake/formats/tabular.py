@@ -23,6 +23,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from parcours.core import xlsx
+from parcours.core.text import plural, plural_form
 
 from ..records import FileRejected, FluxRow, Issue, ParsedFile
 from . import values as v
@@ -317,6 +318,8 @@ _DATES = {
     "date_suspension": "suspended_since",
     "date_cloture": "closed_on",
 }
+# Dates lues gardées par fichier (texte → date), au plus : la mémoire reste bornée.
+DATE_CACHE_SIZE = 50_000
 # Valeur invalide d'un champ facultatif de contact : le champ est ignoré et signalé (avertissement).
 SOFT_FIELDS = {"civilite", "email", "telephone", "code_postal", "code_insee", "cp_ville"}
 SOFT_FIELDS_CANONICAL = SOFT_FIELDS | {"revenus_activite", "entrant_cnaf"}
@@ -432,15 +435,17 @@ def _check_columns(layout, columns, mapping):
         missing = [name for name in CANONICAL_REQUIRED if name not in columns.fields]
         if missing:
             raise FileRejected(
-                f"Colonne(s) obligatoire(s) absente(s) du fichier canonique : {', '.join(missing)}. "
+                f"{plural_form(len(missing), 'Colonne obligatoire absente', 'Colonnes obligatoires absentes')} "
+                f"du fichier canonique : {', '.join(missing)}. "
                 f"Colonnes trouvées : {', '.join(columns.headers)}."
             )
     if mapping is not None and getattr(mapping, "columns", None):
         absent = [(n, h) for n, h in columns.mapping_missing if n in ("nom", "prenom")]
         if absent or not {"nom", "prenom"} <= set(columns.fields):
             detail = ", ".join(f"« {h} » ({FIELD_LABELS[n]})" for n, h in absent) or "le nom ou le prénom"
+            absent_word = plural_form(len(absent), "absente", "absentes") if absent else "absent"
             raise FileRejected(
-                f"La correspondance de colonnes « {mapping.name} » attend {detail}, absente(s) du fichier. "
+                f"La correspondance de colonnes « {mapping.name} » attend {detail}, {absent_word} du fichier. "
                 f"Colonnes trouvées : {', '.join(columns.headers)}."
             )
 
@@ -467,8 +472,17 @@ class _RowBuilder:
         self.soft = SOFT_FIELDS_CANONICAL if layout == CANONICAL else SOFT_FIELDS
         canonical = layout == CANONICAL
 
+        dates = {}  # texte → date : un flux répète les mêmes dates (demande, ouverture…) sur des milliers de lignes
+
         def date_parser(value):
-            return v.parse_date(value, excel_serial=from_excel)
+            if not isinstance(value, str):
+                return v.parse_date(value, excel_serial=from_excel)
+            parsed = dates.get(value)
+            if parsed is None:
+                parsed = v.parse_date(value, excel_serial=from_excel)  # ValueError : rien n'est gardé
+                if len(dates) < DATE_CACHE_SIZE:
+                    dates[value] = parsed
+            return parsed
 
         def sdd_parser(value):
             return v.parse_bool(value, strict=canonical)
@@ -732,7 +746,10 @@ _LAYOUT_LABELS = {
 
 def _description(layout, columns, where):
     recognised = len(columns.fields)
-    return f"{_LAYOUT_LABELS[layout]} ({where}) : {len(columns.headers)} colonne(s), dont {recognised} reconnue(s)"
+    return (
+        f"{_LAYOUT_LABELS[layout]} ({where}) : {plural(len(columns.headers), 'colonne')}, "
+        f"dont {plural(recognised, 'reconnue')}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
