@@ -59,6 +59,15 @@ def organisation_members(organisation, start=None, end=None):
     return Q(pk__in=followed) | Q(pk__in=oriented)
 
 
+def organisation_member_sources(start, end, organisation_ids):
+    """Les personnes rattachées à l'une des ``organisations`` pendant la période (``organisation_members`` de
+    chacune) : QuerySets d'identifiants ``beneficiary_id`` (suivis, orientations), à unir."""
+    return [
+        queryset.filter(organisation_id__in=list(organisation_ids)).order_by().values("beneficiary_id")
+        for queryset in (follow_ups_during(start, end), orientations_during(start, end))
+    ]
+
+
 def referent_members(referent, start=None, end=None):
     """Sous-requête : identifiants des personnes dont ``referent`` a été le référent pendant la période."""
     assigned = referent_assignments_during(start, end).filter(referent=referent).values("beneficiary_id")

@@ -1,6 +1,7 @@
 """Indicateurs par organisation et par référent : une ligne par groupe, calculée avec les mêmes définitions.
 
-Une requête par tableau, quel que soit le nombre de personnes et de groupes : la base joint les entrées
+Une requête par tableau (une pour les deux tableaux du tableau de bord, ``dashboard_breakdowns``), quel que
+soit le nombre de personnes et de groupes : la base joint les entrées
 de la cohorte (``cohort_queryset``, lue dans la table de la cohorte) aux couples (personne, groupe) du
 rattachement (``attachments.py``) et compte chaque groupe, la ligne des personnes sans groupe et
 l'ensemble ; les personnes suivies à la fin de la période (``followed_people``) aussi. Les couples sont
@@ -22,7 +23,7 @@ from django.db.models import F, Q
 
 from parcours.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 
-from .attachments import organisation_members, organisation_pair_sources, referent_pair_sources
+from .attachments import organisation_member_sources, organisation_pair_sources, referent_pair_sources
 from .definitions import (
     DEFINITIONS_BY_ID,
     DELAY_BUCKETS,
@@ -101,10 +102,30 @@ def _tallies(vendor):
     return tallies
 
 
-def _grouped(scope, start, end, sources, *, target_days):
-    """{groupe, NONE, TOTAL: (comptes de la cohorte ou None, personnes suivies)} en une requête : les
-    entrées de ``scope`` jointes aux couples (personne, groupe) de ``sources`` (toutes personnes : le
-    périmètre est celui des entrées et des personnes suivies)."""
+def _union(sources, columns):
+    """SQL et paramètres de l'union (sans doublons) des ``columns`` des QuerySets ``sources`` ; une source vide
+    par construction (``none()``) est sautée, et sans aucune source la requête ne rend aucune ligne."""
+    parts, params = [], []
+    for queryset in sources:
+        try:
+            sql, query_params = _sql(queryset)
+        except EmptyResultSet:  # source vide par construction (``none()``) : aucun couple
+            continue
+        parts.append(f"SELECT {', '.join(columns)} FROM ({sql}) s")  # noqa: S608
+        params.extend(query_params)
+    if not parts:
+        casts = ", ".join(f"CAST(NULL AS bigint) AS {column}" for column in columns)
+        parts.append(f"SELECT {casts} WHERE 1 = 0")
+    return " UNION ".join(parts), params
+
+
+def _grouped(scope, start, end, tables, *, target_days):
+    """Pour chaque tableau de ``tables`` (``(sources, members)``) : {groupe, NONE, TOTAL: (comptes de la cohorte
+    ou None, personnes suivies)}, tous en une requête. Les entrées de ``scope`` (et ses personnes suivies) sont
+    lues une fois, puis jointes aux couples (personne, groupe) de ``sources`` de chaque tableau (toutes
+    personnes : le périmètre est celui des entrées et des personnes suivies). ``members`` (ou ``None``) :
+    QuerySets de couples dont les personnes restreignent le périmètre du tableau (les personnes rattachées
+    aux organisations détaillées par référent)."""
     cohort = cohort_queryset(scope, start, end, target_days=target_days, table=True, lean=True).values(
         "beneficiary_id",
         "bucket",
@@ -118,66 +139,78 @@ def _grouped(scope, start, end, sources, *, target_days):
     connection = connections[cohort.db]
     tallies = _tallies(connection.vendor)
     columns = ", ".join(f"{expression} AS t_{name}" for name, expression in tallies.items())
-    pair_sql, pair_params = [], []
-    for queryset in sources:
-        try:
-            sql, params = _sql(queryset)
-        except EmptyResultSet:  # source vide par construction (``none()``) : aucun couple
-            continue
-        pair_sql.append(f"SELECT beneficiary_id, group_id FROM ({sql}) s")  # noqa: S608
-        pair_params.extend(params)
-    if not pair_sql:
-        pair_sql.append(
-            "SELECT CAST(NULL AS bigint) AS beneficiary_id, CAST(NULL AS bigint) AS group_id WHERE 1 = 0"
-        )
     try:
         cohort_sql, cohort_params = _sql(cohort)
         followed_sql, followed_params = _sql(followed)
         scope_sql, scope_params = _sql(scope.order_by().values("pk"))
     except EmptyResultSet:  # périmètre vide (agent sans personne visible) : ni entrée ni personne suivie
-        return {}
-    # Une entrée (une personne suivie) rattachée à plusieurs groupes compte dans chacun ; sans groupe, dans la
-    # ligne NONE : une seule jointure de la cohorte (des personnes suivies) aux couples.
-    statement = f"""
-        WITH c AS ({cohort_sql}),
-        g AS ({" UNION ".join(pair_sql)}),
-        f AS ({followed_sql}),
-        entries AS (
-            SELECT COALESCE(g.group_id, {NONE}) AS grp, {columns}
-            FROM c LEFT JOIN g ON g.beneficiary_id = c.beneficiary_id
-            GROUP BY COALESCE(g.group_id, {NONE})
-            UNION ALL
-            SELECT {TOTAL}, {columns} FROM c
-        ),
-        people AS (
-            -- couples distincts (UNION) et personnes suivies distinctes : un simple COUNT est exact.
-            SELECT COALESCE(g.group_id, {NONE}) AS grp, COUNT(*) AS n
-            FROM f LEFT JOIN g ON g.beneficiary_id = f.beneficiary_id
-            GROUP BY COALESCE(g.group_id, {NONE})
-            UNION ALL
-            SELECT {TOTAL}, COUNT(*) FROM f
-        ),
-        groups AS (
-            SELECT DISTINCT group_id AS grp FROM g
-            UNION ALL SELECT {NONE}
-            UNION ALL SELECT {TOTAL}
+        return [{} for _ in tables]
+    ctes = [f"c0 AS ({cohort_sql})", f"f0 AS ({followed_sql})"]
+    params = [*cohort_params, *followed_params]
+    entries, people, groups, kept, kept_params = [], [], [], [], []
+    for index, (sources, members) in enumerate(tables, start=1):
+        pair_sql, pair_params = _union(sources, ("beneficiary_id", "group_id"))
+        ctes.append(f"g{index} AS ({pair_sql})")
+        params.extend(pair_params)
+        c, f, among = "c0", "f0", ""
+        if members is not None:
+            # Le périmètre du tableau : celles de ses personnes rattachées à ``members`` (semi-jointure).
+            member_sql, member_params = _union(members, ("beneficiary_id",))
+            ctes.append(f"m{index} AS ({member_sql})")
+            params.extend(member_params)
+            among = f" AND x.beneficiary_id IN (SELECT beneficiary_id FROM m{index})"  # noqa: S608
+            for name, base in (("c", "c0"), ("f", "f0")):
+                ctes.append(
+                    f"{name}{index} AS (SELECT * FROM {base} "  # noqa: S608
+                    f"WHERE beneficiary_id IN (SELECT beneficiary_id FROM m{index}))"
+                )
+            c, f = f"c{index}", f"f{index}"
+        g = f"g{index}"
+        # Une entrée (une personne suivie) rattachée à plusieurs groupes compte dans chacun ; sans groupe, dans
+        # la ligne NONE : une seule jointure de la cohorte (des personnes suivies) aux couples.
+        entries.append(
+            f"SELECT {index} AS tbl, COALESCE({g}.group_id, {NONE}) AS grp, {columns} "  # noqa: S608
+            f"FROM {c} c LEFT JOIN {g} ON {g}.beneficiary_id = c.beneficiary_id "
+            f"GROUP BY COALESCE({g}.group_id, {NONE}) "
+            f"UNION ALL SELECT {index}, {TOTAL}, {columns} FROM {c} c"
         )
-        SELECT groups.grp, COALESCE(people.n, 0), {", ".join(f"entries.t_{name}" for name in tallies)}
+        # Couples distincts (UNION) et personnes suivies distinctes : un simple COUNT est exact.
+        people.append(
+            f"SELECT {index} AS tbl, COALESCE({g}.group_id, {NONE}) AS grp, COUNT(*) AS n "  # noqa: S608
+            f"FROM {f} f LEFT JOIN {g} ON {g}.beneficiary_id = f.beneficiary_id "
+            f"GROUP BY COALESCE({g}.group_id, {NONE}) "
+            f"UNION ALL SELECT {index}, {TOTAL}, COUNT(*) FROM {f}"
+        )
+        groups.append(
+            f"SELECT {index} AS tbl, grp FROM (SELECT DISTINCT group_id AS grp FROM {g}) d{index} "  # noqa: S608
+            f"UNION ALL SELECT {index}, {NONE} UNION ALL SELECT {index}, {TOTAL}"
+        )
+        # Un groupe sans entrée ni personne suivie : gardé s'il rattache une personne du périmètre du tableau.
+        kept.append(
+            f"(groups.tbl = {index} AND EXISTS (SELECT 1 FROM {g} x WHERE x.group_id = groups.grp "  # noqa: S608
+            f"AND x.beneficiary_id IN ({scope_sql}){among}))"
+        )
+        kept_params.extend(scope_params)
+    statement = f"""
+        WITH {", ".join(ctes)},
+        entries AS ({" UNION ALL ".join(entries)}),
+        people AS ({" UNION ALL ".join(people)}),
+        groups AS ({" UNION ALL ".join(groups)})
+        SELECT groups.tbl, groups.grp, COALESCE(people.n, 0),
+            {", ".join(f"entries.t_{name}" for name in tallies)}
         FROM groups
-        LEFT JOIN people ON people.grp = groups.grp
-        LEFT JOIN entries ON entries.grp = groups.grp
-        -- Un groupe sans entrée ni personne suivie : gardé s'il rattache une personne du périmètre.
-        WHERE groups.grp < 0 OR people.grp IS NOT NULL OR entries.grp IS NOT NULL
-            OR EXISTS (SELECT 1 FROM g x WHERE x.group_id = groups.grp AND x.beneficiary_id IN ({scope_sql}))
+        LEFT JOIN people ON people.tbl = groups.tbl AND people.grp = groups.grp
+        LEFT JOIN entries ON entries.tbl = groups.tbl AND entries.grp = groups.grp
+        WHERE groups.grp < 0 OR people.grp IS NOT NULL OR entries.grp IS NOT NULL OR {" OR ".join(kept)}
     """  # noqa: S608 (SQL compilé par l'ORM, constantes du code)
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*cohort_params, *pair_params, *followed_params, *scope_params])
+        cursor.execute(statement, [*params, *kept_params])
         rows = cursor.fetchall()
-    result = {}
-    for grp, followed_count, *values in rows:
+    result = [{} for _ in tables]
+    for table, grp, followed_count, *values in rows:
         # Un groupe sans entrée dans la période (personnes suivies seulement) : comptes vides.
         counts = dict(zip(tallies, values, strict=True)) if values[0] is not None else _EMPTY
-        result[grp] = (counts, followed_count)
+        result[table - 1][grp] = (counts, followed_count)
     return result
 
 
@@ -202,30 +235,26 @@ def _rows(grouped, groups, *, none_label, key_field):
     return rows
 
 
-def organisation_breakdown(scope, start, end, *, organisations=None, target_days=None):
-    """Une ligne par organisation (celles de ``organisations`` si donné, sinon toutes celles qui ont suivi
-    ou reçu en orientation une personne du périmètre pendant la période)."""
+def _organisation_table(start, end, organisations):
     sources = organisation_pair_sources(None, start, end)
     if organisations is not None:
         sources = [q.filter(organisation_id__in=organisations.values("pk")) for q in sources]
-    grouped = _grouped(scope, start, end, sources, target_days=target_days)
+    return sources, None
+
+
+def _organisation_rows(grouped):
     candidates = Organisation.objects.filter(pk__in=[g for g in grouped if g not in (NONE, TOTAL)])
     groups = list(candidates.order_by("name").values_list("pk", "name"))
     return _rows(grouped, groups, none_label=NO_ORGANISATION, key_field="organisation_id")
 
 
-def referent_breakdown(scope, start, end, organisations, *, target_days=None):
-    """Une ligne par référent des ``organisations`` : les personnes de ces organisations dans la période
-    (``attachments.organisation_members``), réparties selon leur référent."""
-    organisation_ids = [o.pk for o in organisations]
-    if not organisation_ids:
-        return []
-    attached = Q(pk__in=[])
-    for organisation in organisations:
-        attached |= organisation_members(organisation, start, end)
-    scope = scope.filter(attached)
-    sources = referent_pair_sources(None, start, end, organisation_ids)
-    grouped = _grouped(scope, start, end, sources, target_days=target_days)
+def _referent_table(start, end, organisation_ids):
+    # Le périmètre : ses personnes rattachées à l'une des organisations dans la période.
+    members = organisation_member_sources(start, end, organisation_ids)
+    return referent_pair_sources(None, start, end, organisation_ids), members
+
+
+def _referent_rows(grouped, organisation_ids):
     referent_ids = [g for g in grouped if g not in (NONE, TOTAL)]
     staff = Membership.objects.filter(
         organisation_id__in=organisation_ids, role=Role.REFERENT, is_active=True
@@ -235,6 +264,39 @@ def referent_breakdown(scope, start, end, organisations, *, target_days=None):
     )
     groups = [(u.pk, str(u)) for u in users.only("pk", "first_name", "last_name", "email")]
     return _rows(grouped, groups, none_label=NO_REFERENT, key_field="referent_id")
+
+
+def organisation_breakdown(scope, start, end, *, organisations=None, target_days=None):
+    """Une ligne par organisation (celles de ``organisations`` si donné, sinon toutes celles qui ont suivi
+    ou reçu en orientation une personne du périmètre pendant la période)."""
+    table = _organisation_table(start, end, organisations)
+    [grouped] = _grouped(scope, start, end, [table], target_days=target_days)
+    return _organisation_rows(grouped)
+
+
+def referent_breakdown(scope, start, end, organisations, *, target_days=None):
+    """Une ligne par référent des ``organisations`` : les personnes de ces organisations dans la période
+    (``attachments.organisation_members``), réparties selon leur référent."""
+    organisation_ids = [o.pk for o in organisations]
+    if not organisation_ids:
+        return []
+    table = _referent_table(start, end, organisation_ids)
+    [grouped] = _grouped(scope, start, end, [table], target_days=target_days)
+    return _referent_rows(grouped, organisation_ids)
+
+
+def dashboard_breakdowns(scope, start, end, *, organisations, referent_organisations, target_days=None):
+    """``(organisation_breakdown(scope, …, organisations=organisations), referent_breakdown(scope, …,
+    referent_organisations))`` en une seule requête (tableau de bord) : les entrées et les personnes suivies
+    de ``scope`` sont lues une fois pour les deux tableaux. Mêmes lignes, mêmes valeurs (vérifié par les
+    tests)."""
+    organisation_ids = [o.pk for o in referent_organisations]
+    tables = [_organisation_table(start, end, organisations)]
+    if organisation_ids:
+        tables.append(_referent_table(start, end, organisation_ids))
+    grouped = _grouped(scope, start, end, tables, target_days=target_days)
+    by_referent = _referent_rows(grouped[1], organisation_ids) if organisation_ids else []
+    return _organisation_rows(grouped[0]), by_referent
 
 
 def own_organisations(user, memberships):

@@ -27,6 +27,7 @@ from . import cohort as cohort_table
 from .breakdowns import (
     BREAKDOWN_DEFINITIONS,
     breakdown_table,
+    dashboard_breakdowns,
     organisation_breakdown,
     own_organisations,
     referent_breakdown,
@@ -182,7 +183,15 @@ def dashboard(request):
         territory_scope = beneficiary_scope(
             territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
         )
-        by_organisation = organisation_breakdown(territory_scope, start, end, organisations=f.organisations)
+        referent_orgs = (
+            [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
+        )
+        # Les deux tableaux en une requête, sur le périmètre du territoire : le tableau par référent y garde
+        # les personnes rattachées aux organisations détaillées, soit celles de la page quand une
+        # organisation est choisie (c'est alors la seule détaillée).
+        by_organisation, by_referent = dashboard_breakdowns(
+            territory_scope, start, end, organisations=f.organisations, referent_organisations=referent_orgs
+        )
         # Sans organisation choisie, son périmètre est celui de la page : ses bénéficiaires suivis (ligne
         # « ensemble ») ne sont pas recomptés.
         everyone = by_organisation[-1].values["beneficiaires_suivis"] if f.organisation is None else None
@@ -192,10 +201,6 @@ def dashboard(request):
             f.scope, start, end, cohort=(cohort_values, series), table=True, followed_count=everyone
         )
         data = charts.chart_data(series, counts)
-        referent_orgs = (
-            [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
-        )
-        by_referent = referent_breakdown(f.scope, start, end, referent_orgs)
     drill = {"nouveaux_entrants": "nouveaux_entrants", "nouveaux_entrants_orientes_15j": "orientes_15j"}
     figures = [
         {

@@ -194,3 +194,39 @@ def test_dashboard_query_count_does_not_grow_with_people(client, manager, flux, 
     orient(person("emma"), D(2026, 3, 6))
     assert count() == small
     assert small <= 45  # plafond : deux organisations ; une requête de plus signale une régression
+
+
+@pytest.mark.usefixtures("scenario")
+def test_dashboard_computes_both_tables_in_one_query_with_the_same_rows(
+    client, manager, departement, france_travail, referent
+):
+    """Le tableau de bord lit les deux tableaux en une requête (``dashboard_breakdowns``) : mêmes lignes que
+    ``organisation_breakdown`` et ``referent_breakdown`` calculés chacun de leur côté (et que les exports)."""
+    from parcours.indicators.breakdowns import dashboard_breakdowns
+
+    def values(rows):
+        return [(r.label, r.kind, r.organisation_id, r.referent_id, r.values) for r in rows]
+
+    scope = beneficiary_scope(departement=departement)
+    for organisation in (None, france_travail, departement):
+        referent_organisations = [organisation or france_travail]
+        page_scope = beneficiary_scope(base=scope, organisation=organisation, period=MARCH)
+        by_organisation, by_referent = dashboard_breakdowns(
+            scope, *MARCH, organisations=None, referent_organisations=referent_organisations
+        )
+        assert values(by_organisation) == values(organisation_breakdown(scope, *MARCH))
+        assert values(by_referent) == values(referent_breakdown(page_scope, *MARCH, referent_organisations))
+    by_organisation, by_referent = dashboard_breakdowns(
+        scope, *MARCH, organisations=None, referent_organisations=[]
+    )
+    assert values(by_organisation) == values(organisation_breakdown(scope, *MARCH)) and by_referent == []
+
+    client.force_login(manager)
+    for query in (MARCH_QUERY, {**MARCH_QUERY, "organisation": france_travail.pk}):
+        page = client.get(reverse("indicators:dashboard"), query).context
+        export = client.get(reverse("indicators:export_referents"), query).content.decode("utf-8-sig")
+        exported = [r["référent"] for r in csv.DictReader(io.StringIO(export), delimiter=";")]
+        assert [r.label for r in page["by_referent"]] == exported
+        by_label = {r.label: r.values for r in page["by_referent"]}
+        for r in csv.DictReader(io.StringIO(export), delimiter=";"):
+            assert str(by_label[r["référent"]]["nouveaux_entrants"]) == r["nouveaux_entrants"]
