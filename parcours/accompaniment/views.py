@@ -6,9 +6,6 @@ chargé d'orientation ou administrateur dans une organisation qui suit la person
 données de santé ne sont montrées qu'à ces mêmes rôles.
 """
 
-import itertools
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -20,8 +17,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access, person_of
-from parcours.core.csv_export import streaming_csv_response
 from parcours.pathway import worklists
+
+# Listes de travail (revues, contrats en retard, procédures, vérifications à 6 mois) : filtre, contexte et export
+# partagés avec l'agenda et les prescriptions (``pathway.worklists``).
+from parcours.pathway.worklists import (
+    PERSON_HEADER,
+    csv_date,
+    export_work_list,
+    person_cells,
+    wants_csv,
+    work_list,
+    work_list_context,
+)
 
 from . import services
 from .forms import ContractForm, DiagnosticForm, LateContractsForm, TransitionForm
@@ -347,55 +355,6 @@ def contract_print(request, contract_pk):
     context["title"] = contract.get_kind_display()
     context["printed_on"] = timezone.localdate()
     return render(request, "accompaniment/contract_print.html", context)
-
-
-# --- listes de travail (revues, contrats en retard, procédures, vérifications à 6 mois) -------------------
-
-
-def work_list(request, *, former=False):
-    """Filtre d'une liste de travail (« mes personnes » ou tout le périmètre, recherche) et ses personnes,
-    toujours dans le périmètre de l'agent (voir ``pathway.worklists``)."""
-    work_filter = worklists.read_filter(request.user, request.GET)
-    return work_filter, worklists.people(request.user, work_filter, former=former)
-
-
-def work_list_context(work_filter, page, **params):
-    """Contexte commun des listes de travail : filtre, page, paramètres de la pagination et de l'export."""
-    return {
-        "work_filter": work_filter,
-        "who_choices": worklists.WHO_CHOICES,
-        "page_obj": page,
-        "query_string": urlencode(work_filter.params(**params)),
-    }
-
-
-def wants_csv(request):
-    return request.GET.get("format") == "csv"
-
-
-def csv_date(value):
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-def export_work_list(request, queryset, *, people, header, row, filename, reason):
-    """Export CSV en flux de toute la liste filtrée, inscrit au journal d'accès (une entrée par personne,
-    comme l'export de la liste des personnes) ; ``people`` : couples (personne, Département) de la liste."""
-    from parcours.audit.services import record_export
-
-    record_export(request, people, reason=reason)
-    rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
-    return streaming_csv_response(
-        itertools.chain([header], rows), f"{filename}-{timezone.localdate():%Y-%m-%d}.csv"
-    )
-
-
-def person_cells(person, referent_name):
-    """Premières colonnes d'une ligne exportée : nom, prénom, territoire, référent."""
-    territory = person.territory.name if person.territory_id else ""
-    return [person.last_name, person.first_name, territory, referent_name or ""]
-
-
-PERSON_HEADER = ["Nom", "Prénom", "Territoire", "Référent"]
 
 
 # --- contrats en retard ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from data_inclusion.schema import v1
 from django import forms
 
 from . import referentiels as ref
-from .models import RefusalReason, Service, ServiceLocalData, Structure
+from .models import PrescriptionStatus, RefusalReason, Service, ServiceLocalData, Structure
 from .prescriptions import SHAREABLE_FIELDS
 from .schema import check
 
@@ -316,3 +316,23 @@ class AnswerForm(forms.Form):
             elif reason == RefusalReason.OTHER and not (cleaned.get("comment") or "").strip():
                 self.add_error("comment", "Précisez le motif du refus.")
         return cleaned
+
+
+class PrescriptionFilterForm(forms.Form):
+    """Liste des prescriptions : statut et ordre (échéance de la réponse ou date de la prescription)."""
+
+    BY_DEADLINE = "echeance"
+    BY_DATE = "date"
+
+    statut = forms.ChoiceField(
+        label="Statut",
+        required=False,
+        choices=[("", "Tous"), *PrescriptionStatus.choices],
+        widget=forms.Select(attrs=SELECT),
+    )
+    tri = forms.ChoiceField(
+        label="Trier par",
+        required=False,
+        choices=[(BY_DEADLINE, "Échéance de la réponse"), (BY_DATE, "Date de la prescription")],
+        widget=forms.Select(attrs=SELECT),
+    )

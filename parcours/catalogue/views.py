@@ -7,23 +7,34 @@ affichent le résultat.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from parcours.accounts.roles import DEPARTEMENT_ADMIN, PRESCRIBER
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access
+from parcours.pathway import worklists
 
 from . import permissions as perms
 from . import prescriptions as rx
 from . import referentiels as ref
 from .display import opening_hours, zone_labels
-from .forms import AnswerForm, LocalDataForm, PrescriptionForm, ServiceForm, StructureForm
-from .models import PrescriptionStatus, Service, ServiceLocalData
+from .forms import (
+    AnswerForm,
+    LocalDataForm,
+    PrescriptionFilterForm,
+    PrescriptionForm,
+    ServiceForm,
+    StructureForm,
+)
+from .models import Prescription, PrescriptionStatus, Service, ServiceLocalData
 from .search import SearchParams, map_points, search
 from .services import save_local_service, save_local_structure
+
+PAGE_SIZE = 25
 
 
 def _search_context(params):
@@ -200,24 +211,98 @@ def prescribe(request, pk):
     )
 
 
+PRESCRIPTION_WHO_CHOICES = ((worklists.MINE, "Mes prescriptions"), (worklists.ALL, "Tout mon périmètre"))
+PRESCRIPTION_HEADER = [
+    *worklists.PERSON_HEADER,
+    "Service",
+    "Structure",
+    "Prescripteur",
+    "Prescrite le",
+    "Statut",
+    "Réponse attendue avant le",
+    "Réponse le",
+    "Heures par semaine",
+    "Nombre de semaines",
+]
+# Échéance de la réponse : les prescriptions en attente d'abord, la plus proche de l'expiration en tête ; les
+# autres ensuite, la plus récente d'abord.
+PRESCRIPTION_ORDERS = {
+    PrescriptionFilterForm.BY_DEADLINE: (
+        Case(When(status=PrescriptionStatus.OPEN, then=Value(0)), default=Value(1)),
+        Case(When(status=PrescriptionStatus.OPEN, then=F("expires_on"))).asc(nulls_last=True),
+        "-created_at",
+        "-pk",
+    ),
+    PrescriptionFilterForm.BY_DATE: ("-created_at", "-pk"),
+}
+
+
+def _hours(value):
+    return "" if value is None else f"{value:g}".replace(".", ",")
+
+
+def _prescription_row(prescription):
+    return [
+        *worklists.person_cells(prescription.beneficiary, prescription.referent_name),
+        prescription.service.nom,
+        prescription.structure.nom,
+        str(prescription.prescriber or ""),
+        worklists.csv_date(timezone.localtime(prescription.created_at)),
+        prescription.get_status_display(),
+        worklists.csv_date(prescription.expires_on) if prescription.is_open else "",
+        worklists.csv_date(prescription.answered_at and timezone.localtime(prescription.answered_at)),
+        _hours(prescription.volume_horaire_hebdomadaire),
+        prescription.nombre_semaines or "",
+    ]
+
+
 @perms.catalogue_required
 def prescription_list(request):
-    qs = rx.visible_prescriptions(request.user).select_related("beneficiary", "service", "structure")
-    status = request.GET.get("statut", "")
-    if status in PrescriptionStatus.values:
+    """Prescriptions, liste de travail : par défaut celles que l'agent a faites ou celles des personnes dont il
+    est le référent, tout son périmètre sur demande ; statut, recherche, tri par échéance de la réponse ou par
+    date, colonne du référent, export CSV journalisé."""
+    form = PrescriptionFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    status, order = data.get("statut", ""), data.get("tri") or PrescriptionFilterForm.BY_DEADLINE
+    mine = Q(prescriber=request.user)
+    work_filter = worklists.read_filter(request.user, request.GET, own=Prescription.objects.filter(mine))
+    qs = worklists.objects(rx.visible_prescriptions(request.user), request.user, work_filter, own=mine)
+    if status:
         qs = qs.filter(status=status)
     person = request.GET.get("personne", "")
     if person.isdigit():
         qs = qs.filter(beneficiary_id=person)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    prescriptions = (
+        worklists.with_referent_name(qs, "beneficiary_id")
+        .select_related("beneficiary", "beneficiary__territory", "service", "structure", "prescriber")
+        .order_by(*PRESCRIPTION_ORDERS[order])
+    )
+    if worklists.wants_csv(request):
+        return worklists.export_work_list(
+            request,
+            prescriptions,
+            people=qs.values_list("beneficiary_id", "beneficiary__departement_id"),
+            header=PRESCRIPTION_HEADER,
+            row=_prescription_row,
+            filename="prescriptions",
+            reason="Export CSV des prescriptions",
+        )
+    page = Paginator(prescriptions, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "catalogue/prescription_list.html",
         {
             "title": "Prescriptions",
-            "page": page,
-            "status": status,
-            "status_choices": PrescriptionStatus.choices,
+            "form": form if form.is_bound else PrescriptionFilterForm(initial={"tri": order}),
+            "today": timezone.localdate(),
+            **worklists.work_list_context(
+                work_filter,
+                page,
+                who_choices=PRESCRIPTION_WHO_CHOICES,
+                statut=status,
+                tri=order,
+                personne=person if person.isdigit() else "",
+            ),
         },
     )
 

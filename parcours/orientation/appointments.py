@@ -1,7 +1,10 @@
 """Rendez-vous : prise de rendez-vous, saisie de la présence, agenda des agents."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from parcours.journal.models import EventKind
@@ -135,8 +138,27 @@ def record_attendance(appointment, attendance, *, author, on=None, notes=None):
 def appointments_for_agent(user, start, end):
     """Agenda d'un agent : ses rendez-vous entre deux dates (incluses)."""
     return (
-        Appointment.objects.filter(professionals=user, starts_at__date__gte=start, starts_at__date__lte=end)
+        appointments_between(start, end)
+        .filter(professionals=user)
         .select_related("beneficiary")
         .prefetch_related("organisations")
-        .order_by("starts_at", "pk")
+    )
+
+
+def appointments_between(start, end):
+    """Rendez-vous entre deux dates incluses (jours à l'heure locale), le plus proche d'abord."""
+    first = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    after = timezone.make_aware(
+        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min)
+    )
+    return Appointment.objects.filter(starts_at__gte=first, starts_at__lt=after).order_by("starts_at", "pk")
+
+
+def held_by(user):
+    """Condition sur les rendez-vous : ceux dont l'agent est l'un des professionnels (sous-requête : pas de
+    doublon quand elle se combine à une autre condition)."""
+    return Q(
+        Exists(
+            Appointment.professionals.through.objects.filter(appointment_id=OuterRef("pk"), user_id=user.pk)
+        )
     )

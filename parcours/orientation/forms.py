@@ -202,3 +202,23 @@ class ReorientationDecisionForm(forms.Form):
 class BulkInviteForm(forms.Form):
     channel = forms.ChoiceField(label="Canal", choices=Channel.choices, widget=SELECT)
     people = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class AgendaForm(forms.Form):
+    """Semaine affichée par l'agenda (n'importe quel jour de la semaine ; par défaut, celle du jour)."""
+
+    semaine = forms.DateField(label="Semaine du", required=False, widget=DATE)
+
+
+class PortfolioForm(forms.Form):
+    """Ordre du portefeuille : la prochaine échéance la plus proche d'abord, ou par nom."""
+
+    BY_DEADLINE = "echeance"
+    BY_NAME = "nom"
+
+    tri = forms.ChoiceField(
+        label="Trier par",
+        required=False,
+        choices=[(BY_DEADLINE, "Prochaine échéance"), (BY_NAME, "Nom")],
+        widget=SELECT,
+    )

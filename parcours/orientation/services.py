@@ -19,7 +19,9 @@ prennent un paramètre ``today`` (ou ``on``) : par défaut la date du jour, fix�
 from . import sms  # noqa: F401, E402 - les appelants lisent services.sms
 from .appointments import (  # noqa: F401
     ATTENDANCE_EVENTS,
+    appointments_between,
     appointments_for_agent,
+    held_by,
     record_attendance,
     schedule_appointment,
 )
@@ -41,6 +43,7 @@ from .decisions import (  # noqa: F401
     transition_decision,
     validate_orientations,
 )
+from .delays import orientation_timeliness  # noqa: F401
 from .invitations import (  # noqa: F401
     INVITATION_EVENTS,
     BulkReport,

@@ -7,10 +7,12 @@ portefeuille (404 sinon), y saisit la présence à ses rendez-vous et peut deman
 """
 
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,9 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parcours.accounts.models import Organisation, User
 from parcours.accounts.roles import ORIENTATION_TEAM
+from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access
 from parcours.core.pagination import AFTER, BEFORE
+from parcours.core.text import plural, plural_form
 from parcours.pathway import services as pathway
+from parcours.pathway import worklists
 
 from . import forms, permissions, services
 from .models import (
@@ -237,7 +242,7 @@ def _handle(action, request, beneficiary, form):
         )
         for warning in result.warnings:
             messages.warning(request, warning)
-        return f"{result.assignment.referent} est désigné(e) référent(e)."
+        return f"Référent désigné : {result.assignment.referent}."
     if action == "end_follow_up":
         pathway.end_follow_up(
             beneficiary, on=form.cleaned_data["ended_on"], reason=form.cleaned_data["reason"], author=user
@@ -377,27 +382,91 @@ def panel(request, pk):
 # --- portefeuille d'un référent ---------------------------------------------------------------------------
 
 
+PORTFOLIO_HEADER = [
+    *worklists.PERSON_HEADER,
+    "Organisation",
+    "Référent depuis le",
+    "Parcours",
+    "Orientation notifiée le",
+    "Étape du parcours",
+    "Prochaine échéance",
+    "Date de l'échéance",
+]
+
+
+def _portfolio_row(assignment):
+    person, situation = assignment.beneficiary, assignment.situation
+    deadline = situation.next
+    return [
+        *worklists.person_cells(person, str(assignment.referent)),
+        assignment.organisation.name,
+        worklists.csv_date(assignment.started_on),
+        Pathway(assignment.pathway).label if assignment.pathway else "",
+        worklists.csv_date(assignment.notified_on),
+        situation.stage,
+        deadline.label if deadline else "",
+        worklists.csv_date(deadline.on if deadline else None),
+    ]
+
+
 @access(Level.AUTHENTICATED, description="Portefeuille d'un référent")
 @require_GET
 def portfolio(request, user_pk=None):
+    """Portefeuille d'un référent, liste de travail : l'étape du parcours et la prochaine échéance de chaque
+    personne (celles de la fiche, ``www.story.situations``, en un nombre fixe de requêtes), la plus proche
+    d'abord ou par nom ; recherche ; export CSV journalisé."""
+    from parcours.www.story import situations  # la règle de la fiche racontée (couche des pages)
+
     # Un compte hors de ceux que l'agent peut voir répond comme un compte inexistant (404) : les identifiants
     # ne se parcourent pas (``permissions.visible_agents``).
     if user_pk is None:
         referent = request.user
     else:
         referent = get_object_or_404(permissions.visible_agents(request.user), pk=user_pk)
+    own = referent == request.user
+    form = forms.PortfolioForm(request.GET or None)
+    order = (form.is_valid() and form.cleaned_data["tri"]) or forms.PortfolioForm.BY_DEADLINE
+    query = worklists.read_query(request.GET)
     rows = services.portfolio(referent)
-    if referent != request.user:
+    if not own:
         rows = rows.filter(beneficiary__in=permissions.panel_scope(request.user).values("pk"))
+    if query:
+        people = Beneficiary.objects.filter(pk__in=rows.values("beneficiary_id"))
+        rows = rows.filter(beneficiary__in=worklists.matching(people, query).values("pk"))
+    rows = list(rows.select_related("beneficiary__departement", "referent"))
+    found = situations([row.beneficiary for row in rows])
+    for row in rows:
+        row.situation = found[row.beneficiary_id]
+    if order == forms.PortfolioForm.BY_DEADLINE:
+        rows.sort(key=_by_next_deadline)
+    if worklists.wants_csv(request):
+        return worklists.export_work_list(
+            request,
+            rows,
+            people=[(row.beneficiary_id, row.beneficiary.departement_id) for row in rows],
+            header=PORTFOLIO_HEADER,
+            row=_portfolio_row,
+            filename="portefeuille",
+            reason="Export CSV du portefeuille" if own else f"Export CSV du portefeuille de {referent}",
+        )
+    # Le portefeuille est une liste de travail sans choix « mes personnes / tout le périmètre ».
+    work_filter = worklists.WorkListFilter(who=worklists.MINE, query=query, has_portfolio=False)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "title": "Portefeuille" if referent == request.user else f"Portefeuille de {referent}",
+        "title": "Portefeuille" if own else f"Portefeuille de {referent}",
         "referent": referent,
-        "own": referent == request.user,
-        "page_obj": page,
-        "size": page.paginator.count,
+        "own": own,
+        "form": form if form.is_bound else forms.PortfolioForm(initial={"tri": order}),
+        **worklists.work_list_context(work_filter, page, tri=order),
     }
     return render(request, "orientation/portfolio.html", context)
+
+
+def _by_next_deadline(assignment):
+    """La prochaine échéance la plus proche d'abord ; les personnes sans échéance ensuite, par nom."""
+    deadline = assignment.situation.next
+    person = assignment.beneficiary
+    return (deadline.on if deadline else datetime.date.max, person.last_name, person.first_name, person.pk)
 
 
 # --- écran par lot ----------------------------------------------------------------------------------------
@@ -462,7 +531,8 @@ def _batch_validate(request, scope, today):
     errors += [f"{person.full_name} : {reason}" for person, reason in result.errors]
     messages.success(
         request,
-        f"{len(result.decided)} orientation(s) enregistrée(s)" + (" et notifiée(s)." if notify else "."),
+        plural(len(result.decided), "orientation enregistrée", "orientations enregistrées")
+        + (plural_form(len(result.decided), " et notifiée.", " et notifiées.") if notify else "."),
     )
     for error in errors:
         messages.error(request, error)
@@ -540,26 +610,74 @@ def decision_letters(request):
 # --- agenda -----------------------------------------------------------------------------------------------
 
 
+AGENDA_WHO_CHOICES = ((worklists.MINE, "Mes rendez-vous"), (worklists.ALL, "Tout mon périmètre"))
+AGENDA_HEADER = [*worklists.PERSON_HEADER, "Date", "Heure", "Type", "Lieu", "Professionnels", "Présence"]
+
+
+def _professionals(appointment):
+    return ", ".join(str(user) for user in appointment.professionals.all())
+
+
 @access(Level.AUTHENTICATED, description="Agenda des rendez-vous")
 @require_GET
 def agenda(request):
-    """Agenda de l'agent connecté : ses rendez-vous de la semaine."""
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("semaine", ""))
-    except ValueError:
-        day = timezone.localdate()
+    """Agenda de la semaine, liste de travail : par défaut les rendez-vous que l'agent tient ou ceux des
+    personnes dont il est le référent (« mes rendez-vous »), tout son périmètre sur demande ; recherche,
+    colonne du référent, export CSV journalisé."""
+    form = forms.AgendaForm(request.GET or None)
+    day = timezone.localdate()
+    if form.is_bound and form.is_valid() and form.cleaned_data["semaine"]:
+        day = form.cleaned_data["semaine"]
     monday = day - datetime.timedelta(days=day.weekday())
     sunday = monday + datetime.timedelta(days=6)
-    appointments = list(services.appointments_for_agent(request.user, monday, sunday))
-    days = []
-    for offset in range(7):
-        date = monday + datetime.timedelta(days=offset)
-        days.append((date, [a for a in appointments if timezone.localdate(a.starts_at) == date]))
+    if not form.is_bound or form.is_valid():
+        form = forms.AgendaForm({"semaine": monday.isoformat()})
+    work_filter = worklists.read_filter(
+        request.user, request.GET, own=Appointment.objects.filter(professionals=request.user)
+    )
+    week = worklists.objects(
+        services.appointments_between(monday, sunday),
+        request.user,
+        work_filter,
+        own=services.held_by(request.user),
+    )
+    appointments = (
+        worklists.with_referent_name(week, "beneficiary_id")
+        .select_related("beneficiary", "beneficiary__territory")
+        .prefetch_related("professionals", "organisations")
+    )
+    if worklists.wants_csv(request):
+        return worklists.export_work_list(
+            request,
+            appointments,
+            people=week.values_list("beneficiary_id", "beneficiary__departement_id"),
+            header=AGENDA_HEADER,
+            row=lambda appointment: [
+                *worklists.person_cells(appointment.beneficiary, appointment.referent_name),
+                worklists.csv_date(timezone.localtime(appointment.starts_at)),
+                f"{timezone.localtime(appointment.starts_at):%H:%M}",
+                appointment.get_kind_display(),
+                appointment.place,
+                _professionals(appointment),
+                appointment.get_attendance_display(),
+            ],
+            filename="agenda",
+            reason=f"Export CSV de l'agenda (semaine du {monday:%d/%m/%Y})",
+        )
+    panel = permissions.panel_scope(request.user).filter(pk=OuterRef("beneficiary_id"))
+    page = Paginator(appointments.annotate(opens_panel=Exists(panel)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
-        "title": "Mon agenda",
-        "days": days,
+        "title": "Agenda",
+        "form": form,
         "monday": monday,
-        "previous": (monday - datetime.timedelta(days=7)).isoformat(),
-        "next": (monday + datetime.timedelta(days=7)).isoformat(),
+        "sunday": sunday,
+        "previous": urlencode(work_filter.params(semaine=(monday - datetime.timedelta(days=7)).isoformat())),
+        "next": urlencode(work_filter.params(semaine=(monday + datetime.timedelta(days=7)).isoformat())),
+        "this_week": urlencode(work_filter.params()),
+        **worklists.work_list_context(
+            work_filter, page, who_choices=AGENDA_WHO_CHOICES, semaine=monday.isoformat()
+        ),
     }
     return render(request, "orientation/agenda.html", context)

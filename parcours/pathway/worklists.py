@@ -10,14 +10,27 @@ son périmètre.
 Le nom du référent en cours est une sous-requête de la requête de la liste (aucune requête par ligne) ; la
 recherche par nom est celle de la liste des personnes (``BeneficiaryQuerySet.search`` : sans accents ni casse,
 identifiants compris).
+
+Les listes d'objets que l'agent tient lui-même (rendez-vous dont il est l'un des professionnels, prescriptions
+qu'il a faites) passent ``own`` : « mes » objets sont alors ceux de ses personnes **ou** les siens (``objects``).
+
+Les pages des listes partagent la lecture du filtre (``work_list``), leur contexte (``work_list_context``,
+gabarits ``pathway/_worklist_filters.html``, ``_worklist_header.html``, ``_worklist_pagination.html``) et l'export
+CSV de toute la liste filtrée, inscrit au journal d'accès (``export_work_list``).
 """
 
+import dataclasses
+import itertools
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.utils import timezone
 
+from parcours.audit.services import record_export
 from parcours.beneficiaries.models import Beneficiary
+from parcours.core.csv_export import streaming_csv_response
 from parcours.orientation.models import ReferentAssignment
 
 MINE = "moi"
@@ -95,7 +108,7 @@ class WorkListFilter:
 
     who: str  # MINE ou ALL (valeur appliquée)
     query: str  # texte cherché (nom, prénom ou identifiant)
-    has_portfolio: bool  # l'agent a-t-il des personnes en portefeuille ?
+    has_portfolio: bool  # l'agent a-t-il des personnes en portefeuille (ou des objets de la liste à lui) ?
 
     @property
     def mine(self):
@@ -110,15 +123,29 @@ class WorkListFilter:
         return params
 
 
-def read_filter(user, params):
+def read_filter(user, params, *, own=None):
     """Le filtre demandé (``?qui=moi|tous&q=…``) ; sans choix valide : « mes personnes » pour un agent qui a
-    un portefeuille, sinon tout le périmètre."""
-    portfolio = has_portfolio(user)
+    un portefeuille, sinon tout le périmètre. ``own`` : objets de la liste que l'agent tient lui-même
+    (QuerySet) ; s'il en a, le choix lui est offert et « les miens » est le défaut, même sans portefeuille."""
+    portfolio = has_portfolio(user) or (own is not None and own.exists())
     who = params.get(WHO_PARAM, "")
     if who not in (MINE, ALL):
         who = MINE if portfolio else ALL
-    query = " ".join((params.get(SEARCH_PARAM) or "").split())[:SEARCH_MAX_LENGTH]
-    return WorkListFilter(who=who, query=query, has_portfolio=portfolio)
+    return WorkListFilter(who=who, query=read_query(params), has_portfolio=portfolio)
+
+
+def read_query(params):
+    """Le texte cherché (``?q=…``), espaces réduits, borné à ``SEARCH_MAX_LENGTH`` caractères."""
+    return " ".join((params.get(SEARCH_PARAM) or "").split())[:SEARCH_MAX_LENGTH]
+
+
+def matching(scope, query):
+    """Les personnes de ``scope`` trouvées par ``query`` (recherche de la liste des personnes : sans accents ni
+    casse, identifiants compris) ; toutes sans texte cherché. Seule la sélection compte : l'ordre par
+    pertinence de la recherche n'est pas gardé (la liste garde le sien)."""
+    if not query:
+        return scope
+    return Beneficiary.objects.filter(pk__in=scope.search(query).order_by().values("pk"))
 
 
 def people(user, work_filter, *, former=False):
@@ -130,7 +157,68 @@ def people(user, work_filter, *, former=False):
     scope = Beneficiary.objects.visible_to(user)
     if work_filter.mine:
         scope = scope.filter(pk__in=portfolio_ids(user, former=former))
-    if work_filter.query:
-        # La recherche trie par pertinence : seule la sélection compte ici (ordre des échéances gardé).
-        scope = Beneficiary.objects.filter(pk__in=scope.search(work_filter.query).order_by().values("pk"))
-    return scope
+    return matching(scope, work_filter.query)
+
+
+def objects(queryset, user, work_filter, *, own=None, person="beneficiary"):
+    """Les objets de la liste (rendez-vous, prescriptions…) des personnes du périmètre de l'agent trouvées par
+    la recherche ; « les miens » : ceux des personnes de son portefeuille, ou ceux qu'il tient (``own`` : une
+    condition ``Q`` sur les objets). ``person`` : le champ de la personne. Jamais hors de ``visible_to(user)``."""
+    scope = people(user, dataclasses.replace(work_filter, who=ALL))
+    queryset = queryset.filter(**{f"{person}__in": scope.values("pk")})
+    if work_filter.mine:
+        mine = Q(**{f"{person}__in": portfolio_ids(user)})
+        if own is not None:
+            mine |= own
+        queryset = queryset.filter(mine)
+    return queryset
+
+
+# --- pages des listes de travail ------------------------------------------------------------------------
+
+
+def work_list(request, *, former=False):
+    """Filtre d'une liste de travail (« mes personnes » ou tout le périmètre, recherche) et ses personnes,
+    toujours dans le périmètre de l'agent."""
+    work_filter = read_filter(request.user, request.GET)
+    return work_filter, people(request.user, work_filter, former=former)
+
+
+def work_list_context(work_filter, page, *, who_choices=WHO_CHOICES, **params):
+    """Contexte commun des listes de travail : filtre, page, paramètres de la pagination et de l'export."""
+    return {
+        "work_filter": work_filter,
+        "who_choices": who_choices,
+        "page_obj": page,
+        "query_string": urlencode(work_filter.params(**params)),
+    }
+
+
+def wants_csv(request):
+    return request.GET.get("format") == "csv"
+
+
+def csv_date(value):
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def export_work_list(request, queryset, *, people, header, row, filename, reason):
+    """Export CSV en flux de toute la liste filtrée, inscrit au journal d'accès (une entrée par personne,
+    comme l'export de la liste des personnes) ; ``people`` : couples (personne, Département) de la liste ;
+    ``queryset`` : les objets de la liste (lus par paquets), ou une liste déjà lue."""
+    record_export(request, people, reason=reason)
+    if isinstance(queryset, QuerySet):
+        queryset = queryset.iterator(chunk_size=2000)
+    rows = (row(obj) for obj in queryset)
+    return streaming_csv_response(
+        itertools.chain([header], rows), f"{filename}-{timezone.localdate():%Y-%m-%d}.csv"
+    )
+
+
+def person_cells(person, referent_name):
+    """Premières colonnes d'une ligne exportée : nom, prénom, territoire, référent."""
+    territory = person.territory.name if person.territory_id else ""
+    return [person.last_name, person.first_name, territory, referent_name or ""]
+
+
+PERSON_HEADER = ["Nom", "Prénom", "Territoire", "Référent"]

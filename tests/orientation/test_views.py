@@ -5,6 +5,7 @@ import re
 from html import unescape
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -55,7 +56,8 @@ def test_queue_shows_days_left_and_late_badges(client, manager, departement, fro
     (legal,) = new_entrants(departement, 1, t0=D(2026, 1, 10))
     client.force_login(manager)
     html = page(client.get(reverse("orientation:queues")))
-    assert "Objectif dépassé de 1 jour · légal : 26 jours" in html
+    # Délai légal : T0 + 42 (Code de procédure civile, art. 641), soit le 12/04 pour T0 = 01/03.
+    assert "Objectif dépassé de 1 jour · légal : 27 jours" in html
     assert "12 jours restants" in html
     assert "Délai légal dépassé de" in html
     assert html.index(legal.full_name) < html.index(late.full_name) < html.index(fresh.full_name)
@@ -133,7 +135,7 @@ def test_bulk_invitation_from_queue(client, manager, departement, frozen):
         follow=True,
     )
     html = page(response)
-    assert "2 invitation(s) envoyée(s), 0 en échec, 1 personne(s) non invitée(s)." in html
+    assert "2 invitations envoyées, 0 en échec, 1 personne non invitée." in html
     assert "aucune adresse électronique connue" in html
     assert len(mail.outbox) == 2
 
@@ -223,7 +225,7 @@ def test_end_to_end_orientation_in_the_browser(client, manager, person, departem
         },
         follow=True,
     )
-    assert "est désigné(e) référent(e)" in page(response)
+    assert f"Référent désigné : {counsellor}." in page(response)
     assert services.current_referent(person).referent == counsellor
     kinds = set(Event.objects.filter(beneficiary=person).values_list("kind", flat=True))
     assert {"invited", "appointment_held", "oriented", "referent_assigned"} <= kinds
@@ -268,7 +270,7 @@ def test_cap_warning_and_refusal_through_http(client, manager, person, departeme
     }
     html = page(client.get(url))
     assert f"{referent} — Mission locale du Pays de Redon (1/1)" in html
-    assert "compte déjà 1 personne(s) pour une taille cible de 1" in page(client.post(url, data, follow=True))
+    assert "compte déjà 1 personne pour une taille cible de 1" in page(client.post(url, data, follow=True))
 
     other = BeneficiaryFactory(departement=departement)
     PortfolioCap.objects.filter(organisation=mission_locale).update(policy="refuse")
@@ -446,6 +448,9 @@ def test_batch_screen_proposes_validates_and_prints(
         data[f"rule-{p.pk}"] = "Moins de 26 ans" if p == young else "Proche de l'emploi (par défaut)"
     response = client.post(reverse("orientation:batch"), data)
     assert response.status_code == 302 and reverse("orientation:decision_letters") in response.url
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "2 orientations enregistrées et notifiées."
+    ]
     decisions = OrientationDecision.objects.order_by("pk")
     assert [(d.beneficiary, d.organisation, d.notified_on) for d in decisions] == [
         (people[0], france_travail, D(2026, 3, 10)),
@@ -454,3 +459,13 @@ def test_batch_screen_proposes_validates_and_prints(
     letters = page(client.get(response.url))
     assert letters.count('class="letter"') == 2 and "Mission locale du Pays de Redon" in letters
     assert "parcours emploi" in letters
+
+    other = people[1]
+    data = {
+        "people": [other.pk],
+        f"pathway-{other.pk}": "emploi",
+        f"organisation-{other.pk}": france_travail.pk,
+    }
+    response = client.post(reverse("orientation:batch"), data)
+    # (le message du premier lot n'a pas été affiché : la page des notifications est un document à imprimer)
+    assert [str(m) for m in get_messages(response.wsgi_request)][-1] == "1 orientation enregistrée."
