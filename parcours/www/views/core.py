@@ -43,7 +43,15 @@ def metrics(request):
 @access(Level.AUTHENTICATED, description="Accueil")
 def home(request):
     from parcours.accompaniment.person_space import person_for
+    from parcours.www.home import home_blocks, roles_of
 
     if person_for(request.user) is not None:
         return redirect("accompaniment:my_space")  # une personne accompagnée : son espace
-    return render(request, "www/home.html", {"title": "Accueil"})
+    # La journée de l'agent, bloc par rôle (``parcours.www.home``) ; les compteurs du périmètre
+    # (``dashboard``, processeur de contexte) pour qui voit des personnes.
+    context = {
+        "title": "Accueil",
+        "blocks": home_blocks(request.user),
+        "show_scope": roles_of(request.user).people,
+    }
+    return render(request, "www/home.html", context)
