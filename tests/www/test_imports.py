@@ -232,6 +232,7 @@ def test_file_with_row_errors_is_rejected_whole_with_an_error_table(client, mana
     error = batch.report["errors"][0]
     assert f"<td>{error['message']}</td>" in html
     assert str(error["row"]) in html
+    assert "Corrigez les lignes ci-dessous" in html
 
 
 def test_unusable_structure_is_rejected_with_a_french_message(client, manager):
@@ -244,6 +245,8 @@ def test_unusable_structure_is_rejected_with_a_french_message(client, manager):
     html = unescape(response.content.decode())
     assert batch.report["message"] in html
     assert Beneficiary.objects.count() == 0
+    # Le fichier entier est refusé : aucune ligne à corriger, la page ne le demande pas.
+    assert "Corrigez les lignes ci-dessous" not in html
 
 
 @pytest.mark.parametrize(
@@ -284,7 +287,7 @@ def test_report_shows_counters_errors_warnings_disagreements_and_columns(client,
             "updated": 30,
             "unchanged": 1200,
             "new_entrants": 7,
-            "message": "1242 ligne(s) lue(s) : 12 personne(s) créée(s).",
+            "message": "1 242 lignes lues : 12 personnes créées.",
             "errors": [],
             "warnings": [{"row": 18, "field": "telephone", "message": "Téléphone « 12 » invalide : ignoré"}],
             "warnings_omitted": 4,
@@ -305,9 +308,9 @@ def test_report_shows_counters_errors_warnings_disagreements_and_columns(client,
     html = html.replace("\u202f", " ").replace("\xa0", " ")
     for expected in [
         "1 200",  # inchangés, avec séparateur de milliers
-        "1242 ligne(s) lue(s)",
+        "1 242 lignes lues",
         "Avertissements (5)",
-        "Seuls les 1 premiers sont listés",
+        "Seul le premier est listé.",
         "Téléphone « 12 » invalide : ignoré",
         "Écarts entre le top CNAF et la règle de l'annexe 4 (1)",
         "Alice Martin",

@@ -203,6 +203,8 @@ def report_context(batch):
         "message": report.get("message") or batch.error_message,
         "errors": errors[:MAX_LISTED_ISSUES],
         "errors_total": len(errors) + _int(report.get("errors_omitted")),
+        # Erreurs de lignes à corriger, ou refus du fichier entier (ordre des flux, format) sans ligne à citer.
+        "line_errors": any(isinstance(e, dict) and e.get("row") for e in errors),
         "warnings": warnings[:MAX_LISTED_ISSUES],
         "warnings_total": len(warnings) + _int(report.get("warnings_omitted")),
         "disagreements": _table(disagreements[:MAX_LISTED_ISSUES]),
