@@ -39,6 +39,8 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 from django.db.models.functions import Lower
 
+from parcours.core.text import plural
+
 from .models import Membership, Organisation, OrganisationKind, Role, Territory, User
 from .siret import normalize_siret, siret_problem
 
@@ -327,7 +329,8 @@ def _read_rows(text, report):
                 report.error(
                     start,
                     None,
-                    f"La ligne a {len(cells)} colonnes pour {len(columns)} en-têtes : point-virgule en trop ?",
+                    f"La ligne a {plural(len(cells), 'colonne')} pour {plural(len(columns), 'en-tête')} : "
+                    "point-virgule en trop ?",
                 )
             rows.append((start, values))
     except csv.Error as exc:
@@ -1150,7 +1153,7 @@ def _log_admin_actions(actor, report):
         object_repr="Import du fichier des organisations",
         action_flag=CHANGE,
         change_message=(
-            f"Import du fichier des organisations : {created} création(s), {updated} modification(s). "
-            + _summary(report)
+            f"Import du fichier des organisations : {plural(created, 'création')}, "
+            f"{plural(updated, 'modification')}. " + _summary(report)
         ),
     )

@@ -29,6 +29,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from parcours.core.text import plural
+
 from .keys import audit_key, key_id, sign
 
 logger = logging.getLogger("parcours.audit")
@@ -205,15 +207,15 @@ def _compare_one(report, head, wanted):
     found = wanted.get(last_id)
     if report.count == 0:
         problems.append(
-            f"Journal vidé : la tête exportée le {when} comptait {count} entrées (dernière n° {last_id}), "
+            f"Journal vidé : la tête exportée le {when} comptait {plural(count, 'entrée')} (dernière n° {last_id}), "
             "la base n'en a plus aucune."
         )
     elif found is None:
         if report.last_id < last_id:
             problems.append(
                 f"Entrées supprimées en fin de journal : la tête exportée le {when} allait jusqu'à l'entrée "
-                f"n° {last_id} ({count} entrées) ; le journal s'arrête à l'entrée n° {report.last_id} "
-                f"({report.count} entrées)."
+                f"n° {last_id} ({plural(count, 'entrée')}) ; le journal s'arrête à l'entrée n° {report.last_id} "
+                f"({plural(report.count, 'entrée')})."
             )
         else:
             problems.append(
@@ -227,12 +229,12 @@ def _compare_one(report, head, wanted):
             )
         if position < count:
             problems.append(
-                f"{count - position} entrée(s) supprimée(s) avant l'entrée n° {last_id} depuis la tête "
+                f"{plural(count - position, 'entrée supprimée', 'entrées supprimées')} avant l'entrée n° {last_id} depuis la tête "
                 f"exportée le {when}."
             )
         elif position > count:
             problems.append(
-                f"{position - count} entrée(s) insérée(s) avant l'entrée n° {last_id} depuis la tête "
+                f"{plural(position - count, 'entrée insérée', 'entrées insérées')} avant l'entrée n° {last_id} depuis la tête "
                 f"exportée le {when}."
             )
     legacy_until = head.get("dernier_id_sans_cle") or 0
@@ -265,6 +267,6 @@ def compare(report, heads, wanted, key):
         hidden = len(problems) - MAX_HEAD_MESSAGES
         problems = [
             *problems[:MAX_HEAD_MESSAGES],
-            f"… et {hidden} autre(s) désaccord(s) avec des têtes plus anciennes.",
+            f"… et {plural(hidden, 'autre désaccord', 'autres désaccords')} avec des têtes plus anciennes.",
         ]
     return problems

@@ -19,6 +19,8 @@ import json
 from django.conf import settings
 from django.db import models
 
+from parcours.core.text import plural
+
 
 class AccessAction(models.TextChoices):
     READ = "read", "Consultation"
@@ -142,7 +144,7 @@ class LegacySeal(models.Model):
         verbose_name_plural = "scellés des entrées sans clé du journal d'accès"
 
     def __str__(self):
-        return f"{self.legacy_count} entrées sans clé jusqu'au n° {self.legacy_last_id}"
+        return f"{plural(self.legacy_count, 'entrée')} sans clé jusqu'au n° {self.legacy_last_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

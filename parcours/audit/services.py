@@ -6,6 +6,8 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from parcours.core.text import plural
+
 from .keys import audit_key
 from .models import AccessAction, AccessLog, HashScheme, LegacySeal
 
@@ -190,11 +192,12 @@ def verify_chain(chunk_size=5000, *, heads=(), key=None):
         report.last_id = entry.pk
         report.last_hash = entry.hash
     if entry_problems > MAX_ENTRY_MESSAGES:
-        problems.append(f"… et {entry_problems - MAX_ENTRY_MESSAGES} autre(s) entrée(s) en anomalie.")
+        others = plural(entry_problems - MAX_ENTRY_MESSAGES, "autre entrée", "autres entrées")
+        problems.append(f"… et {others} en anomalie.")
     if unsealed:
         shown = ", ".join(f"n° {pk}" for pk in unsealed[:10]) + (" …" if len(unsealed) > 10 else "")
         problems.append(
-            f"{len(unsealed)} entrée(s) sans clé non couvertes par le scellé du passage à la clé ({shown}) : "
+            f"{plural(len(unsealed), 'entrée sans clé non couverte', 'entrées sans clé non couvertes')} par le scellé du passage à la clé ({shown}) : "
             "journal réécrit en SHA-256 sans clé ?"
         )
     if seal is not None and (sealed_count != seal.legacy_count or legacy_hash != seal.legacy_last_hash):
@@ -316,7 +319,7 @@ def record_export(request, people, *, reason, action=AccessAction.EXPORT):
     seen = {}
     for person_id, departement_id in people:
         seen.setdefault(person_id, departement_id)
-    full_reason = f"{reason} : {len(seen)} personne(s) ; filtres : {describe_filters(request.GET)}"
+    full_reason = f"{reason} : {plural(len(seen), 'personne')} ; filtres : {describe_filters(request.GET)}"
     return record_many(
         [
             {"beneficiary_id": pk, "departement_id": dep, "action": action, "path": request.path[:300]}

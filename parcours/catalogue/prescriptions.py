@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from parcours.accounts.roles import PRESCRIBER, PRESCRIBING, memberships_of
 from parcours.beneficiaries.models import Beneficiary
+from parcours.core.text import plural
 from parcours.journal.models import EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import TransitionError, Workflow, transition
@@ -302,7 +303,7 @@ def _notification_body(prescription, url, reminder=False):
         f"Orientée par : {prescription.prescriber or 'un agent'}"
         + (f" ({prescription.prescriber_organisation})" if prescription.prescriber_organisation else ""),
         "",
-        f"Pour consulter la demande et y répondre (accepter ou refuser), suivez ce lien, valable {days} jours :",
+        f"Pour consulter la demande et y répondre (accepter ou refuser), suivez ce lien, valable {plural(days, 'jour')} :",
         url,
         "",
         f"Sans réponse, la demande expirera le {prescription.expires_on:%d/%m/%Y}.",

@@ -19,6 +19,7 @@ from django.db.models.functions import TruncMonth
 
 from parcours.accounts.models import Membership
 from parcours.core.delays import get_delay
+from parcours.core.text import plural, plural_form
 
 from .models import (
     VIEWER_ROLES,
@@ -664,7 +665,10 @@ def payment_schedule(convention, position=None) -> PaymentSchedule:
     advance = money(provisional * convention.advance_rate)
     rate_label = f"{(convention.advance_rate * 100).normalize():f} %"
     if convention.advance_due_days:
-        trigger = f"Dans les {convention.advance_due_days} jours suivant la signature de la convention"
+        days = convention.advance_due_days
+        trigger = (
+            f"Dans {plural_form(days, 'le jour', f'les {days} jours')} suivant la signature de la convention"
+        )
     else:
         trigger = "À la signature de la convention"
     advance_due = (
@@ -899,9 +903,9 @@ def send_report_reminders(today, days=None, dry_run=False):
         if dry_run or deadline.last_reminder_on == today or not reminder.recipients:
             continue
         when = (
-            f"était attendu le {deadline.due_on:%d/%m/%Y} (en retard de {-reminder.days_left} jours)"
+            f"était attendu le {deadline.due_on:%d/%m/%Y} (en retard de {plural(-reminder.days_left, 'jour')})"
             if reminder.overdue
-            else f"est attendu au plus tard le {deadline.due_on:%d/%m/%Y} (dans {reminder.days_left} jours)"
+            else f"est attendu au plus tard le {deadline.due_on:%d/%m/%Y} (dans {plural(reminder.days_left, 'jour')})"
         )
         send_mail(
             subject=f"[Parcours] {deadline.get_kind_display()} à produire — {convention.title}",

@@ -12,6 +12,8 @@ import math
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from parcours.core.text import plural
+
 from .cohort_figures import (
     DELAY_FIGURES,
     PATHWAY_FIGURES,
@@ -160,7 +162,7 @@ def monthly_chart(series, *, target_label="dans les 15 jours"):
     body.append(_text(left + plot_w / 2, height - 6, "Mois de T0", anchor="middle", fill=GREY))
     total = sum(m["nouveaux_entrants"] for m in series)
     desc = (
-        f"Histogramme mensuel de {len(series)} mois : {total} nouveaux entrants au total ; "
+        f"Histogramme mensuel de {len(series)} mois : {plural(total, 'nouvel entrant', 'nouveaux entrants')} au total ; "
         "courbe de la part orientée dans l'objectif. Les valeurs sont dans le tableau qui suit."
     )
     return _svg(

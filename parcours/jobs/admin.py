@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from parcours.core.text import plural, plural_form
+
 from . import services
 from .models import Job
 
@@ -92,12 +94,14 @@ class JobAdmin(admin.ModelAdmin):
         skipped = queryset.count() - retried
         if retried:
             self.message_user(
-                request, f"{retried} tâche(s) relancée(s) : elles repartent pour une série d'essais."
+                request,
+                f"{plural(retried, 'tâche relancée', 'tâches relancées')} : "
+                f"{plural_form(retried, 'elle repart', 'elles repartent')} pour une série d'essais.",
             )
         if skipped:
             self.message_user(
                 request,
-                f"{skipped} tâche(s) non relancée(s) : seules les tâches échouées (ou bloquées « en cours » "
+                f"{plural(skipped, 'tâche non relancée', 'tâches non relancées')} : seules les tâches échouées (ou bloquées « en cours » "
                 "depuis plus de 6 heures) peuvent l'être.",
                 level=messages.WARNING,
             )

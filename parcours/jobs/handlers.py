@@ -11,6 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from parcours.core.text import plural
+
 
 class JobError(Exception):
     """Échec d'une tâche, avec un message en français ; ``retry=False`` : inutile de réessayer."""
@@ -137,7 +139,7 @@ def audit_head():
     report = result.report
     if report.problems:
         raise JobError(
-            f"Journal d'accès altéré : {len(report.problems)} anomalie(s) sur {report.count} entrées. "
+            f"Journal d'accès altéré : {plural(len(report.problems), 'anomalie')} sur {plural(report.count, 'entrée')}. "
             + " ".join(report.problems[:5]),
             retry=False,
         )

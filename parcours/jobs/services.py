@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from parcours.core.text import plural
+
 from .handlers import KINDS, JobError
 from .models import WAITING_STATUSES, Job, JobStatus
 
@@ -159,7 +161,11 @@ def _record_failure(job, exc):
             job.history = [*job.history, entry]
             job.save(update_fields=["status", "last_error", "history", "finished_at"])
             logger.error(
-                "Tâche %s n° %s échouée après %s essai(s) : %s", job.name, job.pk, job.attempts, message
+                "Tâche %s n° %s échouée après %s : %s",
+                job.name,
+                job.pk,
+                plural(job.attempts, "essai"),
+                message,
             )
 
 

@@ -13,6 +13,8 @@ Usage : ``from parcours.journal.services import record`` puis
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from parcours.core.text import plural_form
+
 from .kinds import EventKind
 from .payload import (
     BOOL,
@@ -151,7 +153,9 @@ def validate(kind, payload):
     missing = [key.name for key in schema.required if key.name not in clean]
     if missing:
         raise InvalidPayload(
-            f"Événement « {kind} » : clé(s) obligatoire(s) absente(s) : {', '.join(missing)}."
+            f"Événement « {kind} » : "
+            f"{plural_form(len(missing), 'clé obligatoire absente', 'clés obligatoires absentes')} : "
+            f"{', '.join(missing)}."
         )
     return clean
 

@@ -14,6 +14,7 @@ from django.template.loader import select_template
 
 from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.core.delays import get_delay
+from parcours.core.text import plural
 from parcours.journal.models import EventKind
 from parcours.journal.transitions import Workflow, transition
 
@@ -215,8 +216,8 @@ class BulkReport:
     @property
     def summary(self):
         return (
-            f"{len(self.sent)} invitation(s) envoyée(s), {len(self.failed)} en échec, "
-            f"{len(self.skipped)} personne(s) non invitée(s)."
+            f"{plural(len(self.sent), 'invitation envoyée', 'invitations envoyées')}, {len(self.failed)} en échec, "
+            f"{plural(len(self.skipped), 'personne non invitée', 'personnes non invitées')}."
         )
 
 

@@ -14,6 +14,7 @@ from django.db.models import (
 )
 
 from parcours.accounts.models import Membership, OrganisationKind, Role, User
+from parcours.core.text import plural
 from parcours.journal.models import EventKind
 from parcours.pathway import services as pathways
 
@@ -140,9 +141,7 @@ def assign_referent(beneficiary, *, referent, organisation, author, started_on=N
     warnings = []
     over_cap = size >= cap
     if over_cap:
-        message = (
-            f"Le portefeuille de {referent} compte déjà {size} personne(s) pour une taille cible de {cap}."
-        )
+        message = f"Le portefeuille de {referent} compte déjà {plural(size, 'personne')} pour une taille cible de {cap}."
         if policy == CapPolicy.REFUSE:
             raise ValidationError(
                 {"referent": message + " Désignation refusée : choisissez un autre référent."}

@@ -99,7 +99,7 @@ def test_health_is_hidden_from_read_only_manager_and_other_organisations(
     client.force_login(manager)
     html = page(client.get(url))
     assert "dossier MDPH" not in html and "Suivi en CMP" not in html
-    assert "1 situation(s) de santé réservée(s)" in html
+    assert "1 situation de santé réservée aux" in html
     # ni formulaire ni enregistrement pour le rôle en lecture seule
     assert client.get(reverse("accompaniment:diagnostic_edit", args=[person.pk])).status_code == 403
     response = client.post(
@@ -107,6 +107,10 @@ def test_health_is_hidden_from_read_only_manager_and_other_organisations(
     )
     assert response.status_code == 403
     assert DiagnosticVersion.objects.count() == 1
+
+    absences = situation("sante", "Difficulté déclarée entrainant des absences régulières")
+    diagnose(person, orientation_manager, situations=[mdph, absences])
+    assert "2 situations de santé réservées aux" in page(client.get(url))
 
 
 def test_people_outside_scope_are_404(client, person):

@@ -78,7 +78,7 @@ def test_the_list_export_logs_each_exported_person_with_the_address(client, mana
         "/beneficiaires/export.csv",
     )
     assert entry.departement_id == people[0].departement_id
-    assert entry.reason == "Export CSV de la liste des personnes : 2 personne(s) ; filtres : etat=2"
+    assert entry.reason == "Export CSV de la liste des personnes : 2 personnes ; filtres : etat=2"
 
 
 def test_a_nir_searched_in_the_list_export_is_not_written_to_the_log(client, manager, people):
@@ -86,7 +86,7 @@ def test_a_nir_searched_in_the_list_export_is_not_written_to_the_log(client, man
     b"".join(client.get("/beneficiaires/export.csv", {"q": people[0].nir}, REMOTE_ADDR=IP).streaming_content)
     [entry] = exports()
     assert people[0].nir not in entry.reason and people[0].nir not in entry.path
-    assert "q=(masqué)" in entry.reason
+    assert "q=(masqué)" in entry.reason and " : 1 personne ; " in entry.reason
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "html"])
@@ -100,7 +100,7 @@ def test_invitation_letters_are_logged(client, manager, people, fmt):
     assert {e.beneficiary_id for e in entries} == {p.pk for p in people}
     assert {e.ip for e in entries} == {IP}
     kind = "PDF" if fmt == "pdf" else "page imprimable"
-    assert entries[0].reason.startswith(f"Courriers d'invitation ({kind}) : 2 personne(s)")
+    assert entries[0].reason.startswith(f"Courriers d'invitation ({kind}) : 2 personnes ;")
 
 
 def test_orientation_notification_letters_are_logged(client, manager, departement, people):
@@ -122,7 +122,7 @@ def test_orientation_notification_letters_are_logged(client, manager, departemen
     assert response["Content-Type"] == "application/pdf"
     entries = exports()
     assert {(e.beneficiary_id, e.ip) for e in entries} == {(p.pk, IP) for p in people}
-    assert entries[0].reason.startswith("Notifications d'orientation (PDF) : 2 personne(s)")
+    assert entries[0].reason.startswith("Notifications d'orientation (PDF) : 2 personnes ;")
 
 
 def test_the_annex4_file_is_logged_with_the_address(client, manager, departement, people):

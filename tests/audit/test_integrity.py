@@ -115,7 +115,7 @@ def forge(change, compute, scheme=None):
 def test_an_intact_log_verifies_and_exports_a_signed_head(read):
     read(3)
     out, _ = verify()
-    assert "Journal d'accès intègre : 3 entrées vérifiées, 0 tête(s) comparée(s)" in out
+    assert "Journal d'accès intègre : 3 entrées vérifiées, 0 tête comparée," in out
     assert "Tête du journal d'accès" in out
     [head] = head_lines()
     last = AccessLog.objects.order_by("-pk").first()
@@ -125,8 +125,12 @@ def test_an_intact_log_verifies_and_exports_a_signed_head(read):
 
     read(2)
     out, _ = verify()
-    assert "intègre : 5 entrées vérifiées, 1 tête(s) comparée(s)" in out
+    assert "intègre : 5 entrées vérifiées, 1 tête comparée," in out
     assert [h["entrees"] for h in head_lines()] == [3, 5]
+
+    read(1)
+    out, _ = verify()
+    assert "intègre : 6 entrées vérifiées, 2 têtes comparées," in out
 
 
 def test_the_nightly_job_verifies_and_exports_the_head(read):

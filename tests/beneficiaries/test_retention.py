@@ -77,8 +77,15 @@ def test_retention_delay_is_a_setting_per_departement(people):
     assert purge(dry_run=True, today=TODAY).total == 2  # la personne de juin 2025 est échue à 12 mois
 
 
-def test_purge_command_reports_in_french(people):
+def test_purge_command_reports_in_french(people, monkeypatch):
+    monkeypatch.setattr("parcours.beneficiaries.retention.timezone.localdate", lambda: TODAY)
     out = io.StringIO()
     call_command("purge", "--dry-run", stdout=out)
-    assert "personne(s) seraient anonymisées" in out.getvalue()
+    assert "Total : 1 personne serait anonymisée." in out.getvalue()
+    departement = DepartementFactory()
+    departement.delay_overrides = {"retention_inactive_months": 12}
+    departement.save()
+    out = io.StringIO()
+    call_command("purge", "--dry-run", stdout=out)
+    assert "Total : 2 personnes seraient anonymisées." in out.getvalue()
     assert Beneficiary.objects.filter(anonymised_on__isnull=False).count() == 0

@@ -243,7 +243,7 @@ def test_new_entrant_journey_in_the_browser(live_server, page, journey_data):
     referents.select_option(label=choice.inner_text())
     assign.get_by_label("Début").fill(iso)
     assign.get_by_role("button", name="Désigner").click()
-    expect_success(page, "est désigné(e) référent(e).")
+    expect_success(page, "Référent désigné :")
     logout(page)
 
     # --- la référente rédige le contrat d'engagement et enregistre sa signature ---------------------------

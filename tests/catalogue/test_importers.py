@@ -155,8 +155,8 @@ def test_unreadable_file_is_rejected_and_nothing_written(tmp_path):
 def test_import_command_prints_french_report(communes, xlsx, capsys):
     call_command("catalogue-import", str(xlsx))
     out = capsys.readouterr().out
-    assert "Services : 2 créés, 0 mis à jour, 0 inchangés, 0 désactivés, 0 rejetés." in out
-    assert "Structures : 1 créées, 0 mises à jour" in out
+    assert "Services : 2 créés, 0 mis à jour, 0 inchangé, 0 désactivé, 0 rejeté." in out
+    assert "Structures : 1 créée, 0 mise à jour" in out
     assert "Erreur — Structures ligne 4 — courriel : La valeur n'est pas un courriel valide." in out
 
     call_command("catalogue-import", str(xlsx), "--json")
@@ -169,4 +169,4 @@ def test_import_command_prints_french_report(communes, xlsx, capsys):
 
 def test_communes_command(di_files, db, capsys):
     call_command("catalogue-communes", str(di_files / "api" / "test-communes.json"))
-    assert "Communes : 8 créées, 0 mises à jour." in capsys.readouterr().out
+    assert "Communes : 8 créées, 0 mise à jour." in capsys.readouterr().out

@@ -231,4 +231,4 @@ def test_daily_command(open_prescription, capsys):
     from django.core.management import call_command
 
     call_command("catalogue-prescriptions")
-    assert "Prescriptions : 0 relancées, 0 expirées, 0 anonymisées." in capsys.readouterr().out
+    assert "Prescriptions : 0 relancée, 0 expirée, 0 anonymisée." in capsys.readouterr().out

@@ -155,7 +155,7 @@ def test_command_prints_counts_and_errors(mocked, capsys):
 
     out = capsys.readouterr().out
     assert "Pages lues : 2 de structures, 2 de services." in out
-    assert "Services : 3 créés, 0 mis à jour, 0 inchangés, 0 désactivés, 1 rejetés." in out
+    assert "Services : 3 créés, 0 mis à jour, 0 inchangé, 0 désactivé, 1 rejeté." in out
     assert "Erreur — services-page-0002.json rang 2 — dora--0d3f9a20-sans-nom — nom : Champ requis." in out
 
 

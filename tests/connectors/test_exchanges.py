@@ -179,7 +179,7 @@ def test_export_command(orientations, tmp_path, capsys):
     call_command(
         "exchange-export-orientations", "--from", "2026-10-01", "--to", "2026-10-31", "--output", str(output)
     )
-    assert "3 orientation(s) écrite(s)" in capsys.readouterr().out
+    assert "3 orientations écrites dans" in capsys.readouterr().out
     with pytest.raises(CommandError, match="date « 2026-13-01 » invalide : format attendu AAAA-MM-JJ"):
         call_command(
             "exchange-export-orientations",

@@ -252,7 +252,7 @@ def test_command_writes_the_file_and_the_access_log(tmp_path, departement, alice
         str(output),
         stdout=out,
     )
-    assert "2 ligne(s)" in out.getvalue()
+    assert "2 lignes écrites" in out.getvalue()
     rows = list(csv.reader(io.StringIO(output.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0] == annex4.HEADER
     assert rows[1][1] == "FT00123456"

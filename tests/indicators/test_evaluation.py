@@ -62,6 +62,6 @@ def test_command_writes_the_file_and_logs_the_export(march, tmp_path):
     call_command(
         "export-evaluation", "--from", "2026-03-01", "--to", "2026-03-31", "--output", str(target), stdout=out
     )
-    assert "2 ligne(s) pseudonymisée(s)" in out.getvalue()
+    assert "2 lignes pseudonymisées écrites" in out.getvalue()
     assert target.read_text().splitlines()[0].split(";") == COLUMNS
     assert AccessLog.objects.filter(action="export", view="parcours export-evaluation").count() == 1

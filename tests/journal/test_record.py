@@ -94,7 +94,7 @@ def test_an_anonymous_actor_is_not_an_author():
             InvalidPayload,
             "« parcours » non déclarée",
         ),
-        (EventKind.ORIENTED, {"decision_id": 1}, InvalidPayload, r"obligatoire\(s\) absente\(s\) : pathway"),
+        (EventKind.ORIENTED, {"decision_id": 1}, InvalidPayload, "clé obligatoire absente : pathway"),
         (EventKind.ORIENTED, {"decision_id": "1", "pathway": "social"}, InvalidPayload, "attend un entier"),
         (EventKind.ORIENTED, {"decision_id": True, "pathway": "social"}, InvalidPayload, "attend un entier"),
         (

@@ -33,6 +33,7 @@ def test_email_invitation_is_sent_in_french_and_logged(person, manager):
     assert "rendez-vous d'orientation" in message.subject
     assert "Madame LEBRETON" in message.body and "avant le 12/03/2026" in message.body
     assert "Département d'Ille-et-Vilaine" in message.body
+    assert "vous recevrez une convocation à une date fixée" in message.body and "(e)" not in message.body
     kinds = list(
         Event.objects.filter(beneficiary=person).order_by("pk").values_list("kind", "occurred_on", "actor")
     )
@@ -40,6 +41,14 @@ def test_email_invitation_is_sent_in_french_and_logged(person, manager):
         ("invitation_created", D(2026, 3, 2), manager.pk),
         ("invited", D(2026, 3, 2), manager.pk),
     ]
+
+
+def test_email_invitation_without_known_civility_does_not_name_the_person(person, manager):
+    person.civility = ""
+    person.save()
+    services.invite(person, channel=Channel.EMAIL, author=manager, today=D(2026, 3, 2))
+    [message] = mail.outbox
+    assert message.body.startswith("Madame, Monsieur,\n") and "LEBRETON" not in message.body
 
 
 def test_sms_invitation_uses_normalised_mobile_and_records_reference(person, manager):
@@ -156,7 +165,7 @@ def test_reminders_command(person, manager):
     assert json.loads(out.getvalue()) == {"reminded": 1, "expired": 0, "errors": []}
     out = io.StringIO()
     call_command("orientation-reminders", "--date", "2026-03-13", stdout=out)
-    assert "0 invitation(s) relancée(s), 1 expirée(s)." in out.getvalue()
+    assert "0 invitation relancée, 1 expirée." in out.getvalue()
     assert Invitation.objects.get().status == InvitationStatus.EXPIRED
     with pytest.raises(CommandError, match="n'est pas une date"):
         call_command("orientation-reminders", "--date", "13/03/2026")
@@ -177,7 +186,7 @@ def test_invite_many_reports_each_person(person, manager, departement):
     )
     assert [i.beneficiary for i in report.sent] == [person]
     assert report.skipped[0][0] == no_email and "aucune adresse électronique" in report.skipped[0][1]
-    assert report.summary == "1 invitation(s) envoyée(s), 0 en échec, 1 personne(s) non invitée(s)."
+    assert report.summary == "1 invitation envoyée, 0 en échec, 1 personne non invitée."
 
 
 def test_convocation_names_the_appointment(person, manager, frozen):

@@ -83,7 +83,7 @@ def test_cap_warns_by_default(person, manager, mission_locale, departement, sett
     fill_portfolio(referent, mission_locale, departement, 3, manager)
     result = services.assign_referent(person, referent=referent, organisation=mission_locale, author=manager)
     assert result.warnings == [
-        f"Le portefeuille de {referent} compte déjà 3 personne(s) pour une taille cible de 3."
+        f"Le portefeuille de {referent} compte déjà 3 personnes pour une taille cible de 3."
     ]
     assert result.assignment.over_cap
     assert services.portfolio_size(referent) == 4

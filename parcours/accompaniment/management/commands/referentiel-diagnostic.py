@@ -5,8 +5,15 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from parcours.accompaniment.referential import ReferentialFileError, load_referential
+from parcours.core.text import plural
 
-LABELS = {"themes": "thèmes", "situations": "situations", "objectives": "objectifs", "actions": "actions"}
+# Libellé et marque du féminin (accord de « créé » et « présent »).
+LABELS = {
+    "themes": ("thèmes", ""),
+    "situations": ("situations", "e"),
+    "objectives": ("objectifs", ""),
+    "actions": ("actions", "e"),
+}
 
 
 class Command(BaseCommand):
@@ -33,7 +40,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        for kind, label in LABELS.items():
+        for kind, (label, feminine) in LABELS.items():
             self.stdout.write(
-                f"{label.capitalize()} : {data['created'][kind]} créé(e)s, {data['existing'][kind]} déjà présent(e)s."
+                f"{label.capitalize()} : {plural(data['created'][kind], 'créé' + feminine)}, "
+                f"{plural(data['existing'][kind], 'déjà présent' + feminine)}."
             )

@@ -7,6 +7,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from parcours.accounts.onboarding import OnboardingError, import_organisations, normalize_departement_code
+from parcours.core.text import plural
 
 MAX_PRINTED_ISSUES = 50
 
@@ -75,4 +76,7 @@ class Command(BaseCommand):
                 fld = f", champ {issue['field']}" if issue.get("field") else ""
                 write(f"  {label} ({where}{fld}) : {issue['message']}")
             if len(issues) > MAX_PRINTED_ISSUES:
-                write(f"  … et {len(issues) - MAX_PRINTED_ISSUES} autre(s) {label.lower()}(s) (voir --json).")
+                others = plural(
+                    len(issues) - MAX_PRINTED_ISSUES, f"autre {label.lower()}", f"autres {label.lower()}s"
+                )
+                write(f"  … et {others} (voir --json).")

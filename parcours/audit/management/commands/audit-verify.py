@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.audit import heads
 from parcours.audit.services import verify_and_export
+from parcours.core.text import plural, plural_form
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             default=[],
             dest="head_files",
             metavar="FICHIER",
-            help="tête(s) conservée(s) ailleurs (lignes JSON ou lignes de journal) ; option répétable",
+            help="fichier de têtes conservées ailleurs (lignes JSON ou lignes de journal) ; option répétable",
         )
         parser.add_argument(
             "--sans-export",
@@ -44,17 +45,18 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if report.problems:
             raise CommandError(
-                f"Journal d'accès altéré : {len(report.problems)} anomalie(s) sur {report.count} entrées."
+                f"Journal d'accès altéré : {plural(len(report.problems), 'anomalie')} sur {plural(report.count, 'entrée')}."
             )
         seconds = time.monotonic() - started
         legacy = (
-            f" dont {report.legacy_count} sans clé (antérieures à PARCOURS_AUDIT_KEY)"
+            f" dont {report.legacy_count} sans clé "
+            f"({plural_form(report.legacy_count, 'antérieure', 'antérieures')} à PARCOURS_AUDIT_KEY)"
             if report.legacy_count
             else ""
         )
         self.stdout.write(
-            f"Journal d'accès intègre : {report.count} entrées vérifiées{legacy}, "
-            f"{report.heads_checked} tête(s) comparée(s), en {seconds:.1f} s."
+            f"Journal d'accès intègre : {plural(report.count, 'entrée vérifiée', 'entrées vérifiées')}{legacy}, "
+            f"{plural(report.heads_checked, 'tête comparée', 'têtes comparées')}, en {seconds:.1f} s."
         )
         if result.head is not None:
             where = f" (ajoutée à {result.head_file})" if result.head_file else ""

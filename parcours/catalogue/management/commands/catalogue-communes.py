@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.catalogue.communes import load_communes
 from parcours.catalogue.importers import ImportRejected
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -20,4 +21,7 @@ class Command(BaseCommand):
             counts = load_communes(options["path"])
         except ImportRejected as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(f"Communes : {counts['created']} créées, {counts['updated']} mises à jour.")
+        self.stdout.write(
+            f"Communes : {plural(counts['created'], 'créée')}, "
+            f"{plural(counts['updated'], 'mise à jour', 'mises à jour')}."
+        )

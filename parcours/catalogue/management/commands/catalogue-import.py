@@ -4,6 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from parcours.catalogue.importers import ImportRejected, import_catalogue
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -54,16 +55,23 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
+        keys = ("created", "updated", "unchanged", "deactivated", "rejected")
         words = {
-            "structures": ("Structures", "créées", "mises à jour", "inchangées", "désactivées", "rejetées"),
-            "services": ("Services", "créés", "mis à jour", "inchangés", "désactivés", "rejetés"),
+            "structures": (
+                "Structures",
+                [("créée", "créées"), ("mise à jour", "mises à jour"), ("inchangée", "inchangées")]
+                + [("désactivée", "désactivées"), ("rejetée", "rejetées")],
+            ),
+            "services": (
+                "Services",
+                [("créé", "créés"), ("mis à jour", "mis à jour"), ("inchangé", "inchangés")]
+                + [("désactivé", "désactivés"), ("rejeté", "rejetés")],
+            ),
         }
-        for kind, (label, created, updated, unchanged, deactivated, rejected) in words.items():
+        for kind, (label, forms) in words.items():
             c = report[kind]
-            self.stdout.write(
-                f"{label} : {c['created']} {created}, {c['updated']} {updated}, {c['unchanged']} {unchanged}, "
-                f"{c['deactivated']} {deactivated}, {c['rejected']} {rejected}."
-            )
+            counts = ", ".join(plural(c[key], *pair) for key, pair in zip(keys, forms, strict=True))
+            self.stdout.write(f"{label} : {counts}.")
         for level, items in (("Erreur", report["errors"]), ("Avertissement", report["warnings"])):
             for item in items:
                 where = item.get("sheet") or item.get("file") or ""

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from parcours.catalogue.prescriptions import process_due
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -20,6 +21,6 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(counts))
             return
         self.stdout.write(
-            f"Prescriptions : {counts['reminded']} relancées, {counts['expired']} expirées, "
-            f"{counts['anonymised']} anonymisées."
+            f"Prescriptions : {plural(counts['reminded'], 'relancée')}, {plural(counts['expired'], 'expirée')}, "
+            f"{plural(counts['anonymised'], 'anonymisée')}."
         )

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.connectors.datainclusion import sync
 from parcours.connectors.http import ConnectorError
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -33,16 +34,23 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Pages lues : {pages.get('structures', 0)} de structures, {pages.get('services', 0)} de services."
         )
+        keys = ("created", "updated", "unchanged", "deactivated", "rejected")
         words = {
-            "structures": ("Structures", "créées", "mises à jour", "inchangées", "désactivées", "rejetées"),
-            "services": ("Services", "créés", "mis à jour", "inchangés", "désactivés", "rejetés"),
+            "structures": (
+                "Structures",
+                [("créée", "créées"), ("mise à jour", "mises à jour"), ("inchangée", "inchangées")]
+                + [("désactivée", "désactivées"), ("rejetée", "rejetées")],
+            ),
+            "services": (
+                "Services",
+                [("créé", "créés"), ("mis à jour", "mis à jour"), ("inchangé", "inchangés")]
+                + [("désactivé", "désactivés"), ("rejeté", "rejetés")],
+            ),
         }
-        for kind, (label, created, updated, unchanged, deactivated, rejected) in words.items():
+        for kind, (label, forms) in words.items():
             c = report[kind]
-            self.stdout.write(
-                f"{label} : {c['created']} {created}, {c['updated']} {updated}, {c['unchanged']} {unchanged}, "
-                f"{c['deactivated']} {deactivated}, {c['rejected']} {rejected}."
-            )
+            counts = ", ".join(plural(c[key], *pair) for key, pair in zip(keys, forms, strict=True))
+            self.stdout.write(f"{label} : {counts}.")
         for item in report["errors"]:
             self.stdout.write(
                 f"Erreur — {item.get('file')} rang {item.get('row')} — {item.get('id') or '?'} — "

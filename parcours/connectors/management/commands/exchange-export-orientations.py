@@ -4,6 +4,7 @@ from parcours.accounts.models import Organisation
 from parcours.connectors.exchanges import ExchangeRejected, export_orientations
 from parcours.core.commands import departement_from_code
 from parcours.core.commands import iso_date as parse_date
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -47,4 +48,6 @@ class Command(BaseCommand):
             )
         except ExchangeRejected as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(f"{count} orientation(s) écrite(s) dans {options['output']}.")
+        self.stdout.write(
+            f"{plural(count, 'orientation écrite', 'orientations écrites')} dans {options['output']}."
+        )

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from parcours.conventions.services import reminder_days, send_report_reminders
+from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             if days is None:
                 self.stdout.write(
                     "Aucun bilan à produire dans le délai de prévenance "
-                    f"({reminder_days()} jours par défaut, ou délai propre au Département)."
+                    f"({plural(reminder_days(), 'jour')} par défaut, ou délai propre au Département)."
                 )
             else:
                 self.stdout.write(f"Aucun bilan à produire dans les {days} prochains jours.")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from parcours.core.commands import departement_from_code
 from parcours.core.commands import iso_date as parse_date
 from parcours.core.csv_export import safe_cell
+from parcours.core.text import plural
 from parcours.indicators import annex4
 from parcours.indicators.definitions import check_period
 
@@ -45,6 +46,6 @@ class Command(BaseCommand):
             raise CommandError(f"Impossible d'écrire « {options['output']} » : {exc.strerror}.") from exc
         annex4.record_export(export, view="parcours export-annexe4", departement=departement)
         self.stdout.write(
-            f"{count - 1} ligne(s) écrite(s) dans {options['output']} ; "
-            f"{len(export.person_ids)} personne(s) inscrite(s) au journal d'accès."
+            f"{plural(count - 1, 'ligne écrite', 'lignes écrites')} dans {options['output']} ; "
+            f"{plural(len(export.person_ids), 'personne inscrite', 'personnes inscrites')} au journal d'accès."
         )

@@ -6,6 +6,7 @@ from parcours.audit.models import AccessAction
 from parcours.audit.services import record
 from parcours.core.commands import departement_from_code
 from parcours.core.commands import iso_date as parse_date
+from parcours.core.text import plural
 from parcours.indicators.definitions import beneficiary_scope, check_period
 from parcours.indicators.evaluation import evaluation_key, write_evaluation_csv
 
@@ -38,6 +39,8 @@ class Command(BaseCommand):
             action=AccessAction.EXPORT,
             departement_id=departement.pk if departement else None,
             view="parcours export-evaluation",
-            reason=f"Extraction pseudonymisée pour l'évaluation : {count} lignes, du {start:%d/%m/%Y} au {end:%d/%m/%Y}.",
+            reason=f"Extraction pseudonymisée pour l'évaluation : {plural(count, 'ligne')}, du {start:%d/%m/%Y} au {end:%d/%m/%Y}.",
         )
-        self.stdout.write(f"{count} ligne(s) pseudonymisée(s) écrite(s) dans {options['output']}.")
+        self.stdout.write(
+            f"{plural(count, 'ligne pseudonymisée écrite', 'lignes pseudonymisées écrites')} dans {options['output']}."
+        )

@@ -6,6 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.text import plural
+
 
 class Command(BaseCommand):
     help = (
@@ -37,4 +39,6 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
         else:
-            self.stdout.write(f"{len(tables)} tables exportées dans {directory} ({summary['seconds']} s).")
+            self.stdout.write(
+                f"{plural(len(tables), 'table exportée', 'tables exportées')} dans {directory} ({summary['seconds']} s)."
+            )

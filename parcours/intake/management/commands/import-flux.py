@@ -6,6 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from parcours.core.commands import iso_date as parse_date
+from parcours.core.text import plural
 from parcours.intake.models import FluxFormat
 from parcours.intake.services import ImportError_, create_batch, default_departement, run_batch
 
@@ -86,9 +87,8 @@ class Command(BaseCommand):
                 fld = f", champ {issue['field']}" if issue.get("field") else ""
                 write(f"  {label} ({where}{fld}) : {issue['message']}")
             if len(issues) > 50:
-                write(
-                    f"  … et {len(issues) - 50} autre(s) {label.lower()}(s) (voir --json ou la page de l'import)."
-                )
+                others = plural(len(issues) - 50, f"autre {label.lower()}", f"autres {label.lower()}s")
+                write(f"  … et {others} (voir --json ou la page de l'import).")
         if report.disagreements:
             write(
                 f"Désaccords entre le top CNAF « entrant » et la règle de l'annexe 4 : {len(report.disagreements)}"

@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.text import plural
 from parcours.interop import webhooks
 from parcours.interop.models import Delivery
 
@@ -37,4 +38,6 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(counts))
         else:
-            self.stdout.write(f"{counts['livrees']} livraison(s) réussie(s), {counts['en_echec']} en échec.")
+            self.stdout.write(
+                f"{plural(counts['livrees'], 'livraison réussie', 'livraisons réussies')}, {counts['en_echec']} en échec."
+            )

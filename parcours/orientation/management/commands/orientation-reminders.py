@@ -5,6 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.core.text import plural
 from parcours.orientation import services
 
 
@@ -38,6 +39,9 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        self.stdout.write(f"{data['reminded']} invitation(s) relancée(s), {data['expired']} expirée(s).")
+        self.stdout.write(
+            f"{plural(data['reminded'], 'invitation relancée', 'invitations relancées')}, "
+            f"{plural(data['expired'], 'expirée')}."
+        )
         for error in data["errors"]:
             self.stderr.write(f"Invitation {error['invitation']} : {error['message']}")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.core.commands import departement_from_code
+from parcours.core.text import plural
 from parcours.pathway.imports import FORMATS, PathwayImportError, import_pathway
 
 MAX_PRINTED_ISSUES = 50
@@ -91,4 +92,5 @@ class Command(BaseCommand):
                 write(f"  {label} ({where}{fld}) : {issue['message']}")
             rest = len(issues) + omitted - MAX_PRINTED_ISSUES
             if rest > 0:
-                write(f"  … et {rest} autre(s) {label.lower()}(s) (voir --json ou la page de l'import).")
+                others = plural(rest, f"autre {label.lower()}", f"autres {label.lower()}s")
+                write(f"  … et {others} (voir --json ou la page de l'import).")
