@@ -16,6 +16,8 @@ from data_inclusion.schema import v1
 from django.db import transaction
 from django.utils import timezone
 
+from parcours.core.text import plural
+
 from . import conf
 from .geo import valid_coordinates
 from .models import CatalogueImport, Commune, Origin, Service, Structure
@@ -579,3 +581,30 @@ def _upsert_services(rows, structures, batch, report):
     for obj in to_update:
         obj.updated_at = now
     Service.objects.bulk_update(to_update, fields, batch_size=BATCH)
+
+
+_COUNT_KEYS = ("created", "updated", "unchanged", "deactivated", "rejected")
+_COUNT_WORDS = {
+    "structures": (
+        "Structures",
+        [("créée", "créées"), ("mise à jour", "mises à jour"), ("inchangée", "inchangées")]
+        + [("désactivée", "désactivées"), ("rejetée", "rejetées")],
+    ),
+    "services": (
+        "Services",
+        [("créé", "créés"), ("mis à jour", "mis à jour"), ("inchangé", "inchangés")]
+        + [("désactivé", "désactivés"), ("rejeté", "rejetés")],
+    ),
+}
+
+
+def count_lines(report):
+    """« Structures : 3 créées, 1 mise à jour, … » puis la ligne des services : les totaux d'un rapport d'import
+    du catalogue (fichier ou data·inclusion), accordés en nombre et en genre."""
+    for kind, (label, forms) in _COUNT_WORDS.items():
+        counts = report[kind]
+        yield (
+            f"{label} : "
+            + ", ".join(plural(counts[key], *pair) for key, pair in zip(_COUNT_KEYS, forms, strict=True))
+            + "."
+        )

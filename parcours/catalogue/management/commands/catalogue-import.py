@@ -3,8 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from parcours.catalogue.importers import ImportRejected, import_catalogue
-from parcours.core.text import plural
+from parcours.catalogue.importers import ImportRejected, count_lines, import_catalogue
 
 
 class Command(BaseCommand):
@@ -55,23 +54,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
-        keys = ("created", "updated", "unchanged", "deactivated", "rejected")
-        words = {
-            "structures": (
-                "Structures",
-                [("créée", "créées"), ("mise à jour", "mises à jour"), ("inchangée", "inchangées")]
-                + [("désactivée", "désactivées"), ("rejetée", "rejetées")],
-            ),
-            "services": (
-                "Services",
-                [("créé", "créés"), ("mis à jour", "mis à jour"), ("inchangé", "inchangés")]
-                + [("désactivé", "désactivés"), ("rejeté", "rejetés")],
-            ),
-        }
-        for kind, (label, forms) in words.items():
-            c = report[kind]
-            counts = ", ".join(plural(c[key], *pair) for key, pair in zip(keys, forms, strict=True))
-            self.stdout.write(f"{label} : {counts}.")
+        for line in count_lines(report):
+            self.stdout.write(line)
         for level, items in (("Erreur", report["errors"]), ("Avertissement", report["warnings"])):
             for item in items:
                 where = item.get("sheet") or item.get("file") or ""

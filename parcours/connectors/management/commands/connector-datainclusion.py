@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from parcours.catalogue.importers import count_lines
 from parcours.connectors.datainclusion import sync
 from parcours.connectors.http import ConnectorError
-from parcours.core.text import plural
 
 
 class Command(BaseCommand):
@@ -34,23 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Pages lues : {pages.get('structures', 0)} de structures, {pages.get('services', 0)} de services."
         )
-        keys = ("created", "updated", "unchanged", "deactivated", "rejected")
-        words = {
-            "structures": (
-                "Structures",
-                [("créée", "créées"), ("mise à jour", "mises à jour"), ("inchangée", "inchangées")]
-                + [("désactivée", "désactivées"), ("rejetée", "rejetées")],
-            ),
-            "services": (
-                "Services",
-                [("créé", "créés"), ("mis à jour", "mis à jour"), ("inchangé", "inchangés")]
-                + [("désactivé", "désactivés"), ("rejeté", "rejetés")],
-            ),
-        }
-        for kind, (label, forms) in words.items():
-            c = report[kind]
-            counts = ", ".join(plural(c[key], *pair) for key, pair in zip(keys, forms, strict=True))
-            self.stdout.write(f"{label} : {counts}.")
+        for line in count_lines(report):
+            self.stdout.write(line)
         for item in report["errors"]:
             self.stdout.write(
                 f"Erreur — {item.get('file')} rang {item.get('row')} — {item.get('id') or '?'} — "
