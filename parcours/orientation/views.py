@@ -9,6 +9,7 @@ portefeuille (404 sinon), y saisit la présence à ses rendez-vous et peut deman
 import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -433,12 +434,26 @@ def portfolio(request, user_pk=None):
     if query:
         people = Beneficiary.objects.filter(pk__in=rows.values("beneficiary_id"))
         rows = rows.filter(beneficiary__in=worklists.matching(people, query).values("pk"))
-    rows = list(rows.select_related("beneficiary__departement", "referent"))
-    found = situations([row.beneficiary for row in rows])
-    for row in rows:
-        row.situation = found[row.beneficiary_id]
-    if order == forms.PortfolioForm.BY_DEADLINE:
-        rows.sort(key=_by_next_deadline)
+    rows = rows.select_related("beneficiary__departement", "referent").order_by(
+        "beneficiary__last_name", "beneficiary__first_name", "beneficiary_id"
+    )
+    # L'étape et l'échéance de tout le portefeuille (tri par échéance, export) jusqu'à PARCOURS_SITUATIONS_MAX
+    # personnes ; au-delà, la page est triée par nom et seules ses lignes sont lues (nombre fixe de requêtes).
+    too_many = order == forms.PortfolioForm.BY_DEADLINE and rows.count() > settings.PARCOURS_SITUATIONS_MAX
+    if too_many:
+        order = forms.PortfolioForm.BY_NAME
+    everyone = worklists.wants_csv(request) or order == forms.PortfolioForm.BY_DEADLINE
+
+    def attach(assignments):
+        found = situations([row.beneficiary for row in assignments])
+        for row in assignments:
+            row.situation = found[row.beneficiary_id]
+        return assignments
+
+    if everyone:
+        rows = attach(list(rows))
+        if order == forms.PortfolioForm.BY_DEADLINE:
+            rows.sort(key=_by_next_deadline)
     if worklists.wants_csv(request):
         return worklists.export_work_list(
             request,
@@ -452,10 +467,13 @@ def portfolio(request, user_pk=None):
     # Le portefeuille est une liste de travail sans choix « mes personnes / tout le périmètre ».
     work_filter = worklists.WorkListFilter(who=worklists.MINE, query=query, has_portfolio=False)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if not everyone:
+        page.object_list = attach(list(page.object_list))
     context = {
         "title": "Portefeuille" if own else f"Portefeuille de {referent}",
         "referent": referent,
         "own": own,
+        "too_many": too_many,
         "form": form if form.is_bound else forms.PortfolioForm(initial={"tri": order}),
         **worklists.work_list_context(work_filter, page, tri=order),
     }

@@ -176,6 +176,10 @@ LOGIN_REDIRECT_URL_FAILURE = "/connexion/"
 
 # Personnes accompagnées : durée de validité du lien de connexion envoyé par courriel (minutes).
 PARCOURS_PERSON_LINK_MINUTES = int(os.environ.get("PARCOURS_PERSON_LINK_MINUTES", "15"))
+# Étape du parcours et prochaine échéance calculées pour tout un portefeuille (tri par échéance du portefeuille,
+# échéances les plus proches de l'accueil du référent) jusqu'à cette taille ; au-delà (portefeuille hors de
+# proportion : un référent suit de 50 à 150 personnes), pour la seule page affichée, triée par nom.
+PARCOURS_SITUATIONS_MAX = int(os.environ.get("PARCOURS_SITUATIONS_MAX", "1000"))
 
 # API : débit maximal par adresse IP (anonyme) et par session ou jeton (authentifié).
 PARCOURS_API_RATES = {

@@ -27,6 +27,7 @@ import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import resolve, reverse
 from django.utils import timezone
 
@@ -194,6 +195,9 @@ def my_people(user, mine, today):
     en cinq requêtes ; les personnes sans échéance viennent en dernier."""
     from .story import situations
 
+    count = mine.count()
+    if count > settings.PARCOURS_SITUATIONS_MAX:
+        return count, []  # échéances lues dans le portefeuille, page par page
     people = list(mine.select_related("departement").order_by("last_name", "pk"))
     found = situations(people, today)
     far = datetime.date.max
@@ -211,7 +215,7 @@ def my_people(user, mine, today):
         )
         for person in sorted(people, key=key)[:PEOPLE_SHOWN]
     ]
-    return len(people), rows
+    return count, rows
 
 
 def my_appointments(user, today):
@@ -311,6 +315,7 @@ def referent_block(user, today):
         {
             "count": count,
             "rows": rows,
+            "too_many": count > settings.PARCOURS_SITUATIONS_MAX,
             "today": today,
             "portfolio_url": link(user, "orientation:portfolio"),
             "appointments": my_appointments(user, today),

@@ -86,6 +86,26 @@ def test_portfolio_shows_stage_and_next_deadline_of_the_person_file(client, port
     ]
 
 
+def test_portfolio_beyond_the_size_limit_is_sorted_by_name_with_each_page_read(client, portfolio, settings):
+    """Un portefeuille hors de proportion (au-delà de PARCOURS_SITUATIONS_MAX) n'est pas trié par échéance :
+    l'agent en est averti, la page est triée par nom et chaque ligne garde l'étape et l'échéance de la fiche."""
+    referent, people = portfolio
+    settings.PARCOURS_SITUATIONS_MAX = 2
+    client.force_login(referent)
+    html = page(client.get(reverse(URL)))
+    assert "trop de personnes pour être trié par échéance" in html
+    rows = table_rows(html)
+    assert [p.last_name for row in rows for p in people if p.full_name in row] == [
+        "Guérin",
+        "Lefèvre",
+        "Rousseau",
+    ]
+    for row, person in zip(rows, sorted(people, key=lambda p: p.last_name), strict=True):
+        assert f"<td>{story.situation(person).stage}</td>" in row
+    settings.PARCOURS_SITUATIONS_MAX = 3
+    assert "trop de personnes" not in page(client.get(reverse(URL)))
+
+
 def test_portfolio_search_is_accent_insensitive(client, portfolio):
     referent, _people = portfolio
     client.force_login(referent)

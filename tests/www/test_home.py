@@ -194,6 +194,18 @@ def test_referent_sees_people_by_next_deadline_appointments_lists_and_answers(cl
     assert reverse("import_new") not in links
 
 
+def test_referent_with_an_outsized_portfolio_is_sent_to_the_portfolio(client, world, settings):
+    """Au-delà de PARCOURS_SITUATIONS_MAX personnes, l'accueil ne classe pas toutes les échéances (le
+    portefeuille les lit page par page) : il le dit, et garde le nombre de personnes et le lien."""
+    settings.PARCOURS_SITUATIONS_MAX = 1
+    response, _ = home(client, world.users["referent"])
+    data = response.context["blocks"][0].data
+    assert data["count"] == 2 and data["rows"] == []
+    html = unescape(_main(response.content.decode()))
+    assert "trop grand pour classer ici toutes ses échéances" in html
+    assert reverse("orientation:portfolio") in follow_all(client, response)
+
+
 def test_referent_with_one_person_reads_singular(client, departement):
     one = World(departement).add(1)
     response, _ = home(client, one.users["referent"])
