@@ -145,6 +145,7 @@ def targets():
 
 def measure(repeat, only=None):
     """(Sous-processus) mesure chaque page ; écrit le résultat en JSON sur la sortie standard."""
+    import gc
     import logging
 
     import django
@@ -159,6 +160,7 @@ def measure(repeat, only=None):
     from parcours.interop.services import issue_token
 
     settings.DEBUG = False
+    gc.freeze()  # comme le serveur après le chargement de l'application (parcours/wsgi.py)
     logging.getLogger("parcours.access").setLevel(logging.WARNING)  # une ligne par requête, sinon
     executed = []
 

@@ -275,6 +275,10 @@ class Beneficiary(TracksLoadedValues):
                 & ~Q(is_sdd=False),
                 name="benef_queue_idx",
             ),
+            # Personnes soumises aux droits et devoirs parmi celles que suit une organisation partenaire
+            # (accueil, « Votre périmètre ») : lues par index seul, sans parcourir la table des personnes
+            # (bench/pages.py, accueil France Travail à 150 000 personnes : 165 → 48 ms pour les trois totaux).
+            models.Index(fields=["id"], condition=Q(is_sdd=True), name="benef_sdd_idx"),
         ]
 
     def __str__(self):
