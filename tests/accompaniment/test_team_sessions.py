@@ -450,6 +450,13 @@ def test_convocation_letter_content_and_audit(client, session, person, orientati
     assert html.count('class="letter"') == 1
 
 
+def test_convocations_of_a_session_without_cases_say_so_under_a_title(client, session, orientation_manager):
+    client.force_login(orientation_manager)
+    html = page(client.get(reverse("accompaniment:session_convocations", args=[session.pk])))
+    assert "Aucune convocation à imprimer" in html
+    assert html.count("<h1") == 1  # un titre de page même sans lettre (accessibilité)
+
+
 def test_minutes_pdf_lists_members_quorum_and_cases(
     client, held_today, person, orientation_manager, departement
 ):
