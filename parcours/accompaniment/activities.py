@@ -52,10 +52,6 @@ from .models import (
 MAX_WEEKLY_HOURS = Decimal("35")
 MAX_WEEKS = 104
 
-# Motifs légaux pour réduire la durée ou la ramener à zéro (L5411-6) : ``hours.LEGAL_GROUNDS`` ; la montée en
-# charge progressive a son propre motif.
-LEGAL_GROUNDS = hours_rule.LEGAL_GROUNDS
-
 ACTIVITY_WORKFLOW = Workflow(
     "Activité",
     ActivityStatus,
@@ -370,7 +366,7 @@ def adjust_hours(
                 f"Objectif : entre 0 et {minimum:g} h pour une montée en charge progressive."
             )
     elif kind == HoursTargetKind.LOWERED:
-        if reason not in LEGAL_GROUNDS:
+        if reason not in hours_rule.LEGAL_GROUNDS:
             errors.setdefault(
                 "reason",
                 "Motif : la durée ne peut être réduite hors montée en charge progressive que "

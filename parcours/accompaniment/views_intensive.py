@@ -457,17 +457,10 @@ def cases_in_progress(request):
 def session_summary(request, session_pk):
     """Fiche de synthèse anonymisée d'une séance (imprimable) : dossiers du périmètre de l'agent."""
     session = get_object_or_404(TeamSession.objects.select_related("departement"), pk=session_pk)
+    from . import sessions
+
     scope = Beneficiary.objects.visible_to(request.user)
-    cases = list(
-        SanctionCase.objects.filter(session=session, beneficiary__in=scope)
-        .select_related("beneficiary")
-        .order_by("pk")
-    )
-    situations = list(
-        Review.objects.filter(session=session, beneficiary__in=scope)
-        .select_related("beneficiary")
-        .order_by("pk")
-    )
+    cases, situations = sessions.minutes_rows(session, scope)
     if not cases and not situations and not scope.filter(departement=session.departement).exists():
         raise PermissionDenied
     rows = [(sanctions.anonymised_label(case), case) for case in cases]
