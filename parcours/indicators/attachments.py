@@ -53,15 +53,15 @@ def referent_assignments_during(start=None, end=None):
 
 
 def organisation_members(organisation, start=None, end=None):
-    """Sous-requête : identifiants des personnes rattachées à ``organisation`` pendant la période."""
-    followed = follow_ups_during(start, end).filter(organisation=organisation).values("beneficiary_id")
-    oriented = orientations_during(start, end).filter(organisation=organisation).values("beneficiary_id")
+    """Sous-requête : identifiants des personnes rattachées à ``organisation`` pendant la période (suivie ou
+    orientée vers elle : ``organisation_member_sources``)."""
+    followed, oriented = organisation_member_sources(start, end, [getattr(organisation, "pk", organisation)])
     return Q(pk__in=followed) | Q(pk__in=oriented)
 
 
 def organisation_member_sources(start, end, organisation_ids):
-    """Les personnes rattachées à l'une des ``organisations`` pendant la période (``organisation_members`` de
-    chacune) : QuerySets d'identifiants ``beneficiary_id`` (suivis, orientations), à unir."""
+    """Les personnes rattachées à l'une des ``organisations`` pendant la période : suivies par elle ou orientées
+    vers elle. QuerySets d'identifiants ``beneficiary_id`` (suivis, orientations), à unir."""
     return [
         queryset.filter(organisation_id__in=list(organisation_ids)).order_by().values("beneficiary_id")
         for queryset in (follow_ups_during(start, end), orientations_during(start, end))
