@@ -306,7 +306,7 @@ def referent_block(user, today):
     from parcours.pathway import worklists
 
     # « Mes personnes » des listes de travail (``?qui=moi``) : mon portefeuille, dans mon périmètre.
-    mine = worklists.people(user, worklists.read_filter(user, {worklists.WHO_PARAM: worklists.MINE}))
+    mine = worklists.people(user, worklists.WorkListFilter(who=worklists.MINE, query="", has_portfolio=True))
     count, rows = my_people(user, mine, today)
     monday, sunday = _week(today)
     return Block(
