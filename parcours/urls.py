@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from parcours.accounts import oidc
 from parcours.accounts.views import ThrottledLoginView, admin_login, person_link_login, person_link_request
 from parcours.api.main import api
+from parcours.booking import views as booking_views
 from parcours.core.access import Level, declare
 from parcours.www.views import core as core_views
 
@@ -37,9 +38,13 @@ urlpatterns = [
     ),
     path("", include("parcours.www.urls")),
     path("conventions/", include("parcours.conventions.urls")),
+    path("comites/", include("parcours.governance.urls")),
+    path("employeurs/", include("parcours.employers.urls")),
     path("catalogue/", include("parcours.catalogue.urls")),
     path("accompagnement/", include("parcours.accompaniment.urls")),
     path("orientation/", include("parcours.orientation.urls")),
+    path("rendez-vous/", include("parcours.booking.urls")),
+    path("rdv/<str:token>", booking_views.booking_link, name="booking_link"),
     path("pilotage/", include("parcours.indicators.urls")),
     path("journal-acces/", include("parcours.audit.urls")),
     path("api/v1/", api.urls),

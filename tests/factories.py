@@ -14,7 +14,7 @@ from parcours.accounts.models import (
     TerritoryCommune,
     User,
 )
-from parcours.beneficiaries.models import Beneficiary, FollowUp, Household, RsaRight
+from parcours.beneficiaries.models import Beneficiary, FollowUp, Household, HouseholdComposition, RsaRight
 from parcours.beneficiaries.nir import compute_key
 
 
@@ -95,6 +95,21 @@ class RsaRightFactory(DjangoModelFactory):
     household = None
     opened_on = datetime.date(2026, 1, 15)
     state = "2"
+
+
+class HouseholdCompositionFactory(DjangoModelFactory):
+    """Composition du foyer dite par un flux (par défaut : une mère seule et ses deux enfants)."""
+
+    class Meta:
+        model = HouseholdComposition
+
+    household = factory.SubFactory(HouseholdFactory)
+    valid_from = datetime.date(2026, 1, 31)
+    adults = 1
+    partner = False
+    children = 2
+    others = 0
+    dependants = 2
 
 
 def make_nir(n, sex=1, year=85, month=6, dep="35"):

@@ -10,6 +10,7 @@ from .models import (
     Objective,
     PersonAccount,
     SanctionCase,
+    SanctionNotice,
     Situation,
     TeamSession,
     TeamSessionGuest,
@@ -104,6 +105,22 @@ class SanctionCaseAdmin(admin.ModelAdmin):
     list_display = ("beneficiary", "ground", "status", "status_since", "decision")
     list_filter = ("status", "ground", "decision")
     list_select_related = ("beneficiary",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SanctionNotice)
+class SanctionNoticeAdmin(admin.ModelAdmin):
+    """Lecture seule : les statuts passent par ``sanction_exchange.transition_notice`` (page des transmissions,
+    commandes ``sanctions-export`` et ``sanctions-acks``)."""
+
+    list_display = ("reference", "measure", "organism", "month", "status", "transmitted_on", "answered_on")
+    list_filter = ("status", "measure", "organism", "month")
+    search_fields = ("reference",)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -322,4 +322,9 @@ def populate_demo(departement, agents, *, seed=2026, today=None):
 
     person_space.create_account(person, email=PERSON_EMAIL, password=DEMO_PASSWORD)
     summary["compte_personne"] = PERSON_EMAIL
+
+    # 8. Volet 3 : satisfaction des personnes et des professionnels, progression dans l'employabilité.
+    from .demo_surveys import populate_demo as populate_volet_3
+
+    summary.update(populate_volet_3(departement, agents, plan_people, referent, today=today, seed=seed))
     return summary

@@ -830,13 +830,36 @@ class AppointmentReply(models.Model):
         return self.get_answer_display()
 
 
+class SurveyOccasion(models.TextChoices):
+    """Moment où le questionnaire de satisfaction est proposé à la personne (``surveys.py``)."""
+
+    ORIENTATION = "entretien_orientation", "Après l'entretien d'orientation"
+    THREE_MONTHS = "trois_mois", "Après 3 mois d'accompagnement"
+    SPONTANEOUS = "spontane", "À son initiative"
+
+
+class SurveyChannel(models.TextChoices):
+    SPACE = "espace", "Depuis son espace"
+    LINK = "lien", "Par le lien reçu"
+
+
 class SatisfactionAnswer(models.Model):
-    """Réponse de la personne au questionnaire de satisfaction (indicateur de satisfaction)."""
+    """Réponse de la personne au questionnaire de satisfaction (indicateur de satisfaction, volet 3).
+
+    ``occasion`` et ``due_on`` disent à quel questionnaire dû elle répond (une réponse par occasion) ; le
+    commentaire, texte libre, ne sort dans aucun export."""
 
     beneficiary = models.ForeignKey(
         "beneficiaries.Beneficiary", on_delete=models.CASCADE, related_name="satisfaction_answers"
     )
     answered_on = models.DateField("répondu le")
+    occasion = models.CharField(
+        "occasion", max_length=25, choices=SurveyOccasion.choices, default=SurveyOccasion.SPONTANEOUS
+    )
+    due_on = models.DateField("questionnaire dû le", null=True, blank=True)
+    channel = models.CharField(
+        "canal", max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.SPACE
+    )
     score = models.PositiveSmallIntegerField("satisfaction (1 à 5)")
     listened_to = models.BooleanField("se sent écouté·e par son référent")
     comment = models.TextField("commentaire", blank=True)
@@ -844,6 +867,124 @@ class SatisfactionAnswer(models.Model):
     class Meta:
         verbose_name = "réponse au questionnaire de satisfaction"
         ordering = ["-answered_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["beneficiary", "occasion", "due_on"],
+                condition=~models.Q(occasion="spontane"),
+                name="unique_satisfaction_answer_per_occasion",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.score}/5 le {self.answered_on:%d/%m/%Y}"
+
+
+class ProfessionalSurveyAnswer(models.Model):
+    """Réponse d'un professionnel (référent, chargé d'orientation) au questionnaire trimestriel de
+    satisfaction (annexe 4 de 002, volet 3 : « satisfaction … des professionnels ») : une par agent et par
+    trimestre. Le commentaire, texte libre, ne sort dans aucun export."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="professional_survey_answers"
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+", verbose_name="organisation"
+    )
+    departement = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+", verbose_name="Département"
+    )
+    quarter = models.DateField("trimestre (premier jour)")
+    answered_on = models.DateField("répondu le")
+    score = models.PositiveSmallIntegerField("satisfaction (1 à 5)")
+    tools_help = models.BooleanField("les outils facilitent l'accompagnement")
+    offer_sufficient = models.BooleanField("l'offre d'insertion répond aux besoins des personnes")
+    comment = models.TextField("commentaire", blank=True)
+
+    class Meta:
+        verbose_name = "réponse au questionnaire des professionnels"
+        verbose_name_plural = "réponses au questionnaire des professionnels"
+        ordering = ["-quarter", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "quarter"], name="unique_professional_answer_per_quarter"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.score}/5, trimestre du {self.quarter:%d/%m/%Y}"
+
+
+# --- sanctions transmises à l'organisme payeur (CAF/MSA) ------------------------------------------------------
+
+
+class SanctionMeasure(models.TextChoices):
+    """Nature de la mesure transmise à l'organisme payeur (code du fichier mensuel entre parenthèses)."""
+
+    SUSPENSION = "suspension", "Suspension totale du versement (SUSP)"
+    REDUCTION = "reduction", "Réduction : suspension partielle du versement (REDU)"
+    SUPPRESSION = "suppression", "Suppression du versement (SUPP)"
+    LIFTING = "levee", "Levée de la mesure : reprise du versement (LEVE)"
+    REPAYMENT = "restitution", "Restitution des sommes retenues (REST)"
+
+
+class NoticeStatus(models.TextChoices):
+    TO_SEND = "a_transmettre", "À transmettre"
+    SENT = "transmis", "Transmis"
+    ACKNOWLEDGED = "accuse", "Accusé de réception"
+    REJECTED = "rejete", "Rejeté par l'organisme"
+
+
+class SanctionNotice(models.Model):
+    """Une mesure décidée à transmettre à l'organisme payeur (CAF ou MSA) : créée dans la même transaction que
+    l'étape de la procédure qui la produit (``sanction_exchange.on_case_step``), transmise dans le fichier
+    mensuel de l'organisme, puis accusée ou rejetée par lui (``sanction_exchange.NOTICE_WORKFLOW``)."""
+
+    case = models.ForeignKey(SanctionCase, on_delete=models.CASCADE, related_name="notices")
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary", on_delete=models.CASCADE, related_name="sanction_notices"
+    )
+    departement = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name="Département"
+    )
+    measure = models.CharField("nature", max_length=12, choices=SanctionMeasure.choices)
+    reference = models.CharField("référence", max_length=40, unique=True)
+    organism = models.CharField("organisme payeur", max_length=3, blank=True)
+    matricule = models.CharField("matricule", max_length=30, blank=True)
+    month = models.DateField("mois du fichier (1er du mois)")
+    effective_on = models.DateField("date de la mesure")
+    starts_on = models.DateField("début", null=True, blank=True)
+    ends_on = models.DateField("fin prévue", null=True, blank=True)
+    reduction_percent = models.PositiveSmallIntegerField("taux de réduction (%)", null=True, blank=True)
+    duration_months = models.PositiveSmallIntegerField("durée (mois)", null=True, blank=True)
+    monthly_amount = models.DecimalField(
+        "montant mensuel retenu (€)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    amount = models.DecimalField(
+        "montant restitué (€)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    decided_on = models.DateField("décidée le", null=True, blank=True)
+    notified_on = models.DateField("notifiée le", null=True, blank=True)
+    status = models.CharField(
+        "statut", max_length=14, choices=NoticeStatus.choices, default=NoticeStatus.TO_SEND
+    )
+    file_name = models.CharField("fichier", max_length=120, blank=True)
+    transmitted_on = models.DateField("transmise le", null=True, blank=True)
+    answered_on = models.DateField("réponse de l'organisme le", null=True, blank=True)
+    rejection_reason = models.CharField("motif du rejet", max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "mesure transmise à l'organisme payeur"
+        verbose_name_plural = "mesures transmises à l'organisme payeur"
+        ordering = ["month", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "measure"], name="unique_notice_per_case_measure"),
+        ]
+        indexes = [
+            models.Index(fields=["departement", "month", "organism"], name="notice_month_idx"),
+            models.Index(fields=["updated_at", "id"], name="notice_updated_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} — {self.get_measure_display()} ({self.get_status_display()})"

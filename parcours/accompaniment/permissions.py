@@ -16,7 +16,7 @@ Un seul mécanisme, appelé par les vues et les services :
 from dataclasses import dataclass
 
 from parcours.accounts.models import OrganisationKind
-from parcours.accounts.roles import DEPARTEMENT, EDITING, SENSITIVE, Capability
+from parcours.accounts.roles import DEPARTEMENT, EDITING, SENSITIVE, TEAM, Capability
 from parcours.beneficiaries.scope import covering_memberships
 
 # Noms d'avant l'unification (``parcours.accounts.roles``), gardés pour les appelants.
@@ -24,6 +24,7 @@ EDIT_ROLES = EDITING
 SENSITIVE_ROLES = SENSITIVE
 
 __all__ = [
+    "SANCTION_TRANSMITTER",
     "TEAM_SESSION_MANAGER",
     "Access",
     "access_for",
@@ -41,6 +42,30 @@ TEAM_SESSION_MANAGER = Capability(
     "administrateurs du Département.",
     kinds=DEPARTEMENT,
 )
+
+
+#: Sanctions transmises à l'organisme payeur (fichier mensuel, accusés de réception) : chargés d'orientation et
+#: administrateurs du Département ; le fichier couvre tout le Département, une appartenance limitée à un
+#: territoire ne l'ouvre pas (``sanction_departements``).
+SANCTION_TRANSMITTER = Capability(
+    "transmission des sanctions à l'organisme payeur",
+    TEAM,
+    "La transmission des sanctions à la CAF et à la MSA est réservée aux chargés d'orientation et "
+    "administrateurs du Département.",
+    kinds=DEPARTEMENT,
+)
+
+
+def sanction_departements(user):
+    """Départements dont l'agent transmet les sanctions : appartenances de ``SANCTION_TRANSMITTER`` sans
+    territoire (le fichier couvre tout le Département) ; tous pour un super-utilisateur."""
+    from parcours.accounts.models import Organisation
+
+    departements = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("departement_code")
+    if user.is_superuser:
+        return list(departements)
+    ids = {m.organisation_id for m in SANCTION_TRANSMITTER.memberships(user) if not m.territory_id}
+    return list(departements.filter(pk__in=ids))
 
 
 @dataclass(frozen=True)

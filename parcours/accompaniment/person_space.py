@@ -64,7 +64,18 @@ def summary(beneficiary, today=None):
         "contract": contract,
         "contract_actions": list(contract.actions.all()) if contract else [],
         "weeks": activities.weekly_plan(beneficiary, today, weeks=2),
+        "surveys_due": _surveys_due(beneficiary, today),
     }
+
+
+def _surveys_due(beneficiary, today):
+    """Questionnaires de satisfaction ouverts (après l'entretien d'orientation, après 3 mois)."""
+    from .surveys import occasion_label, open_occasions
+
+    return [
+        {"occasion": str(o), "due_on": d, "label": occasion_label(o, d)}
+        for o, d in open_occasions(beneficiary, today)
+    ]
 
 
 @transaction.atomic
@@ -84,18 +95,11 @@ def reply_to_appointment(beneficiary, appointment_id, *, answer, reason=""):
 
 
 def answer_survey(beneficiary, *, score, listened_to, comment="", today=None):
-    try:
-        score = int(score)
-    except (TypeError, ValueError) as error:
-        raise ValidationError({"score": "Choisissez une note de 1 à 5."}) from error
-    if not 1 <= score <= 5:
-        raise ValidationError({"score": "Choisissez une note de 1 à 5."})
-    return SatisfactionAnswer.objects.create(
-        beneficiary=beneficiary,
-        answered_on=today or timezone.localdate(),
-        score=score,
-        listened_to=bool(listened_to),
-        comment=(comment or "").strip(),
+    """Avis donné par la personne à son initiative (hors occasion ; voir ``surveys.py``)."""
+    from .surveys import answer_person_survey
+
+    return answer_person_survey(
+        beneficiary, score=score, listened_to=listened_to, comment=comment, today=today
     )
 
 

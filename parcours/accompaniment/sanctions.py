@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from parcours.accounts.models import OrganisationKind
 from parcours.accounts.roles import EDITING, with_roles
+from parcours.beneficiaries.household import composition_on, household_capped
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
 from parcours.core.text import plural
@@ -31,6 +32,7 @@ from parcours.journal.models import EventKind
 from parcours.journal.services import record
 from parcours.journal.transitions import Workflow, transition
 
+from . import sanction_exchange
 from .models import (
     SanctionCase,
     SanctionDecision,
@@ -85,11 +87,12 @@ def _err(message, field=None):
     return ValidationError({field: message} if field else message)
 
 
-def household_of_several(beneficiary):
-    """Foyer de plus d'une personne selon le flux CAF/MSA (plafond de 50 % de réduction)."""
-    if not beneficiary.household_id:
-        return False
-    return Beneficiary.objects.filter(household_id=beneficiary.household_id).count() > 1
+def household_of_several(beneficiary, on=None):
+    """Foyer dont la suspension est plafonnée (réglage ``sanction_household_cap_percent``, 50 %) à la date ``on`` :
+    foyer de plus d'une personne — enfants et autres personnes à charge compris — ou parent isolé, selon la
+    composition du foyer que disent les flux CAF/MSA à cette date (``beneficiaries.household``) ; sans
+    composition connue, selon les personnes du foyer connues de Parcours (CASF L262-37, R262-68)."""
+    return household_capped(beneficiary, on)
 
 
 def is_repeat(beneficiary):
@@ -162,7 +165,7 @@ def open_case(beneficiary, *, ground, facts, actor, on, household_several=None):
         opened_on=on,
         status_since=on,
         is_repeat=is_repeat(beneficiary),
-        household_of_several=household_of_several(beneficiary)
+        household_of_several=household_of_several(beneficiary, on)
         if household_several is None
         else household_several,
         opened_by=actor,
@@ -188,8 +191,12 @@ def _percent(value):
         raise _err(f"Taux de réduction invalide : « {value} ».", "reduction_percent") from error
 
 
-def _check_decision(case, data, departement, came_from):
-    """Règles de la décision du Président (barème : réglages), renvoie les champs à enregistrer."""
+def _check_decision(case, data, departement, came_from, on=None):
+    """Règles de la décision du Président (barème : réglages), renvoie les champs à enregistrer.
+
+    Le plafond du foyer se lit à la date de la décision ``on`` : la composition du foyer que disent alors les flux
+    (``household_of_several``) ; sans composition connue à cette date, ce qui a été retenu à l'ouverture de la
+    procédure (``case.household_of_several``)."""
     decision = data.get("decision")
     if decision not in SanctionDecision.values:
         raise _err("Décision : choisissez pas de sanction, suspension ou suppression.", "decision")
@@ -219,9 +226,13 @@ def _check_decision(case, data, departement, came_from):
     if percent is None or not minimum <= percent <= 100:
         raise _err(f"Taux de réduction : entre {minimum} % et 100 %.", "reduction_percent")
     cap = get_delay("sanction_household_cap_percent", departement)
-    if case.household_of_several and percent > cap:
+    composition = composition_on(case.beneficiary.household_id, on) if on else None
+    several = composition.capped if composition is not None else case.household_of_several
+    if several and percent > cap:
+        detail = f" ({composition.summary})" if composition is not None else ""
         raise _err(
-            f"Taux de réduction : {percent} % dépasse le plafond de {cap} % pour un foyer de plus d'une personne.",
+            f"Taux de réduction : {percent} % dépasse le plafond de {cap} % pour un foyer de plus d'une personne"
+            f"{detail}.",
             "reduction_percent",
         )
     try:
@@ -243,6 +254,7 @@ def _check_decision(case, data, departement, came_from):
         "reduction_percent": percent,
         "duration_months": months,
         "monthly_amount": amount,
+        "household_of_several": several,
     }
 
 
@@ -421,7 +433,7 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
                 case.opinion_favourable = bool(favourable)
                 details["favourable"] = bool(favourable)
         elif to_status == S.DECIDED:
-            fields = _check_decision(case, data, departement, current)
+            fields = _check_decision(case, data, departement, current, on)
             for name, value in fields.items():
                 setattr(case, name, value)
             case.decided_on = on
@@ -447,6 +459,8 @@ def transition_case(case, to_status, *, actor, on, reason, **data):
             case.regularised_on = on
         case.status_since = status_since
         _step(case, current, to_status, actor=actor, on=on, reason=reason)
+        # Mesure à transmettre à l'organisme payeur (notification, levée, restitution) : même transaction.
+        sanction_exchange.on_case_step(case, current, to_status, actor=actor, on=on)
 
     return transition(
         case,

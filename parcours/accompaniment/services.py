@@ -35,6 +35,7 @@ from .models import (
     Objective,
     Situation,
     Theme,
+    ThemeKind,
 )
 
 # Événements du journal dont la date métier (``occurred_on``) est la notification d'une orientation :
@@ -248,7 +249,34 @@ def save_diagnostic(beneficiary, *, author, can_see_sensitive, organisation=None
         themes=themes,
         joint=version.joint,
     )
+    lifted = lifted_barriers(previous, chosen)
+    if lifted:
+        record(
+            beneficiary,
+            EventKind.BARRIER_LIFTED,
+            on=version.conducted_on,
+            actor=author,
+            organisation=organisation,
+            version=version.number,
+            themes=lifted,
+        )
     return version
+
+
+def lifted_barriers(previous, chosen):
+    """Freins périphériques levés par une nouvelle version du diagnostic (annexe 4 de 002, volet 3 :
+    « progression dans l'employabilité … levée de freins périphériques ») : thèmes de nature « frein »
+    relevés dans la version précédente et dont la nouvelle version ne garde aucune situation. Le thème
+    sensible (santé) n'est jamais écrit au journal, comme pour ``diagnosed``."""
+    if previous is None:
+        return []
+    before = set(
+        previous.situations.filter(theme__kind=ThemeKind.BARRIER, theme__sensitive=False).values_list(
+            "theme__code", flat=True
+        )
+    )
+    after = {s.theme.code for s in chosen}
+    return sorted(before - after)
 
 
 def diagnostic_dates(beneficiaries=None):

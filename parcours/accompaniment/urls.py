@@ -1,8 +1,11 @@
 from django.urls import path
 
 from . import views
+from . import views_documents as documents
+from . import views_exchange as exchange
 from . import views_intensive as intensive
 from . import views_sessions as team
+from . import views_surveys as surveys
 
 app_name = "accompaniment"
 
@@ -21,6 +24,12 @@ urlpatterns = [
     path("contrats/<int:contract_pk>/modifier/", views.contract_edit, name="contract_edit"),
     path("contrats/<int:contract_pk>/statut/", views.contract_transition, name="contract_transition"),
     path("contrats/<int:contract_pk>/imprimer/", views.contract_print, name="contract_print"),
+    # Documents en PDF : contrats (un, ou une sélection de la liste), courriers de procédure
+    path("contrats/", documents.contract_index, name="contract_index"),
+    path("contrats/pdf/", documents.contracts_pdf, name="contracts_pdf"),
+    path("contrats/<int:contract_pk>/contrat.pdf", documents.contract_pdf, name="contract_pdf"),
+    path("procedures/<int:case_pk>/courrier.pdf", documents.case_pdf, name="case_pdf"),
+    path("procedures/courriers/pdf/", documents.cases_pdf, name="cases_pdf"),
     # Accompagnement intensif, revues, devoirs et sanctions, sorties (étapes 7 à 10)
     path("beneficiaires/<int:pk>/activites/", intensive.activity_plan, name="activity_plan"),
     path("activites/<int:activity_pk>/statut/", intensive.activity_status, name="activity_status"),
@@ -50,6 +59,19 @@ urlpatterns = [
     path("equipes/<int:session_pk>/proces-verbal.pdf", team.session_minutes, name="session_minutes"),
     path("procedures/<int:case_pk>/seance/", team.case_agenda, name="case_agenda"),
     path("procedures/<int:case_pk>/convocation/", team.case_convocation, name="case_convocation"),
+    # Sanctions transmises à l'organisme payeur (CAF, MSA)
+    path("sanctions/transmissions/", exchange.transmissions, name="sanction_transmissions"),
+    path(
+        "sanctions/transmissions/<int:departement_pk>/<str:organism>/<str:month>/",
+        exchange.month_detail,
+        name="sanction_month",
+    ),
+    path(
+        "sanctions/transmissions/<int:departement_pk>/<str:organism>/<str:month>/fichier/",
+        exchange.month_file,
+        name="sanction_file",
+    ),
+    path("sanctions/mesures/<int:notice_pk>/renvoyer/", exchange.notice_resend, name="sanction_resend"),
     path("beneficiaires/<int:pk>/sorties/", intensive.exit_list, name="exit_list"),
     path("sorties/<int:exit_pk>/suivi/", intensive.employment_check, name="employment_check"),
     path("sorties/verifications-6-mois/", intensive.durable_checks_due, name="durable_checks_due"),
@@ -61,5 +83,10 @@ urlpatterns = [
         intensive.my_appointment_reply,
         name="my_appointment_reply",
     ),
-    path("mon-espace/votre-avis/", intensive.my_survey, name="my_survey"),
+    path("mon-espace/votre-avis/", surveys.my_survey, name="my_survey"),
+    # Questionnaires de satisfaction (volet 3) : lien signé sans compte, liens préparés par l'agent,
+    # questionnaire trimestriel des professionnels
+    path("avis/<str:token>/", surveys.survey_by_link, name="survey_by_link"),
+    path("beneficiaires/<int:pk>/avis/", surveys.person_survey_links, name="person_survey_links"),
+    path("questionnaire-professionnels/", surveys.professional_survey, name="professional_survey"),
 ]

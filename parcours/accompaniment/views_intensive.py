@@ -32,7 +32,7 @@ from .forms import (
     ReviewPlanForm,
 )
 from .models import Exit, PlannedActivity, Review, SanctionCase, SanctionStatus, TeamSession
-from .permissions import TEAM_SESSION_MANAGER, access_for, is_departement_agent
+from .permissions import SANCTION_TRANSMITTER, TEAM_SESSION_MANAGER, access_for, is_departement_agent
 from .views import (
     PAGE_SIZE,
     PERSON_HEADER,
@@ -447,6 +447,7 @@ def cases_in_progress(request):
         "rows": rows,
         "proposals": sanctions.absence_proposals(people, on)[:PAGE_SIZE],
         "manages_sessions": TEAM_SESSION_MANAGER.allows(request.user),
+        "transmits_sanctions": SANCTION_TRANSMITTER.allows(request.user),
         **work_list_context(work_filter, page, on=on.isoformat()),
     }
     return render(request, "accompaniment/cases_in_progress.html", context)
@@ -623,25 +624,3 @@ def my_appointment_reply(request, appointment_pk):
     else:
         messages.success(request, "Merci, votre réponse a été transmise à votre référent.")
     return redirect("accompaniment:my_space")
-
-
-@access(Level.AUTHENTICATED, description="Avis de la personne")
-def my_survey(request):
-    from . import person_space
-
-    person = _person(request)
-    error = None
-    if request.method == "POST":
-        try:
-            person_space.answer_survey(
-                person,
-                score=request.POST.get("score"),
-                listened_to=request.POST.get("listened_to") == "oui",
-                comment=request.POST.get("comment", ""),
-            )
-        except ValidationError as exc:
-            error = exc.messages[0]
-        else:
-            messages.success(request, "Merci pour votre réponse.")
-            return redirect("accompaniment:my_space")
-    return render(request, "accompaniment/my_survey.html", {"title": "Votre avis", "error": error})

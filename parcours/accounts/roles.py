@@ -158,10 +158,32 @@ CONVENTION_READER = Capability(
     kinds=frozenset({OrganisationKind.DEPARTEMENT, OrganisationKind.ETAT}),
     match=lambda m: m.organisation.kind == OrganisationKind.DEPARTEMENT or m.organisation.departement_id,
 )
+BOOKING_MANAGER = Capability(
+    "gestion des plages de rendez-vous",
+    TEAM,
+    "Les plages de rendez-vous et les fermetures sont gérées par les administrateurs et chargés d'orientation "
+    "de l'organisation.",
+    kinds=NOT_ETAT,
+)
 PEOPLE_READER = Capability(
     "agent qui voit des personnes",
     WITH_PEOPLE,
     "Votre accès est limité aux indicateurs agrégés.",
+    kinds=NOT_ETAT,
+)
+#: cartographie parcours–offre (places financées, coûts, financeurs) : les agents du Département ; ses
+#: administrateurs (``DEPARTEMENT_ADMIN``) saisissent les financements
+OFFER_MAP_READER = Capability(
+    "lecteur de la cartographie de l'offre",
+    WITH_PEOPLE,
+    "La cartographie de l'offre financée est réservée aux agents du Département.",
+    kinds=DEPARTEMENT,
+)
+# Questionnaire trimestriel de satisfaction des professionnels (annexe 4 de 002, volet 3).
+SURVEYED_PROFESSIONAL = Capability(
+    "professionnel de l'orientation et de l'accompagnement",
+    EDITING,
+    "Ce questionnaire s'adresse aux référents, chargés d'orientation et administrateurs.",
     kinds=NOT_ETAT,
 )
 

@@ -10,6 +10,7 @@ from parcours.core.bulk import TracksLoadedValues
 from parcours.core.delays import get_delay
 
 from .fields import EncryptedNirField
+from .household import household_size, is_capped, is_single_parent
 from .nir import compute_key, format_nir, mask_nir
 from .search import search_names
 
@@ -361,6 +362,77 @@ class RightSnapshot(TracksLoadedValues):
     @property
     def payable(self):
         return self.state in PAYABLE_STATES
+
+
+class HouseholdComposition(models.Model):
+    """Composition du foyer selon un flux CAF/MSA, en vigueur à partir de la date de référence de ce flux.
+
+    Une ligne par **changement** : un flux qui redit la même composition n'écrit rien (``intake.staging``). Les
+    règles (taille du foyer, parent isolé, plafond des sanctions) sont dans ``household.py``."""
+
+    # Index du foyer : celui de la contrainte unique_composition_per_date (foyer, date).
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="compositions", db_index=False
+    )
+    valid_from = models.DateField("en vigueur depuis (date de référence du flux)")
+    batch = models.ForeignKey(
+        "intake.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="household_compositions",
+    )
+    adults = models.PositiveSmallIntegerField("adultes (demandeur et conjoint)")
+    partner = models.BooleanField("conjoint (CJT)")
+    children = models.PositiveSmallIntegerField("enfants (ENF)")
+    others = models.PositiveSmallIntegerField("autres personnes (AUT)", default=0)
+    dependants = models.PositiveSmallIntegerField(
+        "enfants et autres personnes à charge (NBENFAUTCHA)", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    COMPARED_FIELDS = ("adults", "partner", "children", "others", "dependants")
+
+    class Meta:
+        verbose_name = "composition du foyer"
+        verbose_name_plural = "compositions du foyer"
+        ordering = ["-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "valid_from"], name="unique_composition_per_date"),
+        ]
+
+    def __str__(self):
+        return f"Foyer {self.household_id} au {self.valid_from:%d/%m/%Y} : {self.summary}"
+
+    @property
+    def persons(self):
+        return household_size(self.adults, self.children, self.others, self.dependants)
+
+    @property
+    def single_parent(self):
+        return is_single_parent(self.adults, self.partner, self.children)
+
+    @property
+    def capped(self):
+        return is_capped(self.adults, self.partner, self.children, self.others, self.dependants)
+
+    @property
+    def summary(self):
+        """« Parent isolé, 2 enfants ; 3 personnes » : la composition en une phrase (fiche, procédure)."""
+        from parcours.core.text import plural
+
+        if self.single_parent:
+            head = "parent isolé"
+        elif self.partner:
+            head = "couple"
+        else:
+            head = plural(self.adults, "adulte")
+        parts = [head, plural(self.children, "enfant")]
+        if self.others:
+            parts.append(plural(self.others, "autre personne", "autres personnes"))
+        if self.dependants is not None:
+            parts.append(plural(self.dependants, "personne à charge", "personnes à charge"))
+        return f"{', '.join(parts)} ; {plural(self.persons, 'personne')} au foyer"
 
 
 class FollowUpCause(models.TextChoices):

@@ -683,6 +683,7 @@ def populate_demo(departement, organisations, *, seed=2026, today=None, territor
         services_by_key.setdefault(spec[0], []).append(spec)
     n = 0
     local_services = []
+    service_territories = {}  # service → code du territoire (financements de la cartographie de l'offre)
     for territory in territories:
         communes = [(insee, postal, name) for insee, postal, name, _ in territory["communes"]]
         main = communes[0]
@@ -705,6 +706,7 @@ def populate_demo(departement, organisations, *, seed=2026, today=None, territor
                 n += 1
                 zone = territory_zone if key in {"ccas", "ml", "fs"} else [data.DEPARTEMENT_CODE]
                 service = builder.service(structure, spec, zone=zone, n=n)
+                service_territories[id(service)] = territory["code"]
                 if structure.origin == Origin.LOCAL or rng.random() < 0.4:
                     local_services.append(service)
         # Permanences dans les autres communes du territoire (France Services itinérant, Mission locale).
@@ -765,8 +767,53 @@ def populate_demo(departement, organisations, *, seed=2026, today=None, territor
             )
         )
     ServiceLocalData.objects.bulk_create(local_data, batch_size=500)
+    populate_financings(departement, local_services, service_territories, rng=rng, today=today)
     return {
         "communes": communes_created,
         "structures": len(builder.structures),
         "services": len(builder.services),
     }
+
+
+def populate_financings(departement, services, service_territories, *, rng, today):
+    """Places financées, coût unitaire et financeurs des services du Département (cartographie parcours–offre) :
+    le type de parcours suit la thématique du service (emploi, freins sociaux, sinon socio-professionnel)."""
+    from parcours.accounts.models import Territory
+    from parcours.orientation.models import Pathway
+
+    from .models import Funder, ServiceFinancing
+
+    territories = {t.code: t for t in Territory.objects.filter(departement=departement)}
+    funders = [
+        [Funder.DEPARTEMENT],
+        [Funder.DEPARTEMENT, Funder.ETAT],
+        [Funder.ETAT, Funder.FSE],
+        [Funder.FRANCE_TRAVAIL],
+        [Funder.DEPARTEMENT, Funder.CAF],
+    ]
+    rows = []
+    for index, service in enumerate(services):
+        themes = " ".join(service.thematiques or [])
+        if "emploi" in themes or "formation" in themes:
+            pathway = Pathway.EMPLOI
+        elif any(word in themes for word in ("sante", "logement", "mobilite", "famille", "numerique")):
+            pathway = Pathway.SOCIAL
+        else:
+            pathway = Pathway.SOCIO_PROFESSIONNEL
+        rows.append(
+            ServiceFinancing(
+                service=service,
+                departement=departement,
+                pathway=pathway,
+                territory=territories.get(service_territories.get(id(service))),
+                year=today.year,
+                places_financed=rng.choice([8, 10, 12, 15, 20, 24, 30]),
+                unit_cost=Decimal(rng.choice([450, 850, 1200, 1800, 2400, 3500])),
+                funders=funders[index % len(funders)],
+                funding_reference=f"Fiche action FA-{today.year}-{index % 12 + 1:02d}",
+            )
+        )
+    for row in rows:
+        row.funders_index = f"|{'|'.join(sorted(set(row.funders)))}|"
+    ServiceFinancing.objects.bulk_create(rows, batch_size=500)
+    return len(rows)

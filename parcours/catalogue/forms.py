@@ -6,7 +6,15 @@ from data_inclusion.schema import v1
 from django import forms
 
 from . import referentiels as ref
-from .models import PrescriptionStatus, RefusalReason, Service, ServiceLocalData, Structure
+from .models import (
+    Funder,
+    PrescriptionStatus,
+    RefusalReason,
+    Service,
+    ServiceFinancing,
+    ServiceLocalData,
+    Structure,
+)
 from .prescriptions import SHAREABLE_FIELDS
 from .schema import check
 
@@ -336,3 +344,81 @@ class PrescriptionFilterForm(forms.Form):
         choices=[(BY_DEADLINE, "Échéance de la réponse"), (BY_DATE, "Date de la prescription")],
         widget=forms.Select(attrs=SELECT),
     )
+
+
+class FinancingForm(forms.ModelForm):
+    """Une ligne de financement d'un service (cartographie parcours–offre) ; les règles sont dans
+    ``offer_map.check_financing``, appelée par ``clean``."""
+
+    funders = forms.MultipleChoiceField(
+        label="Financeurs",
+        choices=Funder.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choisissez au moins un financeur."},
+    )
+
+    class Meta:
+        model = ServiceFinancing
+        fields = [
+            "pathway",
+            "territory",
+            "year",
+            "places_financed",
+            "unit_cost",
+            "funders",
+            "funding_reference",
+            "notes",
+        ]
+        error_messages = {
+            "places_financed": {"required": "Indiquez le nombre de places financées."},
+            "unit_cost": {
+                "required": "Indiquez le coût unitaire en euros.",
+                "invalid": "Saisissez un montant.",
+            },
+            "year": {"required": "Indiquez l'année du financement."},
+            "pathway": {"required": "Choisissez un type de parcours."},
+        }
+
+    def __init__(self, *args, service, departement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.service = service
+        self.instance.departement = departement
+        self.fields["territory"].queryset = departement.territories.order_by("name")
+        self.fields["territory"].empty_label = "Tout le Département"
+        _widgetize(self)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .offer_map import check_financing
+
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        for name in self.Meta.fields:
+            if name in cleaned:
+                setattr(self.instance, name, cleaned[name])
+        try:
+            check_financing(self.instance)
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                for message in messages_:
+                    self.add_error(None if field == "__all__" else field, message)
+        return cleaned
+
+
+class OfferMapFilterForm(forms.Form):
+    pathway = forms.ChoiceField(label="Type de parcours", required=False)
+    territory = forms.TypedChoiceField(label="Territoire", required=False, coerce=int, empty_value=None)
+    funder = forms.ChoiceField(label="Financeur", required=False)
+    year = forms.TypedChoiceField(label="Année", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, territories=(), years=(), **kwargs):
+        from parcours.orientation.models import Pathway
+
+        super().__init__(*args, **kwargs)
+        self.fields["pathway"].choices = [("", "Tous")] + list(Pathway.choices)
+        self.fields["territory"].choices = [("", "Tous")] + [(t.pk, t.name) for t in territories]
+        self.fields["funder"].choices = [("", "Tous")] + list(Funder.choices)
+        self.fields["year"].choices = [("", "Toutes")] + [(y, str(y)) for y in years]
+        _widgetize(self)

@@ -14,6 +14,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from parcours.orientation.models import Pathway
+
 from . import referentiels as ref
 from .text import name_key, normalize
 
@@ -517,3 +519,83 @@ class PrescriptionLog(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} — {self.at:%d/%m/%Y %H:%M}"
+
+
+class Funder(models.TextChoices):
+    """Financeurs d'une offre (cartographie parcours–offre)."""
+
+    ETAT = "etat", "État"
+    DEPARTEMENT = "departement", "Département"
+    FRANCE_TRAVAIL = "france_travail", "France Travail"
+    FSE = "fse", "Fonds social européen (FSE+)"
+    REGION = "region", "Région"
+    CAF = "caf", "CAF / MSA"
+    COMMUNE = "commune", "Commune ou intercommunalité"
+    OTHER = "autre", "Autre financeur"
+
+
+class ServiceFinancing(models.Model):
+    """Financement d'un service pour un type de parcours, sur un territoire et une année : places financées et
+    coût unitaire (convention « insertion et emploi » 002, volet 2-a : pour chaque parcours type, « le coût
+    unitaire du parcours, le nombre de places financées », travaux de « cartographie parcours — offre »).
+
+    Donnée propre au Département, jamais publiée au schéma data·inclusion. Le budget (places × coût
+    unitaire) n'est pas stocké : il est calculé à la lecture (``offer_map``)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="financings")
+    departement = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"kind": "departement"},
+        verbose_name="Département",
+    )
+    pathway = models.CharField(
+        "type de parcours",
+        max_length=20,
+        choices=Pathway.choices,
+    )
+    territory = models.ForeignKey(
+        "accounts.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="territoire",
+        help_text="Vide : tout le Département.",
+    )
+    year = models.PositiveSmallIntegerField("année")
+    places_financed = models.PositiveIntegerField("places financées")
+    unit_cost = models.DecimalField("coût unitaire (€ par place)", max_digits=10, decimal_places=2)
+    funders = models.JSONField("financeurs", default=list)
+    funders_index = models.CharField(max_length=200, blank=True, editable=False)
+    funding_reference = models.CharField("convention / fiche action", max_length=200, blank=True)
+    notes = models.CharField("précisions", max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "financement d'un service"
+        verbose_name_plural = "financements des services"
+        ordering = ["-year", "pathway", "pk"]
+        indexes = [
+            models.Index(fields=["departement", "year", "pathway"], name="catalogue_fin_dep_year_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} — {self.get_pathway_display()} {self.year}"
+
+    def save(self, *args, **kwargs):
+        self.funders_index = _index(self.funders)
+        super().save(*args, **kwargs)
+
+    @property
+    def budget(self):
+        return self.places_financed * self.unit_cost
+
+    @property
+    def funders_display(self):
+        labels = dict(Funder.choices)
+        return [labels.get(code, code) for code in self.funders or []]

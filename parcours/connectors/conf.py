@@ -54,11 +54,27 @@ def _defaults():
             "page_size": int(_env("PARCOURS_FT_PAGE_SIZE", "100")),
             "max_pages": 1000,
         },
+        # API « Offres d'emploi v2 » de francetravail.io : mêmes identifiants OAuth2 par défaut, autre scope.
+        "francetravail_offres": {
+            "token_url": _env(
+                "PARCOURS_FT_TOKEN_URL",
+                "https://entreprise.francetravail.fr/connexion/oauth2/access_token?realm=%2Fpartenaire",
+            ),
+            "base_url": _env(
+                "PARCOURS_FT_OFFRES_API_URL", "https://api.francetravail.io/partenaire/offresdemploi/v2"
+            ),
+            "client_id": _env("PARCOURS_FT_OFFRES_CLIENT_ID", _env("PARCOURS_FT_CLIENT_ID")),
+            "client_secret": _env("PARCOURS_FT_OFFRES_CLIENT_SECRET", _env("PARCOURS_FT_CLIENT_SECRET")),
+            "scope": _env("PARCOURS_FT_OFFRES_SCOPE", "api_offresdemploiv2 o2dsoffre"),
+            # 150 offres au plus par appel ; l'API ne sert pas au-delà de l'index 3149.
+            "page_size": int(_env("PARCOURS_FT_OFFRES_PAGE_SIZE", "150")),
+            "max_index": 3149,
+        },
     }
 
 
 def get(connector):
-    """Réglages d'un connecteur (``http``, ``datainclusion``, ``francetravail``)."""
+    """Réglages d'un connecteur (``http``, ``datainclusion``, ``francetravail``, ``francetravail_offres``)."""
     values = dict(_defaults()[connector])
     values.update(getattr(settings, "PARCOURS_CONNECTORS", {}).get(connector, {}))
     return values

@@ -9,6 +9,7 @@ from django.db import models
 class Connector(models.TextChoices):
     DATAINCLUSION = "datainclusion", "data·inclusion (catalogue)"
     FRANCE_TRAVAIL = "francetravail", "France Travail (orientations, rendez-vous)"
+    FRANCE_TRAVAIL_OFFERS = "francetravail_offres", "France Travail (offres d'emploi)"
     EXPORT_ORIENTATIONS = "export_orientations", "Échange : liste des orientations (export)"
     IMPORT_ABSENCES = "import_absences", "Échange : liste des absences (import)"
 

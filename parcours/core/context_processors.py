@@ -34,8 +34,10 @@ MAIN_NAV = [
     ("Imports de flux", "import_list"),
     ("Orientation", "orientation:queues"),
     ("Catalogue", "catalogue:search"),
+    ("Employeurs", "employers:list"),
     ("Pilotage", "indicators:dashboard"),
     ("Conventions", "conventions:list"),
+    ("Comités", "governance:list"),
     ("Journal d'accès", "audit:list"),
 ]
 PUBLIC_PAGES = frozenset({"home"})

@@ -460,6 +460,10 @@ def run_demo(
         since = time.monotonic()
         catalogue = populate_catalogue(demo.departement, demo.organisations, seed=seed, today=today)
         lap("catalogue", since)
+        # Plages de rendez-vous que les personnes invitées réservent en ligne (lien de l'invitation).
+        from parcours.booking.demo import populate_demo as populate_booking
+
+        populate_booking(demo.organisations, demo.agents, today=today)
         if progress:
             progress(1, steps, "territoire créé")
         planner = FollowUpPlanner(demo, seed)
@@ -518,6 +522,16 @@ def run_demo(
         since = time.monotonic()
         intensive = populate_demo(demo.departement, demo.agents, seed=seed, today=today)
         lap("accompagnement", since)
+        from parcours.governance.demo import populate_demo as populate_governance
+
+        since = time.monotonic()
+        populate_governance(demo.departement, user=demo.agents.get("admin@demo.parcours.fr"), today=today)
+        lap("comites", since)
+        from parcours.employers.demo import populate_demo as populate_employers
+
+        since = time.monotonic()
+        populate_employers(demo.departement, demo.agents, seed=seed, today=today)
+        lap("employeurs", since)
         if progress:
             progress(steps, steps, "accompagnement")
     departement = demo.departement

@@ -23,12 +23,15 @@ from parcours.accompaniment.models import (
     ActivityKind,
     ActivityStatus,
     DiagnosticVersion,
+    Exit,
     PlannedActivity,
+    Theme,
     ThemeKind,
 )
 from parcours.accounts.models import OrganisationKind, Role
 from parcours.beneficiaries.models import Beneficiary
 from parcours.catalogue.models import Prescription, PrescriptionStatus
+from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
 from parcours.journal.payload import Payload as P
 from parcours.journal.queries import payload_text
@@ -39,7 +42,16 @@ from parcours.orientation.models import (
     Attendance,
 )
 
-from .definitions import analytics_session, beneficiary_scope, check_period, new_entrant_cohort
+from .definitions import (
+    ACTIVITY_STEPS,
+    EMPLOYABILITY_EXIT_REASONS,
+    STARTED_ACTIVITY,
+    analytics_session,
+    beneficiary_scope,
+    check_period,
+    exit_step,
+    new_entrant_cohort,
+)
 
 COLUMNS = [
     ("identifiant_departement", "Identifiant de la personne dans le système du Département"),
@@ -65,6 +77,14 @@ COLUMNS = [
     ("prestations", "Prestations depuis T0 : date de début, intitulé, nature, heures par semaine × semaines"),
     ("nombre_prestations", "Nombre de prestations"),
     ("heures_prestations", "Total des heures prévues (heures par semaine × semaines)"),
+    # Progression dans l'employabilité depuis T0 (volet 3), mêmes règles que l'indicateur
+    ("immersions", "Immersions en entreprise (PMSMP) commencées depuis T0"),
+    ("formations", "Formations commencées et sorties vers une formation qualifiante depuis T0"),
+    (
+        "contrats_courts",
+        "Contrats de travail de courte durée depuis T0 (contrat IAE, emploi de moins de 6 mois)",
+    ),
+    ("freins_leves", "Freins périphériques levés au diagnostic depuis T0 (hors santé, donnée sensible)"),
 ]
 HEADER = [name for name, _ in COLUMNS]
 SEPARATOR = " | "
@@ -227,6 +247,47 @@ class Annex4Export:
             )
         )
 
+        self._load_employability(people)
+
+    def _load_employability(self, people):
+        """Étapes de la progression dans l'employabilité (``definitions.employability``), par personne :
+        ``[(date, étape)]`` ; freins levés : ``[(date, thèmes)]``."""
+        steps = _group(
+            PlannedActivity.objects.filter(
+                beneficiary__in=people, kind__in=list(ACTIVITY_STEPS), status__in=STARTED_ACTIVITY
+            )
+            .order_by("beneficiary_id", "starts_on", "pk")
+            .values_list("beneficiary_id", "starts_on", "kind")
+        )
+        self.steps = {b: [(day, ACTIVITY_STEPS[kind]) for day, kind in rows] for b, rows in steps.items()}
+        short_months = get_delay("employment_durable_min_contract_months")
+        for b, day, reason, contract, months in (
+            Exit.objects.filter(beneficiary__in=people, reason__in=EMPLOYABILITY_EXIT_REASONS)
+            .order_by("beneficiary_id", "exited_on", "pk")
+            .values_list("beneficiary_id", "exited_on", "reason", "contract_type", "contract_months")
+        ):
+            step = exit_step(reason, contract, months, short_months)
+            if step:
+                self.steps.setdefault(b, []).append((day, step))
+        labels = dict(Theme.objects.values_list("code", "label"))
+        self.lifted = _group(
+            (b, day, [labels.get(code, code) for code in (payload or {}).get(P.THEMES, [])])
+            for b, day, payload in Event.objects.filter(beneficiary__in=people, kind=EventKind.BARRIER_LIFTED)
+            .order_by("beneficiary_id", "occurred_on", "pk")
+            .values_list("beneficiary_id", "occurred_on", "payload")
+        )
+
+    def _employability(self, beneficiary_id, t0):
+        counts = dict.fromkeys(("immersion", "formation", "contrat_court"), 0)
+        for day, step in self.steps.get(beneficiary_id, []):
+            if day >= t0:
+                counts[step] += 1
+        lifted = []
+        for day, themes in self.lifted.get(beneficiary_id, []):
+            if day >= t0:
+                lifted.extend(t for t in themes if t not in lifted)
+        return [counts["immersion"], counts["formation"], counts["contrat_court"], SEPARATOR.join(lifted)]
+
     @property
     def person_ids(self):
         return sorted({e.beneficiary_id for e in self.entries})
@@ -310,6 +371,7 @@ class Annex4Export:
                 services,
                 count,
                 hours,
+                *self._employability(e.beneficiary_id, e.t0),
             ]
 
 

@@ -39,15 +39,22 @@ from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.db.models.lookups import In
 
 from parcours.accompaniment.models import (
+    ActivityKind,
+    ActivityStatus,
     Contract,
     ContractKind,
     EmploymentCheck,
     EmploymentContract,
     Exit,
     ExitReason,
+    PlannedActivity,
+    ProfessionalSurveyAnswer,
+    SatisfactionAnswer,
+    SurveyOccasion,
 )
 from parcours.accompaniment.services import min_weekly_hours
-from parcours.accounts.models import Organisation, OrganisationKind
+from parcours.accounts.models import Membership, Organisation, OrganisationKind
+from parcours.accounts.roles import EDITING
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
@@ -85,6 +92,9 @@ EMPLOYMENT_CONTRACT_KEYS = (*EmploymentContract.values, ExitReason.BUSINESS.valu
 
 
 # --- définitions documentées ----------------------------------------------------------------------------
+
+
+VOLET_3 = "annexe 4, volet 3 (convention 002)"
 
 
 @dataclass(frozen=True)
@@ -240,6 +250,85 @@ DEFINITIONS = [
         "breakdown",
         "Sorties vers l'emploi de la période par type de contrat de travail.",
         "annexe D (convention 001)",
+    ),
+    # Volet 3 (annexe 4 de 002) : progression dans l'employabilité ---------------------------------------
+    Definition(
+        "personnes_accompagnees",
+        "Personnes accompagnées",
+        "count",
+        "Personnes dont un suivi (orientation connue ou référent désigné) était en cours à un moment de la "
+        "période : la population des indicateurs de progression dans l'employabilité.",
+        VOLET_3,
+    ),
+    Definition(
+        "progression_employabilite",
+        "Progression dans l'employabilité",
+        "breakdown",
+        "Parmi les personnes accompagnées dans la période, nombre de personnes ayant eu dans la période : une "
+        "immersion en entreprise (PMSMP) commencée ; une formation commencée ou une sortie vers une "
+        "formation qualifiante ; un contrat de travail de courte durée (contrat IAE commencé, ou sortie vers "
+        "un emploi salarié qui n'est ni un CDI ni d'au moins 6 mois) ; un frein périphérique levé (thème de "
+        "frein relevé au diagnostic et absent de la version suivante) ; au moins une de ces étapes. Une "
+        "activité compte si elle a commencé (en cours ou réalisée) ; une personne compte une fois par ligne.",
+        VOLET_3,
+    ),
+    Definition(
+        "taux_progression_employabilite",
+        "Taux de progression dans l'employabilité",
+        "breakdown",
+        "Chaque nombre de la progression dans l'employabilité rapporté aux personnes accompagnées dans la "
+        "période (entre 0 et 1). Vide s'il n'y a personne d'accompagné.",
+        VOLET_3,
+    ),
+    # Volet 3 : satisfaction des personnes accompagnées et des professionnels ------------------------------
+    Definition(
+        "satisfaction_personnes_taux_reponse",
+        "Taux de réponse au questionnaire des personnes",
+        "rate",
+        "Questionnaires dus dans la période (après chaque entretien d'orientation honoré ; 3 mois après "
+        "l'ouverture d'un suivi encore en cours) auxquels la personne a répondu, depuis son espace ou par le "
+        "lien reçu, sur le nombre de questionnaires dus. Vide si aucun n'était dû.",
+        VOLET_3,
+    ),
+    Definition(
+        "satisfaction_personnes_taux",
+        "Taux de satisfaction des personnes accompagnées",
+        "rate",
+        "Parmi les réponses des personnes données dans la période (toutes occasions), part des notes 4 ou 5 "
+        "sur 5. Vide sans réponse. Les commentaires libres ne sont jamais exportés.",
+        VOLET_3,
+    ),
+    Definition(
+        "satisfaction_personnes_repartition",
+        "Répartition des notes des personnes accompagnées",
+        "breakdown",
+        "Réponses des personnes données dans la période, par note de 1 (pas du tout satisfaite) à 5 (tout à "
+        "fait satisfaite).",
+        VOLET_3,
+    ),
+    Definition(
+        "satisfaction_professionnels_taux_reponse",
+        "Taux de réponse au questionnaire des professionnels",
+        "rate",
+        "Professionnels (référents, chargés d'orientation, administrateurs, appartenance active, hors "
+        "services de l'État) des Départements du périmètre ayant répondu au questionnaire trimestriel dans la "
+        "période, sur le nombre de ces professionnels. Vide s'il n'y en a aucun.",
+        VOLET_3,
+    ),
+    Definition(
+        "satisfaction_professionnels_taux",
+        "Taux de satisfaction des professionnels",
+        "rate",
+        "Parmi les réponses des professionnels des Départements du périmètre données dans la période, part "
+        "des notes 4 ou 5 sur 5. Vide sans réponse. Les commentaires libres ne sont jamais exportés.",
+        VOLET_3,
+    ),
+    Definition(
+        "satisfaction_professionnels_repartition",
+        "Répartition des notes des professionnels",
+        "breakdown",
+        "Réponses des professionnels données dans la période, par note de 1 à 5.",
+        VOLET_3,
     ),
 ]
 DEFINITIONS_BY_ID = {d.id: d for d in DEFINITIONS}
@@ -887,6 +976,229 @@ def followed(scope, end):
     return _count(followed_people(scope, end))
 
 
+# --- volet 3 : progression dans l'employabilité -----------------------------------------------------------
+
+EMPLOYABILITY_KEYS = ("immersion", "formation", "contrat_court", "frein_leve", "au_moins_une")
+EMPLOYABILITY_LABELS = {
+    "immersion": "Immersion en entreprise",
+    "formation": "Formation",
+    "contrat_court": "Contrat de travail de courte durée",
+    "frein_leve": "Frein périphérique levé",
+    "au_moins_une": "Au moins une de ces étapes",
+}
+STARTED_ACTIVITY = (ActivityStatus.IN_PROGRESS, ActivityStatus.DONE)
+ACTIVITY_STEPS = {
+    ActivityKind.IMMERSION: "immersion",
+    ActivityKind.TRAINING: "formation",
+    ActivityKind.IAE: "contrat_court",
+}
+# Contrats jamais « de courte durée » : CDI et activité indépendante.
+LONG_OR_SELF_EMPLOYED = (EmploymentContract.CDI, EmploymentContract.SELF_EMPLOYED)
+
+
+EMPLOYABILITY_EXIT_REASONS = (ExitReason.TRAINING, ExitReason.EMPLOYMENT)
+
+
+def exit_step(reason, contract, months, short_months):
+    """L'étape de la progression dans l'employabilité que marque une sortie qualifiée : « formation » pour
+    une sortie vers une formation qualifiante, « contrat_court » pour un emploi salarié qui n'est ni un CDI
+    ni un contrat d'au moins ``short_months`` mois (durée inconnue : court, comme l'intérim), sinon None.
+    Le seuil est celui de l'emploi durable (``employment_durable_min_contract_months``)."""
+    if reason == ExitReason.TRAINING:
+        return "formation"
+    short = months is None or months < short_months
+    if reason == ExitReason.EMPLOYMENT and contract not in LONG_OR_SELF_EMPLOYED and short:
+        return "contrat_court"
+    return None
+
+
+def accompanied_people(scope, start, end):
+    """Personnes de ``scope`` dont un suivi était en cours à un moment de la période (ouvert au plus tard le
+    dernier jour, pas clos avant le premier : ``ended_on`` est le premier jour sans suivi)."""
+    in_period = FollowUp.objects.filter(beneficiary_id=OuterRef("pk"), started_on__lte=end).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=start)
+    )
+    return scope.filter(Exists(in_period)).order_by().values("pk")
+
+
+def employability(scope, start, end):
+    """``(personnes accompagnées, progression, taux)`` de la période (annexe 4 de 002, volet 3 :
+    « progression dans l'employabilité (immersions, formations, contrats de travail de courte durée, levée
+    de freins périphériques) »). La base choisit les lignes (activités commencées, sorties, freins levés,
+    une par personne et par nature) ; Python les range par étape."""
+    people = accompanied_people(scope, start, end)
+    total = _count(people)
+    steps = {key: set() for key in EMPLOYABILITY_KEYS}
+    activities = (
+        PlannedActivity.objects.filter(
+            beneficiary__in=people,
+            kind__in=list(ACTIVITY_STEPS),
+            status__in=STARTED_ACTIVITY,
+            starts_on__gte=start,
+            starts_on__lte=end,
+        )
+        .order_by()
+        .values_list("beneficiary_id", "kind")
+        .distinct()
+    )
+    for beneficiary_id, kind in _rows(activities):
+        steps[ACTIVITY_STEPS[kind]].add(beneficiary_id)
+    short_months = get_delay("employment_durable_min_contract_months")
+    qualified = (
+        Exit.objects.filter(
+            beneficiary__in=people,
+            exited_on__gte=start,
+            exited_on__lte=end,
+            reason__in=EMPLOYABILITY_EXIT_REASONS,
+        )
+        .order_by()
+        .values_list("beneficiary_id", "reason", "contract_type", "contract_months")
+    )
+    for beneficiary_id, reason, contract, months in _rows(qualified):
+        step = exit_step(reason, contract, months, short_months)
+        if step:
+            steps[step].add(beneficiary_id)
+    lifted = (
+        Event.objects.filter(
+            beneficiary__in=people,
+            kind=EventKind.BARRIER_LIFTED,
+            occurred_on__gte=start,
+            occurred_on__lte=end,
+        )
+        .order_by()
+        .values_list("beneficiary_id")
+        .distinct()
+    )
+    steps["frein_leve"].update(r[0] for r in _rows(lifted))
+    steps["au_moins_une"] = set().union(*(steps[k] for k in EMPLOYABILITY_KEYS[:-1]))
+    counts = {key: len(steps[key]) for key in EMPLOYABILITY_KEYS}
+    rates = {key: _ratio(counts[key], total) for key in EMPLOYABILITY_KEYS}
+    return total, counts, rates
+
+
+# --- volet 3 : satisfaction des personnes et des professionnels --------------------------------------------
+
+SATISFACTION_SCORES = ("1", "2", "3", "4", "5")
+SATISFIED_SCORES = ("4", "5")
+
+
+def _score_distribution(answers):
+    counts = dict(_rows(answers.order_by().values("score").annotate(n=Count("pk")).values_list("score", "n")))
+    distribution = {key: counts.get(int(key), 0) for key in SATISFACTION_SCORES}
+    total = sum(distribution.values())
+    return _ratio(sum(distribution[k] for k in SATISFIED_SCORES), total), distribution
+
+
+def _survey_months(departement_ids):
+    """Délai du questionnaire « 3 mois » de chaque Département (réglage surchargeable)."""
+
+    class _Departement:
+        def __init__(self, overrides):
+            self.delay_overrides = json.loads(overrides) if isinstance(overrides, str) else overrides
+
+    rows = _rows(Organisation.objects.filter(pk__in=departement_ids).values_list("pk", "delay_overrides"))
+    return {pk: get_delay("satisfaction_survey_months", _Departement(o)) for pk, o in rows}
+
+
+def _first_start(start, months):
+    """Premier jour d'ouverture d'un suivi dont les ``months`` mois tombent le jour ``start`` ou après."""
+    from parcours.accompaniment.surveys import shift_months
+
+    day = shift_months(start, -months)
+    while shift_months(day, months) < start:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def _last_start(end, months):
+    """Dernier jour d'ouverture d'un suivi dont les ``months`` mois tombent le jour ``end`` ou avant."""
+    from parcours.accompaniment.surveys import shift_months
+
+    day = shift_months(end, -months)
+    while shift_months(day + datetime.timedelta(days=1), months) <= end:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def surveys_due(scope, start, end):
+    """Questionnaires des personnes dus dans la période, ``{(personne, occasion, échéance)}`` — les mêmes
+    règles que l'espace de la personne (``accompaniment.surveys.occasions_of``) : chaque entretien
+    d'orientation honoré (journal), et 3 mois après l'ouverture de chaque suivi encore en cours ce jour-là."""
+    from parcours.accompaniment.surveys import orientation_interviews, shift_months
+
+    people = scope.order_by().values("pk")
+    due = {
+        (beneficiary_id, SurveyOccasion.ORIENTATION.value, day)
+        for beneficiary_id, day in _rows(
+            orientation_interviews()
+            .filter(beneficiary__in=people, occurred_on__gte=start, occurred_on__lte=end)
+            .order_by()
+            .values_list("beneficiary_id", "occurred_on")
+            .distinct()
+        )
+    }
+    follow_ups = FollowUp.objects.filter(beneficiary__in=people).order_by()
+    months_by_departement = _survey_months(follow_ups.values("beneficiary__departement_id").distinct())
+    if months_by_departement:
+        longest, shortest = max(months_by_departement.values()), min(months_by_departement.values())
+        rows = _rows(
+            follow_ups.filter(
+                started_on__gte=_first_start(start, longest), started_on__lte=_last_start(end, shortest)
+            ).values_list("beneficiary_id", "beneficiary__departement_id", "started_on", "ended_on")
+        )
+        for beneficiary_id, departement_id, started_on, ended_on in rows:
+            day = shift_months(started_on, months_by_departement.get(departement_id, shortest))
+            if start <= day <= end and (ended_on is None or ended_on > day):
+                due.add((beneficiary_id, SurveyOccasion.THREE_MONTHS.value, day))
+    return due
+
+
+def person_satisfaction(scope, start, end):
+    """``(taux de réponse, taux de satisfaction, répartition des notes)`` des personnes de ``scope``."""
+    people = scope.order_by().values("pk")
+    due = surveys_due(scope, start, end)
+    answered = {
+        (beneficiary_id, occasion, day)
+        for beneficiary_id, occasion, day in _rows(
+            SatisfactionAnswer.objects.filter(
+                beneficiary__in=people,
+                occasion__in=(SurveyOccasion.ORIENTATION, SurveyOccasion.THREE_MONTHS),
+                due_on__gte=start,
+                due_on__lte=end,
+            )
+            .order_by()
+            .values_list("beneficiary_id", "occasion", "due_on")
+        )
+    }
+    response_rate = _ratio(len(due & answered), len(due))
+    rate, distribution = _score_distribution(
+        SatisfactionAnswer.objects.filter(
+            beneficiary__in=people, answered_on__gte=start, answered_on__lte=end
+        )
+    )
+    return response_rate, rate, distribution
+
+
+def professional_satisfaction(scope, start, end):
+    """``(taux de réponse, taux de satisfaction, répartition)`` des professionnels des Départements des
+    personnes de ``scope`` (questionnaire trimestriel, ``accompaniment.surveys``)."""
+    departements = scope.order_by().values("departement_id")
+    professionals = (
+        Membership.objects.filter(is_active=True, role__in=EDITING)
+        .exclude(organisation__kind=OrganisationKind.ETAT)
+        .filter(Q(organisation_id__in=departements) | Q(organisation__departement_id__in=departements))
+        .order_by()
+        .values("user_id")
+    )
+    answers = ProfessionalSurveyAnswer.objects.filter(
+        departement_id__in=departements, answered_on__gte=start, answered_on__lte=end
+    )
+    total = _count(professionals.distinct())
+    responded = _count(answers.filter(user_id__in=professionals).order_by().values("user_id").distinct())
+    rate, distribution = _score_distribution(answers)
+    return _ratio(responded, total), rate, distribution
+
+
 # --- le jeu complet ---------------------------------------------------------------------------------------
 
 
@@ -958,4 +1270,16 @@ def _compute(scope, start, end, target_days, cohort=None, table=False, followed_
     values["retours_emploi_par_contrat"] = by_contract
     values["taux_retour_emploi_durable_6m"] = durable
     values["beneficiaires_suivis"] = followed(scope, end) if followed_count is None else followed_count
+    accompanied, steps, step_rates = employability(scope, start, end)
+    values["personnes_accompagnees"] = accompanied
+    values["progression_employabilite"] = steps
+    values["taux_progression_employabilite"] = step_rates
+    response, satisfied, distribution = person_satisfaction(scope, start, end)
+    values["satisfaction_personnes_taux_reponse"] = response
+    values["satisfaction_personnes_taux"] = satisfied
+    values["satisfaction_personnes_repartition"] = distribution
+    response, satisfied, distribution = professional_satisfaction(scope, start, end)
+    values["satisfaction_professionnels_taux_reponse"] = response
+    values["satisfaction_professionnels_taux"] = satisfied
+    values["satisfaction_professionnels_repartition"] = distribution
     return {key: values[key] for key in INDICATOR_IDS}, series

@@ -18,8 +18,15 @@ from pathlib import Path
 from django.db import connection as default_connection
 from django.db import connections
 
-from parcours.accompaniment.models import Contract, EmploymentCheck, Exit
-from parcours.accounts.models import Organisation, Territory
+from parcours.accompaniment.models import (
+    Contract,
+    EmploymentCheck,
+    Exit,
+    PlannedActivity,
+    ProfessionalSurveyAnswer,
+    SatisfactionAnswer,
+)
+from parcours.accounts.models import Membership, Organisation, Territory
 from parcours.beneficiaries.models import Beneficiary, FollowUp, Household, RsaRight
 from parcours.journal.models import Event
 
@@ -35,7 +42,19 @@ EXPORTED_MODELS = (
     EmploymentCheck,
     Organisation,
     Territory,
+    # Volet 3 (satisfaction, progression dans l'employabilité)
+    PlannedActivity,
+    SatisfactionAnswer,
+    ProfessionalSurveyAnswer,
+    Membership,
 )
+# Colonnes jamais exportées : textes libres (commentaires des questionnaires de satisfaction, récit d'une
+# activité), que les indicateurs ne lisent pas.
+EXCLUDED_COLUMNS = {
+    SatisfactionAnswer: {"comment"},
+    ProfessionalSurveyAnswer: {"comment"},
+    PlannedActivity: {"label", "provider", "outcome"},
+}
 
 NULL = "\\N"
 
@@ -59,10 +78,13 @@ _DUCKDB_TYPES = {
 }
 
 
+def _exported_fields(model):
+    excluded = EXCLUDED_COLUMNS.get(model, set())
+    return [f for f in model._meta.concrete_fields if f.name not in excluded]
+
+
 def _columns(model):
-    return [
-        (f.column, _DUCKDB_TYPES.get(f.get_internal_type(), "VARCHAR")) for f in model._meta.concrete_fields
-    ]
+    return [(f.column, _DUCKDB_TYPES.get(f.get_internal_type(), "VARCHAR")) for f in _exported_fields(model)]
 
 
 def _write_csv(model, path, using):
@@ -80,7 +102,7 @@ def _write_csv(model, path, using):
         return
     import json
 
-    attnames = [f.attname for f in model._meta.concrete_fields]
+    attnames = [f.attname for f in _exported_fields(model)]
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)

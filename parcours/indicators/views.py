@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from parcours.accompaniment.surveys import professional_survey_due
 from parcours.accounts.roles import PEOPLE_READER
 from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import active_memberships, departement_ids
@@ -37,6 +38,8 @@ from .cohort_figures import FIGURES_BY_KEY, PATHWAY_LABELS, counted_conditions
 from .definitions import (
     DEFINITIONS,
     DELAY_BUCKET_LABELS,
+    EMPLOYABILITY_KEYS,
+    EMPLOYABILITY_LABELS,
     ENTRY_FIELDS,
     analytics_session,
     beneficiary_scope,
@@ -49,6 +52,13 @@ from .definitions import (
 from .forms import DashboardFilterForm
 
 CONTRACT_LABELS = {"cer": "CER", "ppae": "PPAE", "contrat_engagement": "Contrat d'engagement"}
+SCORE_LABELS = {
+    "1": "1 — pas du tout satisfait",
+    "2": "2",
+    "3": "3",
+    "4": "4",
+    "5": "5 — tout à fait satisfait",
+}
 
 
 def _number(value, decimals=1):
@@ -250,9 +260,24 @@ def dashboard(request):
         "organisation": f.organisation,
         "no_scope": not f.memberships and not request.user.is_superuser,
         "figures": figures,
+        "figures_by_id": {f["definition"].id: f for f in figures},
         "pathways": data["parcours"],
         "delays": data["delais"],
         "contracts": _breakdown(values["contrats_signes"], CONTRACT_LABELS),
+        # Volet 3 : progression dans l'employabilité (part = rapportée aux personnes accompagnées) et
+        # satisfaction (répartition des notes).
+        "employability": [
+            {
+                "key": key,
+                "label": EMPLOYABILITY_LABELS[key],
+                "count": values["progression_employabilite"][key],
+                "percent": _percent(values["taux_progression_employabilite"][key]),
+            }
+            for key in EMPLOYABILITY_KEYS
+        ],
+        "person_scores": _breakdown(values["satisfaction_personnes_repartition"], SCORE_LABELS),
+        "professional_survey_due": professional_survey_due(request.user),
+        "professional_scores": _breakdown(values["satisfaction_professionnels_repartition"], SCORE_LABELS),
         "series": data["serie-mensuelle"],
         "charts": {c["id"].replace("-", "_"): c for c in charts_context},
         "by_organisation": by_organisation,

@@ -80,6 +80,12 @@ class FluxRow:
     closure_reason: str | None = None
     closed_on: date | None = None
     reference_date: date | None = None  # date de référence propre à la ligne (sinon celle du fichier)
+    # Composition du foyer (``beneficiaries.household``) : le fichier la dit-il, enfants déclarés (colonne du
+    # fichier canonique ; le flux XML décrit chaque enfant par une ligne ENF), enfants et autres personnes à charge
+    # (NBENFAUTCHA). Valeurs du foyer, répétées sur chacune de ses lignes.
+    household_stated: bool = False
+    household_children: int | None = None
+    household_dependants: int | None = None
     contact_only: bool = False  # fichier de contacts : enrichit, ne crée jamais
     extra: dict = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)

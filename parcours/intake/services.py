@@ -522,6 +522,8 @@ class _Importer:
         for start in range(0, staging.count, CHUNK_SIZE):
             self._process_chunk(range(start, min(start + CHUNK_SIZE, staging.count)))
             self._publish_progress(total)
+        if parsed.format != CONTACTS:
+            staging.compositions()  # composition des foyers : toutes les lignes, des deux chemins
         staging.drop()
         for status in self.person_status.values():
             setattr(self.report, status, getattr(self.report, status) + 1)

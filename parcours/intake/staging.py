@@ -40,6 +40,7 @@ from parcours.beneficiaries.models import (
     FollowUp,
     FollowUpEnd,
     Household,
+    HouseholdComposition,
     RightSnapshot,
     RightState,
     RsaRight,
@@ -94,6 +95,10 @@ ROW_COLUMNS = (
     ("closed_on", "date", "closed_on"),
     ("reference_date", "date", "reference_date"),
     ("contact_only", "boolean", "contact_only"),
+    # Composition du foyer dite par la ligne (``beneficiaries.household``) : écrite par foyer, voir ``compositions``.
+    ("hh_stated", "boolean", "household_stated"),
+    ("hh_children", "smallint", "household_children"),
+    ("hh_dependants", "smallint", "household_dependants"),
 )
 # Colonnes calculées au versement : clés de rapprochement et date de référence effective.
 DERIVED_COLUMNS = (
@@ -228,6 +233,8 @@ class Staging:
             "intake_stage_decide",
             "intake_stage_outcome",
             "intake_stage_people",
+            "intake_stage_household",
+            "intake_stage_composition",
         ):
             self._execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -443,6 +450,114 @@ class Staging:
         )
         self._analyze()
 
+    # ---- composition des foyers (toutes les lignes, quel que soit leur chemin)
+
+    def compositions(self):
+        """Composition de chaque foyer du fichier (``beneficiaries.household``), écrite en SQL une fois toutes les
+        lignes appliquées : elle se calcule sur **toutes** les lignes du foyer dans la table de transit, qu'elles
+        soient passées par le chemin par ensembles ou ligne à ligne (même résultat par construction), et ne dépend
+        pas du découpage en paquets.
+
+        Par foyer et date de référence : adultes (une ligne DEM, une ligne CJT au plus chacune), conjoint, enfants
+        (lignes ENF du flux XML, ou nombre déclaré par le fichier canonique, le plus grand des deux), autres
+        personnes (AUT), enfants et autres personnes à charge (NBENFAUTCHA). Seuls comptent les foyers dont une
+        ligne dit la composition (``hh_stated`` : toujours pour le flux XML ; pour un tableur, une colonne de
+        composition renseignée sur une de ses lignes) : un fichier qui ne la dit pas ne change pas la composition
+        connue.
+
+        Historique **seulement quand la composition change** : rien n'est écrit si la composition en vigueur à la
+        date du flux est la même ; même date (ré-import d'un fichier corrigé) : elle est corrigée ; sinon une ligne
+        datée de la date de référence est ajoutée. Un flux plus ancien (chargement de stock) peut rendre superflue la
+        composition suivante du foyer : elle est retirée si elle ne change plus rien."""
+        q, same = self.q, self.same
+        dep = self.departement.pk
+        household = q(Household._meta.db_table)
+        comp = q(HouseholdComposition._meta.db_table)
+        self._execute("DROP TABLE IF EXISTS intake_stage_household")
+        self._execute(
+            f"""CREATE TEMPORARY TABLE intake_stage_household AS
+            SELECT h.id AS household_id, g.ref_date, g.dem + g.cjt AS adults, (g.cjt > 0) AS partner,
+                CASE WHEN g.enf > COALESCE(g.declared, 0) THEN g.enf ELSE COALESCE(g.declared, 0) END AS children,
+                g.aut AS others, g.dependants
+            FROM (SELECT organism_key, matricule, ref_date,
+                    MAX(CASE WHEN role = 'DEM' THEN 1 ELSE 0 END) AS dem,
+                    MAX(CASE WHEN role = 'CJT' THEN 1 ELSE 0 END) AS cjt,
+                    SUM(CASE WHEN role = 'ENF' THEN 1 ELSE 0 END) AS enf,
+                    SUM(CASE WHEN role = 'AUT' THEN 1 ELSE 0 END) AS aut,
+                    MAX(hh_children) AS declared, MAX(hh_dependants) AS dependants
+                FROM {STAGE} WHERE NOT contact_only AND matricule IS NOT NULL AND matricule <> ''
+                GROUP BY organism_key, matricule, ref_date
+                HAVING MAX(CASE WHEN hh_stated THEN 1 ELSE 0 END) = 1) g
+            JOIN {household} h ON h.departement_id = %s AND h.organism = g.organism_key
+                AND h.matricule = g.matricule""",  # noqa: S608
+            [dep],
+        )
+        dates = self._fetch("SELECT COUNT(DISTINCT ref_date) FROM intake_stage_household")[0][0]
+        if not dates:
+            return
+        if dates > 1:
+            # Lignes d'un foyer à plusieurs dates de référence dans un même fichier : la plus récente décide.
+            self._execute(
+                """DELETE FROM intake_stage_household WHERE EXISTS (SELECT 1 FROM intake_stage_household l
+                    WHERE l.household_id = intake_stage_household.household_id
+                    AND l.ref_date > intake_stage_household.ref_date)"""
+            )
+        equal = " AND ".join(
+            [f"c.{name} = n.{name}" for name in ("adults", "partner", "children", "others")]
+            + [f"c.dependants {same} n.dependants"]
+        )
+        self._execute("DROP TABLE IF EXISTS intake_stage_composition")
+        self._execute(
+            f"""CREATE TEMPORARY TABLE intake_stage_composition AS
+            SELECT n.household_id, n.ref_date, n.adults, n.partner, n.children, n.others, n.dependants,
+                c.id AS prev_id, c.valid_from AS prev_from, (c.id IS NOT NULL AND {equal}) AS prev_equal
+            FROM intake_stage_household n LEFT JOIN {comp} c ON c.household_id = n.household_id
+                AND c.valid_from = (SELECT MAX(x.valid_from) FROM {comp} x
+                    WHERE x.household_id = n.household_id AND x.valid_from <= n.ref_date)"""  # noqa: S608
+        )
+        values = ("adults", "partner", "children", "others", "dependants")
+        sets = ", ".join(f"{name} = p.{name}" for name in values)
+        self._execute(
+            f"""UPDATE {comp} AS c SET {sets}, batch_id = %s FROM intake_stage_composition p
+                WHERE c.id = p.prev_id AND NOT p.prev_equal AND p.prev_from = p.ref_date""",  # noqa: S608
+            [self.batch.pk],
+        )
+        self._insert_select(
+            HouseholdComposition,
+            {
+                "household": "p.household_id",
+                "valid_from": "p.ref_date",
+                "batch": str(int(self.batch.pk)),
+                **{name: f"p.{name}" for name in values},
+                "created_at": ("%s", self._now()),
+            },
+            """FROM intake_stage_composition p WHERE NOT p.prev_equal
+                AND (p.prev_id IS NULL OR p.prev_from < p.ref_date) ORDER BY p.household_id""",
+        )
+        # Le droit du foyer « change » pour la synchronisation des partenaires (API, ``updated_after``) ; les droits
+        # déjà écrits par cet import (créés ou modifiés depuis son début) ne sont pas réécrits.
+        started = self.batch.started_at
+        self._execute(
+            f"""UPDATE {q(RsaRight._meta.db_table)} SET updated_at = %s WHERE household_id IN (
+                SELECT p.household_id FROM intake_stage_composition p WHERE NOT p.prev_equal)"""  # noqa: S608
+            + (" AND updated_at < %s" if started else ""),
+            [self._now(), *([self._datetime(started)] if started else [])],
+        )
+        # Une composition qui redit celle qui la précède ne change rien : retirée (flux ancien d'un chargement de
+        # stock, ou composition corrigée à la même date).
+        touched = "NOT p.prev_equal" + ("" if self.initial_stock else " AND p.prev_from = p.ref_date")
+        previous_equal = " AND ".join(
+            [f"e.{name} = {comp}.{name}" for name in ("adults", "partner", "children", "others")]
+            + [f"e.dependants {same} {comp}.dependants"]
+        )
+        self._execute(
+            f"""DELETE FROM {comp} WHERE household_id IN (
+                    SELECT p.household_id FROM intake_stage_composition p WHERE {touched})
+                AND EXISTS (SELECT 1 FROM {comp} e WHERE e.household_id = {comp}.household_id AND e.valid_from = (
+                    SELECT MAX(f.valid_from) FROM {comp} f WHERE f.household_id = {comp}.household_id
+                    AND f.valid_from < {comp}.valid_from) AND {previous_equal})"""  # noqa: S608
+        )
+
     # ---- lignes relues pour le chemin ligne à ligne
 
     def other_rows(self, start, stop, size):
@@ -580,8 +695,10 @@ class Staging:
     def _now(self):
         from django.utils import timezone
 
-        now = timezone.now()
-        return now if self.pg else self.connection.ops.adapt_datetimefield_value(now)
+        return self._datetime(timezone.now())
+
+    def _datetime(self, value):
+        return value if self.pg else self.connection.ops.adapt_datetimefield_value(value)
 
     def _insert_select(self, model, exprs, source, source_params=()):
         """``INSERT INTO table (…) SELECT … FROM source`` : ``exprs`` donne l'expression SQL de chaque champ ;

@@ -551,4 +551,4 @@ def post_signed_contract(request, payload: SignedContractIn, idempotency_key: st
 
 
 # Les autres ressources s'enregistrent sur le même routeur.
-from . import api_accompaniment, api_indicators, api_pathway  # noqa: E402, F401
+from . import api_accompaniment, api_indicators, api_pathway, api_sanctions  # noqa: E402, F401

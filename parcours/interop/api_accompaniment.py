@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Field, Query, Schema
 
 from parcours.accompaniment.models import DiagnosticVersion, Exit, PlannedActivity, Situation
-from parcours.beneficiaries.models import RsaRight
+from parcours.beneficiaries.models import HouseholdComposition, RsaRight
 from parcours.catalogue.models import Prescription
 
 from . import services
@@ -41,6 +41,49 @@ def _local_date(moment):
 
 
 # --- droits RSA -----------------------------------------------------------------------------------------------
+
+
+class CompositionOut(Schema):
+    """Composition du foyer selon le dernier flux qui l'a dite (``beneficiaries.household``)."""
+
+    depuis: datetime.date = Field(
+        ..., description="Date de référence du flux qui a donné cette composition.", examples=["2026-01-31"]
+    )
+    adultes: int = Field(..., description="Demandeur et conjoint.", examples=[1])
+    conjoint: bool = Field(..., examples=[False])
+    enfants: int = Field(..., description="Enfants du foyer (rôle ENF).", examples=[2])
+    autres_personnes: int = Field(..., description="Autres personnes du foyer (rôle AUT).", examples=[0])
+    personnes_a_charge: int | None = Field(
+        None,
+        description="Enfants et autres personnes à charge (NBENFAUTCHA), si le flux le dit.",
+        examples=[2],
+    )
+    personnes: int = Field(..., description="Personnes au foyer.", examples=[3])
+    parent_isole: bool = Field(
+        ..., description="Un seul adulte (demandeur sans conjoint) avec au moins un enfant.", examples=[True]
+    )
+    suspension_plafonnee: bool = Field(
+        ...,
+        description="Foyer de plus d'une personne ou parent isolé : une suspension du RSA est plafonnée "
+        "(réglage du Département, 50 % par défaut).",
+        examples=[True],
+    )
+
+
+def composition_payload(composition):
+    if composition is None:
+        return None
+    return {
+        "depuis": composition.valid_from,
+        "adultes": composition.adults,
+        "conjoint": composition.partner,
+        "enfants": composition.children,
+        "autres_personnes": composition.others,
+        "personnes_a_charge": composition.dependants,
+        "personnes": composition.persons,
+        "parent_isole": composition.single_parent,
+        "suspension_plafonnee": composition.capped,
+    }
 
 
 class RsaRightOut(Schema):
@@ -77,6 +120,11 @@ class RsaRightOut(Schema):
     )
     motif_cloture: str = Field("", description="Code CNAF du motif de clôture.", examples=[""])
     clos_le: datetime.date | None = Field(None, description="Date de clôture du droit.", examples=[None])
+    composition: CompositionOut | None = Field(
+        None,
+        description="Composition du foyer en vigueur aujourd'hui selon les flux (null si aucun flux ne l'a dite). "
+        "Un flux qui la change fait avancer `modifie_le`.",
+    )
     modifie_le: datetime.datetime = Field(
         ...,
         description="Dernière modification (nouveau flux qui change le droit).",
@@ -93,7 +141,16 @@ def _rights(partner):
     return (
         RsaRight.objects.filter(services.rights_q(partner))
         .select_related("household")
-        .prefetch_related(Prefetch("household__members", queryset=members, to_attr="visible_members"))
+        .prefetch_related(
+            Prefetch("household__members", queryset=members, to_attr="visible_members"),
+            Prefetch(
+                "household__compositions",
+                queryset=HouseholdComposition.objects.filter(valid_from__lte=timezone.localdate()).order_by(
+                    "-valid_from"
+                ),
+                to_attr="past_compositions",
+            ),
+        )
     )
 
 
@@ -113,6 +170,7 @@ def right_payload(right, with_identifiers):
         "motif_suspension": right.suspension_reason,
         "motif_cloture": right.closure_reason,
         "clos_le": right.closed_on,
+        "composition": composition_payload(next(iter(household.past_compositions), None)),
         "modifie_le": right.updated_at,
     }
 

@@ -130,6 +130,55 @@ class IndicatorValues(Schema):
         description="Complément : sorties vers l'emploi par type de contrat de travail.",
         examples=[{"cdi": 3, "cdd": 6, "interim": 2, "creation_entreprise": 1}],
     )
+    personnes_accompagnees: int | None = Field(
+        None,
+        description="Volet 3 : personnes ayant eu un suivi ouvert pendant la période (dénominateur des taux de "
+        "progression dans l'employabilité).",
+        examples=[240],
+    )
+    progression_employabilite: dict[str, int] | None = Field(
+        None,
+        description="Volet 3 : personnes accompagnées ayant franchi dans la période chaque étape : immersion, "
+        "formation, contrat_court, frein_leve, au_moins_une.",
+        examples=[{"immersion": 6, "formation": 9, "contrat_court": 4, "frein_leve": 11, "au_moins_une": 24}],
+    )
+    taux_progression_employabilite: dict[str, float | None] | None = Field(
+        None,
+        description="Volet 3 : les mêmes étapes rapportées aux personnes accompagnées. " + RATE_OR_NULL,
+        examples=[
+            {
+                "immersion": 0.025,
+                "formation": 0.0375,
+                "contrat_court": 0.017,
+                "frein_leve": 0.046,
+                "au_moins_une": 0.1,
+            }
+        ],
+    )
+    satisfaction_personnes_taux_reponse: float | None = Field(
+        None,
+        description="Volet 3 : part des questionnaires proposés aux personnes qui ont reçu une réponse. "
+        + RATE_OR_NULL,
+    )
+    satisfaction_personnes_taux: float | None = Field(
+        None, description="Volet 3 : part des réponses des personnes notées 4 ou 5 sur 5. " + RATE_OR_NULL
+    )
+    satisfaction_personnes_repartition: dict[str, int] | None = Field(
+        None,
+        description="Volet 3 : réponses des personnes par note (1 à 5) ; les commentaires ne sont jamais publiés.",
+    )
+    satisfaction_professionnels_taux_reponse: float | None = Field(
+        None,
+        description="Volet 3 : part des professionnels ayant répondu au questionnaire du trimestre. "
+        + RATE_OR_NULL,
+    )
+    satisfaction_professionnels_taux: float | None = Field(
+        None,
+        description="Volet 3 : part des réponses des professionnels notées 4 ou 5 sur 5. " + RATE_OR_NULL,
+    )
+    satisfaction_professionnels_repartition: dict[str, int] | None = Field(
+        None, description="Volet 3 : réponses des professionnels par note (1 à 5)."
+    )
 
 
 class DepartementRef(Schema):

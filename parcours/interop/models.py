@@ -23,6 +23,10 @@ class Scope(models.TextChoices):
     PRESCRIPTIONS_READ = "prescriptions:lecture", "Lire les prescriptions vers le catalogue"
     EXITS_READ = "sorties:lecture", "Lire les sorties et le suivi dans l'emploi"
     INDICATORS_READ = "indicateurs:lecture", "Lire les indicateurs agrégés du Département"
+    SANCTIONS_READ = (
+        "sanctions:lecture",
+        "Lire les manquements et décisions de sanction, et les mesures transmises à l'organisme payeur",
+    )
 
 
 class PartnerSystem(models.Model):
@@ -104,6 +108,11 @@ class EventType(models.TextChoices):
     APPOINTMENT_ATTENDANCE = "rendez-vous.presence", "Présence au rendez-vous saisie"
     CONTRACT_SIGNED = "contrat.signe", "Contrat signé"
     EXITED = "sortie.enregistree", "Sortie de l'accompagnement"
+    SANCTION_STEP = "sanction.etape", "Procédure de sanction : manquement, décision, notification, levée"
+    SANCTION_NOTICE = (
+        "sanction.mesure",
+        "Mesure de sanction pour l'organisme payeur (et son accusé de réception)",
+    )
 
 
 class WebhookSubscription(models.Model):

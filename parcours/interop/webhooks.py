@@ -40,6 +40,8 @@ EVENT_TYPES = {
     EventKind.APPOINTMENT_NO_SHOW: EventType.APPOINTMENT_ATTENDANCE,
     EventKind.CONTRACT_SIGNED: EventType.CONTRACT_SIGNED,
     EventKind.EXITED: EventType.EXITED,
+    EventKind.SANCTION_STEP: EventType.SANCTION_STEP,
+    EventKind.SANCTION_NOTICE: EventType.SANCTION_NOTICE,
 }
 # Clés déclarées de la charge du journal (``parcours.journal.payload``) → nom publié dans ``donnees``, par
 # fait. Les noms publiés sont le contrat de l'API partenaires : ils ne changent pas quand le journal renomme
@@ -59,6 +61,31 @@ PUBLISHED_FIELDS = {
     EventKind.APPOINTMENT_NO_SHOW: _ATTENDANCE,
     EventKind.CONTRACT_SIGNED: {P.CONTRACT_ID: "contrat", P.CONTRACT_KIND: "type"},
     EventKind.EXITED: {P.EXIT_ID: "sortie", P.REASON: "motif", P.CONTRACT_TYPE: "contrat_travail"},
+    # Sanctions (annexe 5 de la convention : échanges sur les manquements et les sanctions) : jamais le motif
+    # rédigé de l'étape ni les faits (texte libre).
+    EventKind.SANCTION_STEP: {
+        P.CASE_ID: "procedure",
+        P.TO_STATUS: "etape",
+        P.FROM_STATUS: "etape_precedente",
+        P.GROUND: "manquement",
+        P.PROPOSED_DECISION: "sanction_proposee",
+        P.DECISION: "decision",
+        P.REDUCTION_PERCENT: "taux_reduction",
+        P.DURATION_MONTHS: "duree_mois",
+        P.REPAID_AMOUNT: "sommes_restituees",
+    },
+    EventKind.SANCTION_NOTICE: {
+        P.NOTICE_ID: "mesure",
+        P.CASE_ID: "procedure",
+        P.MEASURE: "nature",
+        P.STATUS: "statut",
+        P.ORGANISM: "organisme",
+        P.REDUCTION_PERCENT: "taux_reduction",
+        P.STARTS_ON: "debut",
+        P.ENDS_ON: "fin",
+        P.REPAID_AMOUNT: "montant_restitue",
+        P.REASON: "motif_rejet",
+    },
 }
 
 MAX_ATTEMPTS = 8

@@ -120,9 +120,17 @@ def conventions_reminders(today=None, days=None):
 def orientation_reminders(today=None):
     """Relances (courriel, SMS) et expiration des invitations (``parcours orientation-reminders``)."""
     from parcours.orientation import services
+    from parcours.orientation.appointment_messages import next_allowed, within_window
 
     day = _date(today, "today")
     expired = services.expire_invitations(day)
+    now = timezone.now()
+    if today is None and not within_window(now):
+        # Aucun SMS ni courriel entre 20 h et 8 h : les relances partent à l'ouverture (cron de 7 h compris).
+        from .services import enqueue
+
+        later, _ = enqueue("relances-invitations", run_after=next_allowed(now))
+        return {"relancees": 0, "expirees": len(expired), "erreurs": [], "relances_reportees_tache": later.pk}
     reminded, errors = services.send_reminders(day)
     return {
         "relancees": len(reminded),
@@ -157,6 +165,22 @@ def cohort_refresh():
     return {"personnes_recalculees": refresh()}
 
 
+def appointment_messages(limit=500):
+    """Messages des rendez-vous : rappels (la veille, second rappel) préparés, messages dus envoyés dans la
+    plage horaire autorisée (``parcours.orientation.appointment_messages.send_due``)."""
+    from parcours.orientation.appointment_messages import send_due
+
+    return send_due(limit=limit)
+
+
+def scheduler():
+    """Planificateur du processus d'exécution : met en file les tâches périodiques dues
+    (``PARCOURS_JOBS_SCHEDULE``), puis se replace dans la file pour le tour suivant."""
+    from .schedule import run_schedule
+
+    return run_schedule()
+
+
 KINDS = {
     "import-flux": Kind(
         "Import d'un flux de bénéficiaires (CAF/MSA, Département)", import_flux, max_attempts=3
@@ -173,4 +197,10 @@ KINDS = {
     "journal-acces": Kind(
         "Vérification du journal d'accès et export de sa tête", audit_head, max_attempts=1, singleton=True
     ),
+    "messages-rendez-vous": Kind(
+        "Messages des rendez-vous : rappels, confirmations, annulations (courriel, SMS)",
+        appointment_messages,
+        singleton=True,
+    ),
+    "planificateur": Kind("Planificateur des tâches périodiques", scheduler, max_attempts=1, singleton=True),
 }

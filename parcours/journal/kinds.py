@@ -45,6 +45,7 @@ class EventKind(models.TextChoices):
     REFERENT_ENDED = "referent_ended", "Fin de désignation du référent"
     # Accompagnement (étape 6)
     DIAGNOSED = "diagnosed", "Diagnostic partagé enregistré"
+    BARRIER_LIFTED = "barrier_lifted", "Frein périphérique levé"
     CONTRACT_SIGNED = "contract_signed", "Contrat d'engagement signé"
     CONTRACT_ENDED = "contract_ended", "Contrat clos"
     # Accompagnement intensif, revues, sanctions, sorties (étapes 7 à 10)
@@ -55,6 +56,7 @@ class EventKind(models.TextChoices):
     REVIEW_PLANNED = "review_planned", "Revue prévue"
     REVIEW_HELD = "review_held", "Revue tenue"
     SANCTION_STEP = "sanction_step", "Procédure de suspension-remobilisation : étape"
+    SANCTION_NOTICE = "sanction_notice", "Mesure de sanction : échange avec l'organisme payeur"
     EXITED = "exited", "Sortie de l'accompagnement"
     EMPLOYMENT_CHECKED = "employment_checked", "Suivi dans l'emploi"
     # Catalogue : prescriptions vers un service

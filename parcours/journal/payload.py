@@ -171,6 +171,11 @@ class Payload:
     REDUCTION_PERCENT = Key("reduction_percent", INT, "Taux de réduction (%)")
     REPAID_AMOUNT = Key("repaid_amount", DECIMAL, "Sommes restituées (€)")
     FAVOURABLE = Key("favourable", BOOL, "Avis favorable à la sanction envisagée")
+    NOTICE_ID = Key("notice_id", INT, "Mesure transmise à l'organisme payeur")
+    MEASURE = Key(
+        "measure", STR, "Nature de la mesure", values="parcours.accompaniment.models.SanctionMeasure"
+    )
+    ORGANISM = Key("organism", STR, "Organisme payeur")
     # Sorties et emploi
     EXIT_ID = Key("exit_id", INT, "Sortie")
     CONTRACT_TYPE = Key(
@@ -316,6 +321,7 @@ SCHEMAS = MappingProxyType(
         K.REFERENT_ENDED: Schema(required=(P.ASSIGNMENT_ID, P.REFERENT_ID), optional=(P.REASON,)),
         # Diagnostic et contrat
         K.DIAGNOSED: Schema(required=(P.VERSION, P.THEMES, P.JOINT)),
+        K.BARRIER_LIFTED: Schema(required=(P.VERSION, P.THEMES)),
         K.CONTRACT_SIGNED: Schema(required=(*_CONTRACT, P.REVIEW_ON), optional=(P.WEEKLY_HOURS, P.INTENSITY)),
         K.CONTRACT_ENDED: Schema(required=(*_CONTRACT, P.REASON)),
         # Accompagnement intensif
@@ -348,6 +354,11 @@ SCHEMAS = MappingProxyType(
                 P.FROM_STATUS: f"{ACCOMPANIMENT}.SanctionStatus",
                 P.TO_STATUS: f"{ACCOMPANIMENT}.SanctionStatus",
             },
+        ),
+        K.SANCTION_NOTICE: Schema(
+            required=(P.NOTICE_ID, P.CASE_ID, P.MEASURE, P.STATUS),
+            optional=(P.ORGANISM, P.REDUCTION_PERCENT, P.STARTS_ON, P.ENDS_ON, P.REPAID_AMOUNT, P.REASON),
+            values={P.STATUS: f"{ACCOMPANIMENT}.NoticeStatus"},
         ),
         # Sorties et emploi
         K.EXITED: Schema(

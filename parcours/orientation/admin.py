@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from .models import (
     Appointment,
+    AppointmentMessage,
     Invitation,
     OrientationDecision,
     PortfolioCap,
@@ -50,6 +51,15 @@ class InvitationAdmin(ReadOnlyAdmin):
 class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ("beneficiary", "kind", "starts_at", "attendance")
     list_filter = ("kind", "attendance")
+
+
+@admin.register(AppointmentMessage)
+class AppointmentMessageAdmin(ReadOnlyAdmin):
+    """Messages des rendez-vous et leur statut de distribution (lecture seule)."""
+
+    list_display = ("appointment", "kind", "channel", "status", "scheduled_for", "sent_at")
+    list_filter = ("kind", "channel", "status")
+    raw_id_fields = ("appointment",)
 
 
 @admin.register(OrientationDecision)

@@ -97,6 +97,31 @@ def schedule_appointment(
 ATTENDANCE_WORKFLOW = Workflow("Rendez-vous", Attendance, ATTENDANCE_TRANSITIONS, field="attendance")
 
 
+def _settle_convocations(appointment, attendance, *, author, on):
+    """Les convocations encore ouvertes d'un rendez-vous d'orientation suivent la présence saisie : venue, la
+    convocation a reçu sa réponse ; absente (excusée ou non) ou rendez-vous annulé, elle expire et la personne
+    revient d'elle-même dans la file « à convoquer » (``queues.expired_invitations``). Les messages encore en
+    attente du rendez-vous (rappels) ne partent plus."""
+    from .models import MISSED_ATTENDANCES, MessageStatus
+
+    if attendance == Attendance.PLANNED:
+        return
+    appointment.messages.filter(status=MessageStatus.QUEUED).update(
+        status=MessageStatus.CANCELLED, failure_reason=f"Présence saisie : {Attendance(attendance).label}."
+    )
+    if appointment.kind != AppointmentKind.ORIENTATION:
+        return
+    target = InvitationStatus.ANSWERED if attendance == Attendance.SEEN else InvitationStatus.EXPIRED
+    if target == InvitationStatus.EXPIRED and attendance not in MISSED_ATTENDANCES:
+        return
+    open_convocations = appointment.convocations.filter(
+        status__in=[InvitationStatus.SENT, InvitationStatus.DELIVERED]
+    ).select_related("beneficiary__departement")
+    for invitation in open_convocations:
+        transition_invitation(invitation, target, actor=author, on=on, reason=Attendance(attendance).label)
+
+
+@transaction.atomic
 def record_attendance(appointment, attendance, *, author, on=None, notes=None):
     """Seule fonction qui saisit la présence à un rendez-vous (venu, excusé, absent, annulé, ou correction).
 
@@ -132,6 +157,7 @@ def record_attendance(appointment, attendance, *, author, on=None, notes=None):
         },
         apply=apply,
     )
+    _settle_convocations(locked, attendance, author=author if getattr(author, "pk", None) else None, on=on)
     return copy_back(appointment, locked)
 
 

@@ -31,6 +31,7 @@ from parcours.beneficiaries.models import Beneficiary, FollowUp
 
 from . import services
 from .models import Attendance, Channel, InvitationStatus, OrientationDecision, Pathway, PortfolioCap
+from .proposal import RESOURCE_SITUATIONS, SOCIAL_BARRIER_THEMES
 from .sms import BaseSmsBackend, SmsResult
 
 # Devenir des nouveaux entrants (tirage par personne).
@@ -76,6 +77,19 @@ class _Builder:
         self.situations = list(
             Situation.objects.filter(active=True, theme__sensitive=False).order_by("pk")[:60]
         )
+        # Diagnostics cohérents avec le parcours visé (la grille d'orientation les lit) ; tirage à part pour
+        # ne pas déplacer les autres tirages de la démonstration.
+        self.diagnostic_rng = random.Random(f"parcours-demo-diagnostic-{seed}")
+        self.barriers, self.resources = {}, []
+        for s in (
+            Situation.objects.filter(active=True, theme__sensitive=False, theme__kind="frein")
+            .select_related("theme")
+            .order_by("theme__position", "position", "pk")
+        ):
+            if f"{s.theme.code}/{s.code}" in RESOURCE_SITUATIONS:
+                self.resources.append(s)
+            else:
+                self.barriers.setdefault(s.theme.code, []).append(s)
 
     def _organisations(self):
         """Organisations du territoire de démonstration et leur agent référent."""
@@ -185,8 +199,26 @@ class _Builder:
         self.stats["rendez_vous_honores" if attendance == Attendance.SEEN else "absences"] += 1
         return appointment
 
-    def diagnostic(self, person, day, organisation):
+    def _situations_for(self, pathway):
+        """Social : freins dans 3 ou 4 thèmes ; socio-professionnel : un frein social ; emploi : des ressources
+        (permis, véhicule, équipement) et parfois un frein de mobilité ou de numérique."""
+        rng = self.diagnostic_rng
+        social = [t for t in SOCIAL_BARRIER_THEMES if t in self.barriers]
+        others = [t for t in self.barriers if t not in social]
+        if pathway == Pathway.SOCIAL:
+            themes = rng.sample(social, 2) + rng.sample(others, rng.randint(1, 2))
+        elif pathway == Pathway.SOCIO_PROFESSIONNEL:
+            themes = [rng.choice(social)] + rng.sample(others, rng.randint(0, 1))
+        else:
+            themes = rng.sample(others, rng.randint(0, 1))
+        chosen = [rng.choice(self.barriers[t]) for t in themes]
+        return chosen + rng.sample(self.resources, rng.randint(0, 2))
+
+    def diagnostic(self, person, day, organisation, pathway=None):
         situations = self.rng.sample(self.situations, k=min(len(self.situations), self.rng.randint(1, 3)))
+        # (tirage d'origine gardé : les tirages suivants de la démonstration ne bougent pas)
+        if pathway and len(self.barriers) >= 4:
+            situations = self._situations_for(pathway)
         accompaniment.save_diagnostic(
             person,
             author=self.manager,
@@ -289,7 +321,7 @@ class _Builder:
             attendance=Attendance.SEEN,
         )
         if rng.random() < P_DIAGNOSTIC:
-            self.diagnostic(person, day(seen_on), self.departement)
+            self.diagnostic(person, day(seen_on), self.departement, pathway)
         decided = rng.randint(seen_on, notify)
         services.decide_orientation(
             person,
@@ -371,6 +403,8 @@ class _Builder:
                 organisation=organisation,
                 attendance=Attendance.SEEN,
             )
+            if self.diagnostic_rng.random() < P_DIAGNOSTIC:
+                self.diagnostic(person, day(seen_on), self.departement, pathway)
             services.decide_orientation(
                 person,
                 pathway=pathway,
@@ -437,4 +471,32 @@ def populate_demo(departement, agents, *, seed=2026, today=None, sample=None):
     summary = {"nouveaux_entrants": len(people), **builder.stats}
     if builder.refusals:
         summary["premier_refus"] = builder.refusals[0]
+    summary["campagne_stock"] = populate_stock_campaign(departement, agents, today=today)
     return summary
+
+
+def populate_stock_campaign(departement, agents, *, today, invite=40):
+    """Une campagne de reprise de contact du stock (personnes sans orientation ni référent), dont les
+    ``invite`` premières personnes joignables par courriel sont invitées ; renvoie le nombre de personnes."""
+    from . import campaigns
+
+    agent = agents.get("orientation@demo.parcours.fr") or next(iter(agents.values()), None)
+    if agent is None or not campaigns.campaign_departements(agent):
+        return 0
+    criteria = campaigns.Criteria(pathway=campaigns.NO_PATHWAY)
+    try:
+        campaign = campaigns.create_campaign(
+            user=agent,
+            departement=departement,
+            name="Reprise de contact du stock — sans orientation",
+            criteria=criteria,
+            today=today,
+        )
+    except ValidationError:  # aucune personne du stock sans orientation : pas de campagne
+        return 0
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        PARCOURS_SMS_BACKEND=f"{__name__}.SilentSmsBackend",
+    ):
+        campaigns.invite_campaign(campaign, channel="email", user=agent, today=today, batch=invite)
+    return campaign.members.count()

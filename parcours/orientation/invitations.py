@@ -141,7 +141,7 @@ def _templates(invitation, name, ext):
 
 def message_context(invitation, *, reminder=False):
     person = invitation.beneficiary
-    return {
+    context = {
         "invitation": invitation,
         "person": person,
         "departement": person.departement,
@@ -150,6 +150,12 @@ def message_context(invitation, *, reminder=False):
         "respond_by": invitation.expires_on,
         "contact_phone": getattr(settings, "PARCOURS_ORIENTATION_CONTACT_PHONE", ""),
     }
+    # Lien signé de prise de rendez-vous, QR code du courrier et numéro à appeler (parcours.booking).
+    from parcours.booking.messages import invitation_context
+
+    booking = invitation_context(invitation)
+    context.update(booking, contact_phone=booking["contact_phone"] or context["contact_phone"])
+    return context
 
 
 def render_message(invitation, part, *, reminder=False):

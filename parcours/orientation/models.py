@@ -134,6 +134,11 @@ ATTENDANCE_TRANSITIONS = {
 }
 
 
+# Rendez-vous manqué : la personne n'est pas venue (excusée ou non) ou le rendez-vous a été annulé ; en
+# orientation, elle revient dans la file « à convoquer ».
+MISSED_ATTENDANCES = (Attendance.NO_SHOW, Attendance.EXCUSED, Attendance.CANCELLED)
+
+
 class Appointment(models.Model):
     """Rendez-vous d'orientation ou d'accompagnement, éventuellement conjoint (« double regard »)."""
 
@@ -195,6 +200,13 @@ class Appointment(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} de {self.beneficiary} le {self.starts_at:%d/%m/%Y}"
+
+    @property
+    def is_upcoming(self):
+        """Rendez-vous prévu, pas encore commencé (il peut être rappelé à la personne)."""
+        from django.utils import timezone
+
+        return self.attendance == Attendance.PLANNED and self.starts_at > timezone.now()
 
     @property
     def is_joint(self):
@@ -469,12 +481,14 @@ class ReferentAssignment(models.Model):
 
 
 class ProposalRule(models.Model):
-    """Critère ordonné de la proposition d'orientation d'un Département (la première règle vérifiée l'emporte).
+    """Règle ordonnée de la grille d'orientation d'un Département (la première règle vérifiée l'emporte).
 
-    ``criteria`` (toutes les conditions présentes doivent être vraies) : ``age_min``, ``age_max``,
-    ``france_travail_registered`` (booléen), ``barriers_any`` (liste de thèmes de freins),
-    ``barriers_min`` (nombre minimal de freins), ``has_activity_income`` (booléen). Sans règle pour le
-    Département, les règles par défaut de ``services.DEFAULT_PROPOSAL_RULES`` s'appliquent.
+    ``criteria`` (toutes les conditions présentes doivent être vraies) : vocabulaire de
+    ``proposal.CRITERIA`` — freins (``barriers_min``, ``barriers_any``), situations du diagnostic
+    (``situations_any``), disponibilité (``available_now``, ``weekly_hours_min``), projet professionnel
+    (``has_project``, ``rome_any``), âge (``age_min``, ``age_max``), ``rqth``, ``france_travail_registered``.
+    Sans règle active pour le Département, la grille par défaut ``proposal.DEFAULT_PROPOSAL_RULES``
+    s'applique. Modifiée par les administrateurs du Département (``grid.py``, pages « Grille d'orientation »).
     """
 
     departement = models.ForeignKey(
@@ -491,6 +505,15 @@ class ProposalRule(models.Model):
         help_text="ex. france_travail, mission_locale, departement, ccas, association",
     )
     is_active = models.BooleanField("active", default=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True, null=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="modifiée par",
+    )
 
     class Meta:
         verbose_name = "critère de proposition d'orientation"
@@ -499,3 +522,140 @@ class ProposalRule(models.Model):
 
     def __str__(self):
         return f"{self.position}. {self.label}"
+
+
+class MessageKind(models.TextChoices):
+    CONFIRMATION = "confirmation", "Confirmation du rendez-vous"
+    MOVED = "moved", "Rendez-vous déplacé"
+    CANCELLED = "cancelled", "Rendez-vous annulé"
+    REMINDER = "reminder", "Rappel du rendez-vous"
+    CONVOCATION = "convocation", "Convocation"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "En attente d'envoi"
+    SENT = "sent", "Envoyé"
+    DELIVERED = "delivered", "Distribué"
+    FAILED = "failed", "Échec de l'envoi"
+    CANCELLED = "cancelled", "Annulé avant l'envoi"
+
+
+class AppointmentMessage(models.Model):
+    """Un message (courriel ou SMS) au sujet d'un rendez-vous : confirmation, déplacement, annulation, rappel,
+    convocation. La ligne est écrite avant l'envoi (« en attente », heure d'envoi prévue dans la plage
+    autorisée), puis porte le statut de distribution et la référence du prestataire.
+
+    ``key`` rend l'envoi unique : un message d'une sorte, par canal, pour un rendez-vous et une même clé
+    (l'heure du rendez-vous concernée, le rang du rappel ou le jour d'un rappel manuel) n'est jamais envoyé
+    deux fois, même si deux processus le préparent en même temps."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="messages", verbose_name="rendez-vous"
+    )
+    kind = models.CharField("sorte", max_length=15, choices=MessageKind.choices)
+    channel = models.CharField("canal", max_length=10, choices=Channel.choices)
+    key = models.CharField("clé d'unicité", max_length=60)
+    recipient = models.CharField("destinataire", max_length=300)
+    subject = models.CharField("objet", max_length=300, blank=True)
+    body = models.TextField("texte")
+    status = models.CharField(
+        "statut", max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    scheduled_for = models.DateTimeField("envoi prévu le")
+    sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+    delivered_at = models.DateTimeField("distribué le", null=True, blank=True)
+    provider_reference = models.CharField("référence du prestataire", max_length=100, blank=True)
+    failure_reason = models.CharField("motif de l'échec", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="demandé par",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "message de rendez-vous"
+        verbose_name_plural = "messages de rendez-vous"
+        ordering = ["scheduled_for", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind", "channel", "key"], name="unique_appointment_message"
+            ),
+        ]
+        indexes = [
+            # Tâche d'envoi : les messages en attente dont l'heure est venue.
+            models.Index(
+                fields=["scheduled_for", "id"],
+                condition=Q(status="queued"),
+                name="appt_message_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} par {self.get_channel_display().lower()} ({self.get_status_display()})"
+
+
+class StockCampaign(models.Model):
+    """Campagne de reprise de contact du « stock » (convention État–Département 001, art. 1 : « reprise de
+    contact avec l'ensemble des personnes en stock » ; livrable « Reprise de stock » de l'annexe A).
+
+    Les critères sont gardés tels que choisis ; la liste des personnes est figée à la création
+    (``StockCampaignMember``). Les résultats (invitées, réponses, rendez-vous honorés, orientées, contrats
+    signés) ne sont pas recopiés ici : ils se lisent dans le journal des parcours depuis ``created_on``
+    (``campaigns.results``)."""
+
+    departement = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="stock_campaigns",
+        limit_choices_to={"kind": "departement"},
+        verbose_name="Département",
+    )
+    name = models.CharField("nom de la campagne", max_length=200)
+    criteria = models.JSONField("critères de sélection", default=dict, blank=True)
+    created_on = models.DateField("créée le")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="créée par",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "campagne de reprise de contact"
+        verbose_name_plural = "campagnes de reprise de contact"
+        ordering = ["-created_on", "-pk"]
+        indexes = [models.Index(fields=["departement", "created_on"], name="campaign_dep_created_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.created_on:%d/%m/%Y})"
+
+
+class StockCampaignMember(models.Model):
+    """Une personne de la liste figée d'une campagne de reprise de contact."""
+
+    campaign = models.ForeignKey(
+        StockCampaign, on_delete=models.CASCADE, related_name="members", verbose_name="campagne"
+    )
+    beneficiary = models.ForeignKey(
+        "beneficiaries.Beneficiary",
+        on_delete=models.CASCADE,
+        related_name="stock_campaign_memberships",
+        verbose_name="bénéficiaire",
+    )
+
+    class Meta:
+        verbose_name = "personne d'une campagne"
+        verbose_name_plural = "personnes d'une campagne"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "beneficiary"], name="campaign_member_unique")
+        ]
+        indexes = [models.Index(fields=["beneficiary"], name="campaign_member_benef_idx")]
+
+    def __str__(self):
+        return f"{self.beneficiary} — {self.campaign}"

@@ -26,6 +26,7 @@ from parcours.core.pagination import PER_PAGE, Key, capped_counts, keyset_page
 from .common import default_today
 from .delays import deadlines, legal_last_day_offset, target_last_day_offset  # noqa: F401 - deadlines : services
 from .models import (
+    MISSED_ATTENDANCES,
     OPEN_INVITATION_STATUSES,
     Appointment,
     AppointmentKind,
@@ -215,13 +216,26 @@ def _expired_invitations(scope):
         beneficiary=OuterRef("beneficiary"), status=DecisionStatus.NOTIFIED, is_current=True
     ).filter(_since_t0("decided_on", t0="beneficiary__new_entrant_t0"))
     booked = Appointment.objects.filter(
+        Q(created_at__gte=OuterRef("created_at")) | Q(pk=OuterRef("appointment_id")),
         beneficiary=OuterRef("beneficiary"),
         attendance__in=[Attendance.PLANNED, Attendance.SEEN],
-        created_at__gte=OuterRef("created_at"),
     )
     return Invitation.objects.filter(
-        beneficiary__in=scope.values("pk"), status=InvitationStatus.EXPIRED
+        Q(status=InvitationStatus.EXPIRED)
+        | (Q(status=InvitationStatus.ANSWERED) & Q(Exists(_missed_after()))),
+        beneficiary__in=scope.values("pk"),
     ).filter(~Exists(newer), ~Exists(oriented), ~Exists(booked))
+
+
+def _missed_after():
+    """Rendez-vous d'orientation manqué (absence, excusée ou non, annulation) fixé après l'invitation : la
+    personne qui avait répondu revient, sans rien à saisir, dans la file « à convoquer »."""
+    return Appointment.objects.filter(
+        beneficiary=OuterRef("beneficiary"),
+        kind=AppointmentKind.ORIENTATION,
+        attendance__in=MISSED_ATTENDANCES,
+        created_at__gte=OuterRef("created_at"),
+    )
 
 
 def _appointments_to_record(scope, now):
@@ -279,6 +293,11 @@ def expired_invitations(scope, today=None):
 def _expired_queue(scope, today):
     delays = _delays("beneficiary__")
     invitations = _expired_invitations(scope).select_related("beneficiary", "beneficiary__territory")
+    missed = _missed_after().order_by("-starts_at")
+    invitations = invitations.annotate(
+        missed_at=Subquery(missed.values("starts_at")[:1]),
+        missed_attendance=Subquery(missed.values("attendance")[:1]),
+    )
     invitations = with_days_left(invitations, today, prefix="beneficiary__", delays=delays)
     return invitations, [Key(_urgency(delays, "beneficiary__"), nullable=True), "pk"]
 

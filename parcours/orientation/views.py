@@ -139,7 +139,7 @@ def _panel_forms(beneficiary, data=None, action=None, designating=None):
         decision_initial = {
             "pathway": proposal.pathway,
             "organisation": proposal.organisation.pk,
-            "proposal_rule": proposal.rule,
+            "proposal_rule": proposal.recorded_rule,
         }
     return proposal, {
         "invite": forms.InviteForm(bound("invite"), auto_id="invite-%s", beneficiary=beneficiary),
@@ -316,6 +316,11 @@ def panel(request, pk):
                     messages.error(request, message)
             else:
                 messages.success(request, "Présence enregistrée.")
+                if appointment.attendance == Attendance.CANCELLED and appointment.starts_at > timezone.now():
+                    from .appointment_messages import notify  # la personne est prévenue de l'annulation
+
+                    if notify(appointment, "cancelled", actor=request.user):
+                        messages.info(request, "La personne est prévenue de l'annulation (courriel, SMS).")
             return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
         messages.error(request, "Présence : choisissez une valeur.")
         return redirect(reverse("orientation:panel", args=[beneficiary.pk]))
@@ -340,7 +345,7 @@ def panel(request, pk):
     target, legal = services.deadlines(beneficiary.new_entrant_t0, beneficiary.departement)
     today = timezone.localdate()
     appointments = list(
-        beneficiary.appointments.prefetch_related("professionals", "organisations").order_by(
+        beneficiary.appointments.prefetch_related("professionals", "organisations", "messages").order_by(
             "-starts_at", "-pk"
         )
     )
@@ -501,13 +506,20 @@ def batch(request):
     page = services.queue_page(
         "a_orienter", scope, today, after=request.GET.get(AFTER), before=request.GET.get(BEFORE)
     )
-    proposers = {}
-    rows = []
-    for person in page.object_list:
-        proposer = proposers.get(person.departement_id)
-        if proposer is None:
+    people = list(page.object_list)
+    proposers, proposals = {}, {}
+    for person in people:
+        if person.departement_id not in proposers:
             proposer = proposers[person.departement_id] = services.Proposer(person.departement)
-        rows.append((person, proposer.propose(person, today=today), proposer.organisations))
+            # Diagnostic partagé de toutes les personnes de la page lu en deux requêtes par Département.
+            proposals.update(
+                proposer.propose_many(
+                    [p for p in people if p.departement_id == person.departement_id], today=today
+                )
+            )
+    rows = [
+        (person, proposals[person.pk], proposers[person.departement_id].organisations) for person in people
+    ]
     context = {
         "title": "Orientation par lot",
         "page_obj": page,
@@ -619,7 +631,11 @@ def decision_letters(request):
     pages = [(d.beneficiary, services.render_decision_letter(d)) for d in decisions]
     _record_letters(request, pages, "Notifications d'orientation")
     if request.GET.get("format") == "pdf":
-        return _pdf_response(pages, "Notifications d'orientation", "notifications-orientation")
+        from parcours.core.pdf import pdf_response
+
+        from .documents import decisions_pdf  # mise en page des notifications : référence, en-tête
+
+        return pdf_response(decisions_pdf(decisions), "notifications-orientation")
     return render(
         request, "orientation/letters.html", {"title": "Notifications d'orientation", "pages": pages}
     )

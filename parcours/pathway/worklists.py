@@ -222,3 +222,33 @@ def person_cells(person, referent_name):
 
 
 PERSON_HEADER = ["Nom", "Prénom", "Territoire", "Référent"]
+
+
+# --- nouvelles des rendez-vous ------------------------------------------------------------------------------
+
+NEWS_DAYS = 7  # rendez-vous pris, annulés, excusés : depuis 7 jours
+
+
+def appointment_news_kinds():
+    from parcours.journal.models import EventKind
+
+    return (EventKind.APPOINTMENT_PLANNED, EventKind.APPOINTMENT_CANCELLED, EventKind.APPOINTMENT_EXCUSED)
+
+
+def appointment_news(people, since, *, user=None):
+    """Rendez-vous pris, annulés et absences excusées depuis ``since`` pour les personnes ``people`` (un
+    ensemble déjà limité au périmètre de l'agent), lus dans le journal, les plus récents d'abord ; sans ce que
+    l'agent ``user`` a saisi lui-même : le référent et l'équipe d'orientation sont prévenus de ce que d'autres
+    (la personne en ligne, un partenaire, un collègue) ont fait."""
+    from parcours.journal.models import Event
+
+    events = Event.objects.filter(
+        kind__in=appointment_news_kinds(),
+        occurred_on__gte=since,
+        beneficiary__in=people.order_by().values("pk"),
+    )
+    if getattr(user, "pk", None):
+        events = events.exclude(actor=user)
+    return events.select_related("beneficiary", "actor", "organisation", "batch").order_by(
+        "-recorded_at", "-pk"
+    )

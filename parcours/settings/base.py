@@ -61,8 +61,11 @@ INSTALLED_APPS = [
     "parcours.pathway",
     "parcours.intake",
     "parcours.orientation",
+    "parcours.booking",
     "parcours.accompaniment",
     "parcours.conventions",
+    "parcours.governance",
+    "parcours.employers",
     "parcours.catalogue",
     "parcours.audit",
     "parcours.indicators",
@@ -216,6 +219,18 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PARCOURS_JOBS_MAX_ATTEMPTS = int(os.environ.get("PARCOURS_JOBS_MAX_ATTEMPTS", "5"))
 PARCOURS_JOBS_BACKOFF_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_SECONDS", "60"))
 PARCOURS_JOBS_BACKOFF_MAX_SECONDS = int(os.environ.get("PARCOURS_JOBS_BACKOFF_MAX_SECONDS", "3600"))
+# Planificateur du processus d'exécution (parcours/jobs/schedule.py) : sans cron, « parcours jobs-worker » (et
+# donc « parcours run ») met lui-même en file les tâches périodiques ci-dessous (heure de Paris ; les envois aux
+# personnes dans la plage 8 h - 20 h). PARCOURS_JOBS_SCHEDULER=0 quand un cron s'en charge (docs/taches.md).
+PARCOURS_JOBS_SCHEDULER = env_bool("PARCOURS_JOBS_SCHEDULER", True)
+PARCOURS_JOBS_SCHEDULER_SECONDS = int(os.environ.get("PARCOURS_JOBS_SCHEDULER_SECONDS", "60"))
+PARCOURS_JOBS_SCHEDULE = {
+    "webhooks": {"every_minutes": 1},
+    "messages-rendez-vous": {"every_minutes": 5},
+    "relances-invitations": {"daily_at": "09:00"},
+    "rappels-conventions": {"daily_at": "09:15"},
+    "cohorte": {"every_minutes": 10},
+}
 
 # Délais métier : valeurs par défaut, surchargées par Département (Organisation.delay_overrides).
 # Imports de flux sérialisés par Département : attente maximale d'un import lancé pendant un autre (commande,
@@ -243,6 +258,9 @@ PARCOURS_DELAYS = {
     # Invitations à l'orientation : relance automatique au 3e jour après l'envoi, expiration après 10 jours.
     "invitation_reminder_days": 3,
     "invitation_validity_days": 10,
+    # Rendez-vous : rappel la veille (jours avant le rendez-vous) et second rappel facultatif (0 : aucun).
+    "appointment_reminder_days": 1,
+    "appointment_second_reminder_days": 0,
     # Accompagnement intensif (étape 7) : objectif de 15 à 20 h d'activité par semaine (L5411-6).
     "activity_target_min_hours": 15,
     "activity_target_max_hours": 20,
@@ -278,6 +296,17 @@ PARCOURS_DELAYS = {
     "employment_durable_min_contract_months": 6,
     # Conventions : rappel des bilans (intermédiaire, final) non transmis, 30 jours avant l'échéance.
     "convention_report_reminder_days": 30,
+    # Questionnaire de satisfaction de la personne (annexe 4 de 002, volet 3) : proposé après l'entretien
+    # d'orientation et après 3 mois d'accompagnement ; on peut y répondre pendant 60 jours, le lien envoyé
+    # vaut 30 jours.
+    "satisfaction_survey_months": 3,
+    "satisfaction_answer_window_days": 60,
+    "satisfaction_link_days": 30,
+    # Rendez-vous pris par la personne (parcours.booking) : créneaux proposés sur les 28 prochains jours, au plus
+    # tôt 24 h à l'avance ; déplacement ou annulation en ligne jusqu'à 24 h avant le rendez-vous.
+    "booking_horizon_days": 28,
+    "booking_notice_hours": 24,
+    "booking_change_hours": 24,
 }
 
 # Envoi des invitations (parcours.orientation) : courriel par Django (console en développement, SMTP en
@@ -289,6 +318,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("PARCOURS_FROM_EMAIL", "ne-pas-repondre@parc
 PARCOURS_SMS_BACKEND = os.environ.get("PARCOURS_SMS_BACKEND", "parcours.orientation.sms.ConsoleSmsBackend")
 PARCOURS_SMS_SENDER = os.environ.get("PARCOURS_SMS_SENDER", "Departement")
 PARCOURS_SMS_API_KEY = os.environ.get("PARCOURS_SMS_API_KEY", "")
+# Messages des rendez-vous (confirmation, rappel, annulation, convocation) : jamais envoyés hors de cette plage
+# horaire (heure de Paris, de 8 h à 20 h) ; un message prévu en dehors part à l'heure d'ouverture suivante.
+PARCOURS_MESSAGE_HOURS = (
+    int(os.environ.get("PARCOURS_MESSAGE_HOUR_START", "8")),
+    int(os.environ.get("PARCOURS_MESSAGE_HOUR_END", "20")),
+)
+# Coordonnées citées dans les messages des rendez-vous, par code de Département (sinon le numéro général
+# PARCOURS_ORIENTATION_CONTACT_PHONE) : {"44": {"phone": "02 40 00 00 00", "address": "3 quai Ceineray, Nantes"}}.
+PARCOURS_ORIENTATION_CONTACTS = {}
+# Adresse publique de Parcours, pour les liens envoyés hors d'une requête (lien de prise de rendez-vous /rdv/…).
+PARCOURS_SITE_URL = os.environ.get("PARCOURS_SITE_URL", "http://127.0.0.1:8000")
 # Taille cible par défaut du portefeuille d'un référent (surchargée par organisation : PortfolioCap).
 PARCOURS_PORTFOLIO_CAP = int(os.environ.get("PARCOURS_PORTFOLIO_CAP", "60"))
 

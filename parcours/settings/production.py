@@ -8,7 +8,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import PARCOURS_AUDIT_KEY, PARCOURS_NIR_KEY, SECRET_KEY, env_bool
+from .base import ALLOWED_HOSTS, PARCOURS_AUDIT_KEY, PARCOURS_NIR_KEY, SECRET_KEY, env_bool
 
 DEBUG = False
 for _name, _value in (
@@ -43,3 +43,14 @@ CSRF_TRUSTED_ORIGINS = [
 # (PARCOURS_HSTS_PRELOAD=1) ; sans elle, l'avertissement correspondant est sans objet.
 if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Adresse publique du service, pour les liens envoyés hors d'une requête (lien de prise de rendez-vous des SMS
+# et courriels) : PARCOURS_SITE_URL, sinon https:// et le premier nom de PARCOURS_ALLOWED_HOSTS.
+if "PARCOURS_SITE_URL" not in os.environ:
+    _public = [
+        h
+        for h in ALLOWED_HOSTS
+        if h not in ("*", "localhost", "127.0.0.1", "[::1]") and not h.startswith(".")
+    ]
+    if _public:
+        PARCOURS_SITE_URL = f"https://{_public[0]}"

@@ -302,6 +302,23 @@ def my_answered_prescriptions(user, now):
     return [{"prescription": p, "url": link(user, "catalogue:prescription_detail", p.pk)} for p in answered]
 
 
+NEWS_SHOWN = 8
+
+
+def appointment_news(user, people, today, *, target="beneficiary_detail"):
+    """Rendez-vous pris, annulés, absences excusées des ``NEWS_DAYS`` derniers jours pour ``people``, saisis par
+    d'autres que l'agent (``pathway.worklists.appointment_news``), en phrases de la fiche racontée ; une
+    requête, plus les noms cités."""
+    from parcours.pathway.worklists import NEWS_DAYS
+    from parcours.pathway.worklists import appointment_news as news
+
+    from .story import timeline
+
+    since = today - datetime.timedelta(days=NEWS_DAYS)
+    lines = timeline(news(people, since, user=user)[:NEWS_SHOWN])
+    return [{"line": line, "url": link(user, target, line.event.beneficiary_id)} for line in lines]
+
+
 def referent_block(user, today):
     from parcours.pathway import worklists
 
@@ -324,6 +341,7 @@ def referent_block(user, today):
             "agenda_url": link(user, "orientation:agenda"),
             "tiles": my_work_counts(user, mine, today) if count else [],
             "answers": my_answered_prescriptions(user, timezone.now()),
+            "news": appointment_news(user, mine, today) if count else [],
             "answers_days": ANSWERS_DAYS,
             "prescriptions_url": link(user, "catalogue:prescription_list"),
         },
@@ -411,6 +429,8 @@ def orientation_block(user, today, now):
             "queues": queues,
             "queues_url": link(user, "orientation:queues"),
             "batch_url": link(user, "orientation:batch"),
+            "convocations_url": link(user, "orientation:convocations"),
+            "news": appointment_news(user, scope, today, target="orientation:panel"),
         },
     )
 
@@ -545,6 +565,10 @@ WORK_LISTS = [
     ("Vérifications à 6 mois après une sortie", "accompaniment:durable_checks_due"),
     ("Mon portefeuille", "orientation:portfolio"),
     ("Mon agenda", "orientation:agenda"),
+    ("Agenda des rendez-vous par agent et par organisation", "booking:agenda"),
+    ("Plages de rendez-vous et fermetures", "booking:openings"),
+    ("Contrats d'engagement à imprimer", "accompaniment:contract_index"),
+    ("Notifications d'orientation à imprimer", "orientation:notification_list"),
     ("Prescriptions", "catalogue:prescription_list"),
 ]
 

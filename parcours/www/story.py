@@ -43,7 +43,7 @@ SENTENCES = {
     K.FOLLOW_UP_OPENED: "Suivi ouvert par {organisation_id}[ avec {referent_id} pour référent]",
     K.FOLLOW_UP_CLOSED: "Suivi clos[ par {organisation_id}] : {reason}",
     K.INVITATION_CREATED: "Invitation préparée[ (convocation : {convocation})] — {channel}",
-    K.INVITED: "Invitation envoyée — {channel}",
+    K.INVITED: "Invitation envoyée — {channel}[ (convocation : {convocation})]",
     K.INVITATION_REMINDED: "Relance de l'invitation envoyée — {channel}",
     K.INVITATION_DELIVERED: "Invitation distribuée — {channel}",
     K.INVITATION_FAILED: "Échec de l'envoi de l'invitation — {channel}[ : {reason}]",
@@ -67,6 +67,7 @@ SENTENCES = {
     K.REFERENT_ASSIGNED: "Référent désigné : {referent_id}[ (à la suite de {previous_referent_id})]",
     K.REFERENT_ENDED: "Fin de la désignation de {referent_id} comme référent[ : {reason}]",
     K.DIAGNOSED: "Diagnostic partagé enregistré (version {version})[ — thèmes : {themes}]",
+    K.BARRIER_LIFTED: "Frein périphérique levé au diagnostic (version {version}) : {themes}",
     K.CONTRACT_SIGNED: "{contract_kind} signé[ : {weekly_hours} h par semaine][, révision le {review_on}]",
     K.CONTRACT_ENDED: "{contract_kind} terminé : {reason}",
     K.ACTIVITY_PLANNED: "Activité planifiée : {activity_kind}, {weekly_hours} h par semaine pendant {weeks} semaines",
@@ -76,6 +77,7 @@ SENTENCES = {
     K.REVIEW_PLANNED: "{review_kind} prévue pour le {due_on}",
     K.REVIEW_HELD: "{review_kind} tenue",
     K.SANCTION_STEP: "Procédure de suspension-remobilisation : {to_status}[ — {reason}]",
+    K.SANCTION_NOTICE: "Mesure pour l'organisme payeur[ ({organism})] : {measure} — {status}[ : {reason}]",
     K.EXITED: "Sortie de l'accompagnement : {reason}",
     K.EMPLOYMENT_CHECKED: "Suivi dans l'emploi vérifié",
     K.PRESCRIPTION_SENT: "Prescription envoyée vers « {service_name} » ({structure_name})",
@@ -485,3 +487,35 @@ def _situation_of(beneficiary, today, *, decision, contract, last_exit, review, 
         deadline.overdue = deadline.on < today
     found.sort(key=lambda deadline: deadline.on)
     return Situation(stage, detail, found)
+
+
+# --- le foyer ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HouseholdStory:
+    """Le bloc « Foyer » de la fiche : la composition en vigueur selon les flux, le plafond des sanctions et les
+    changements de composition (les plus récents d'abord)."""
+
+    view: object  # beneficiaries.household.HouseholdView
+    changes: list
+    cap_percent: int
+
+
+def household(beneficiary, today=None):
+    """La composition du foyer de la personne aujourd'hui (``beneficiaries.household``) et son historique ; deux
+    requêtes au plus, quel que soit le nombre de personnes ou de changements (au plus 12 affichés)."""
+    from parcours.beneficiaries.household import HouseholdView, history
+    from parcours.core.delays import get_delay
+
+    today = today or timezone.localdate()
+    changes = history(beneficiary.household_id)
+    current = next((c for c in changes if c.valid_from <= today), None)
+    members = 1
+    if current is None and beneficiary.household_id:
+        members = beneficiary.household.members.count()
+    return HouseholdStory(
+        view=HouseholdView(composition=current, members=members, on=today),
+        changes=changes,
+        cap_percent=get_delay("sanction_household_cap_percent", beneficiary.departement),
+    )

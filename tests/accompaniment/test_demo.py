@@ -34,6 +34,14 @@ def test_demo_territory_has_people_at_every_step(client):
     }
     assert Exit.objects.count() == 8 and EmploymentCheck.objects.filter(durable=True).count() == 2
     assert PersonAccount.objects.count() == 1
+    # Volet 3 : avis des personnes (espace et lien) et des professionnels, freins levés, étapes commencées.
+    from parcours.accompaniment.models import ProfessionalSurveyAnswer, SatisfactionAnswer
+    from parcours.journal.models import Event
+
+    assert set(SatisfactionAnswer.objects.values_list("channel", flat=True)) == {"espace", "lien"}
+    assert ProfessionalSurveyAnswer.objects.exists()
+    assert Event.objects.filter(kind="barrier_lifted").exists()
+    assert PlannedActivity.objects.filter(kind="immersion", status="in_progress").exists()
 
     client.force_login(User.objects.get(email="orientation@demo.parcours.fr"))
     html = client.get(reverse("accompaniment:cases_in_progress")).content.decode()

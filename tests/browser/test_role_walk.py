@@ -50,8 +50,28 @@ pytestmark = BROWSER_MARKS
 
 PASSWORD = "parcours-demo-2026"  # mot de passe des comptes de démonstration
 ROLES = [email for email, *_ in AGENTS] + [PERSON_EMAIL]
+# Tournée de quelques rôles seulement, à la main : PARCOURS_WALK_ROLES=orientation@demo.parcours.fr,…
+if os.environ.get("PARCOURS_WALK_ROLES"):
+    ROLES = [role for role in ROLES if role in os.environ["PARCOURS_WALK_ROLES"].split(",")]
+# Séances de l'équipe pluridisciplinaire (``/accompagnement/equipes/…`` : calendrier, séance, modification,
+# nouvelle séance, convocations, synthèse) : ouvertes aux agents du Département qui conduisent les procédures
+# de sanction (``TEAM_SESSION_MANAGER``) ; le chargé d'orientation de démonstration les parcourt toujours, hors
+# plafond ``MAX_PAGES`` (le calendrier est une page d'entrée ; le territoire de démonstration a une séance passée
+# et une à venir).
+EP_ROLE = "orientation@demo.parcours.fr"
+EP_PAGES = re.compile(r"/accompagnement/equipes/.*")
+# Le même rôle ouvre aussi les listes d'impression en nombre (notifications d'orientation, contrats).
+PRINT_LISTS = ["orientation:notification_list", "accompaniment:contract_index"]
+ALWAYS = {
+    EP_ROLE: re.compile(
+        r"/accompagnement/equipes/.*|/orientation/notifications/a-imprimer/|/accompagnement/contrats/"
+    )
+}
 # Pages d'entrée en plus de l'accueil : la personne accompagnée n'a pas de menu, son espace est là.
-EXTRA_START = {PERSON_EMAIL: ["accompaniment:my_space"]}
+EXTRA_START = {
+    PERSON_EMAIL: ["accompaniment:my_space"],
+    EP_ROLE: ["accompaniment:session_list", *PRINT_LISTS],
+}
 # Formes de page par rôle : le test reste sous trois minutes environ (le résumé dit ce qui est « plafonné ») ;
 # PARCOURS_WALK_MAX_PAGES=100 pour une tournée complète à la main.
 MAX_PAGES = int(os.environ.get("PARCOURS_WALK_MAX_PAGES", "15"))
@@ -212,7 +232,8 @@ def test_every_role_walks_its_pages(live_server, browser, browser_settings, caps
                     path = urlsplit(target).path
                     if shape(path) in seen:
                         continue
-                    if len(seen) >= MAX_PAGES:
+                    always = role in ALWAYS and ALWAYS[role].fullmatch(path)
+                    if len(seen) >= MAX_PAGES and not always:
                         capped[role] = capped.get(role, 0) + 1
                         seen[shape(path)] = None  # compté une fois
                         continue
@@ -251,6 +272,10 @@ def test_every_role_walks_its_pages(live_server, browser, browser_settings, caps
         summary.append(f"    {'connu' if p.known() else 'NOUVEAU'} {p.role} {p.path} {p.kind} : {p.detail}")
     with capsys.disabled():
         print("\n".join(summary))
+    ep_pages = {shape(path) for path in walked.get(EP_ROLE, []) if EP_PAGES.fullmatch(path)}
+    assert EP_ROLE not in ROLES or {"/accompagnement/equipes/", "/accompagnement/equipes/N/"} <= ep_pages, (
+        f"Pages des séances de l'équipe pluridisciplinaire non visitées par {EP_ROLE} : {sorted(ep_pages)}"
+    )
     assert not new, "Problèmes nouveaux dans la tournée des rôles :\n" + "\n".join(
         f"- {p.role} — {p.path} — {p.kind} : {p.detail}" for p in new
     )

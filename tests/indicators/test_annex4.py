@@ -147,6 +147,11 @@ def test_file_has_one_row_per_new_entrant_with_the_annex4_data(client, manager, 
         "2026-04-13 : Atelier de réparation de vélos (prescription acceptée, 6,5 h/sem. × 8 sem.)",
         "nombre_prestations": "2",
         "heures_prestations": "76",  # 4 × 6 + 6,5 × 8
+        # Progression dans l'employabilité depuis T0 (tests/indicators/test_employability.py)
+        "immersions": "0",
+        "formations": "0",
+        "contrats_courts": "0",
+        "freins_leves": "",
     }
     assert "Martin" not in response_text(rows)  # ni nom ni NIR
     bruno = dict(zip(header, rows[1], strict=True))

@@ -95,7 +95,8 @@ def test_every_interop_operation_declares_token_security_and_french_docs():
         if path.startswith("/api/v1/interop/")
         for method, op in methods.items()
     ]
-    assert len(operations) == 24  # dont les écritures du parcours : orientations, référents, fins de suivi
+    # Dont les écritures du parcours (orientations, référents, fins de suivi) et les sanctions (3 lectures).
+    assert len(operations) == 27
     for path, method, op in operations:
         assert {"JetonBearer": []} in op["security"], f"{method} {path}"
         assert {"JetonApiKey": []} in op["security"], f"{method} {path}"

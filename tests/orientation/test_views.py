@@ -437,6 +437,7 @@ def test_batch_screen_proposes_validates_and_prints(
     with CaptureQueriesContext(connection) as small:
         html = page(client.get(reverse("orientation:batch")))
     assert html.count('value="Proche de l\'emploi (par défaut)"') == 3 and "Moins de 26 ans" in html
+    assert html.count("Proposé : emploi — aucun critère particulier") == 3
     new_entrants(departement, 26)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(reverse("orientation:batch"))

@@ -536,8 +536,10 @@ def test_main_navigation_marks_current_page(client):
         "Imports de flux",
         "Orientation",
         "Catalogue",
+        "Employeurs",
         "Pilotage",
         "Conventions",
+        "Comités",
     ]
-    assert [item["active"] for item in nav] == [False, True, False, False, False, False, False]
+    assert [item["active"] for item in nav] == [False, True, False, False, False, False, False, False, False]
     assert 'href="/beneficiaires/" aria-current="page"' in response.content.decode()

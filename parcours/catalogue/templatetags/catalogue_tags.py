@@ -17,3 +17,11 @@ def markdown(text):
 def excerpt(text, length=220):
     """Début de la présentation, en texte brut."""
     return plain_excerpt(text, int(length))
+
+
+@register.filter
+def reads_offer_map(user):
+    """Vrai si l'agent ouvre la cartographie de l'offre financée (même déclaration que la page)."""
+    from parcours.accounts.roles import OFFER_MAP_READER
+
+    return OFFER_MAP_READER.allows(user)

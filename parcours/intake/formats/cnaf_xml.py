@@ -595,6 +595,10 @@ def _foyer_rows(foyer, reference_date, flux_type):
     detail = _blocks(benefit["DetailDroitRSA"], repeated=("DetailCalculDroitRSA",))
     common = _leaves(detail.get("TroncCommunDroitRSA"))
     opened_on, opened_on_source = _opening_date(detail["DetailCalculDroitRSA"], requested_on)
+    # Enfants et autres personnes à charge du foyer (facultatif, deux chiffres) : composition du foyer, avec le
+    # rôle de chaque personne (``beneficiaries.household``).
+    dependants = common.get("NBENFAUTCHA")
+    dependants = int(dependants) if dependants and dependants.isdigit() else None
 
     administrative = _blocks(parts["DonneesAdministratives"], repeated=("Adresse",))
     address = _current_address(administrative["Adresse"])
@@ -653,6 +657,8 @@ def _foyer_rows(foyer, reference_date, flux_type):
             city=address.get("city"),
             insee_code=address.get("insee_code"),
             activity_income=_has_paid_activity(blocks["Activite"], reference_date),
+            household_stated=True,
+            household_dependants=dependants,
             extra=dict(household_extra),
         )
 

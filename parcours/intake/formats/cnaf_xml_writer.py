@@ -24,6 +24,7 @@ Un foyer est un ``dict`` (seules les clés marquées * sont obligatoires) ::
         "closed_on": date(2021, 11, 30),      #   si right_state vaut "6")
         "refusal_reason": "PCG", "refused_on": date(...),   # MOTIREFURSA / DTREFURSA
         "homeless": False,                    # TOPSANSDOMFIXE
+        "dependants": 2,                      # NBENFAUTCHA (enfants et autres personnes à charge) ; omis si None
         "origin": "DEM", "origin_date": date(...),          # ORIDEMRSA / DTORIDEMRSA
         "family_situation": "CEL",            # SITFAM
         "address": {"street_number": "25", "street_type": "RUE", "street_name": "HENRI BARBUSSE",
@@ -228,6 +229,8 @@ def _write_foyer(out, foyer):
     out.open("DetailDroitRSA")
     out.open("TroncCommunDroitRSA")
     out.leaf("TOPSANSDOMFIXE", _bool(foyer.get("homeless")), required=True)
+    dependants = foyer.get("dependants")
+    out.leaf("NBENFAUTCHA", None if dependants is None else str(int(dependants)))
     out.leaf("ORIDEMRSA", foyer.get("origin") or "DEM", required=True)
     out.leaf("DTORIDEMRSA", _date(foyer.get("origin_date")))
     out.close("TroncCommunDroitRSA")

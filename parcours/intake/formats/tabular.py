@@ -235,6 +235,17 @@ FIELDS = {
         Field("date_suspension", "Date de suspension", ("date de suspension",)),
         Field("motif_cloture", "Motif de clôture", ("motif de cloture",)),
         Field("date_cloture", "Date de clôture", ("date de cloture",)),
+        # Composition du foyer (facultatives ; valeurs du foyer, répétées sur chacune de ses lignes).
+        Field(
+            "nombre_enfants",
+            "Nombre d'enfants du foyer",
+            ("nombre d enfants", "nb enfants", "nombre enfants du foyer", "enfants du foyer"),
+        ),
+        Field(
+            "nombre_personnes_a_charge",
+            "Enfants et autres personnes à charge (NBENFAUTCHA)",
+            ("personnes a charge", "nb personnes a charge", "nombre de personnes a charge", "nbenfautcha"),
+        ),
     )
 }
 FIELD_LABELS = {name: f.label for name, f in FIELDS.items()}
@@ -310,6 +321,8 @@ _SIMPLE = {
     "entrant_cnaf": ("cnaf_new_entrant", v.parse_bool),
     "motif_suspension": ("suspension_reason", v.clean_text),
     "motif_cloture": ("closure_reason", v.clean_text),
+    "nombre_enfants": ("household_children", v.parse_count),
+    "nombre_personnes_a_charge": ("household_dependants", v.parse_count),
 }
 _DATES = {
     "date_naissance": "birth_date",
@@ -321,7 +334,17 @@ _DATES = {
 # Dates lues gardées par fichier (texte → date), au plus : la mémoire reste bornée.
 DATE_CACHE_SIZE = 50_000
 # Valeur invalide d'un champ facultatif de contact : le champ est ignoré et signalé (avertissement).
-SOFT_FIELDS = {"civilite", "email", "telephone", "code_postal", "code_insee", "cp_ville"}
+# Composition du foyer : une valeur invalide est ignorée (avertissement), la composition connue reste.
+SOFT_FIELDS = {
+    "civilite",
+    "email",
+    "telephone",
+    "code_postal",
+    "code_insee",
+    "cp_ville",
+    "nombre_enfants",
+    "nombre_personnes_a_charge",
+}
 SOFT_FIELDS_CANONICAL = SOFT_FIELDS | {"revenus_activite", "entrant_cnaf"}
 
 
@@ -567,6 +590,7 @@ class _RowBuilder:
         for name, index, attr in self.required:
             if getattr(row, attr) is None and (index >= size or v.clean_text(cells[index]) is None):
                 self._problem(row, name, index, _MISSING[name], soft=False)
+        row.household_stated = row.household_children is not None or row.household_dependants is not None
         if self.layout == CANONICAL:
             if row.role not in (None, "DEM", "CJT"):
                 detail = f"rôle « {v.clean_text(cells[self.role])} » refusé (attendu : DEM ou CJT)"

@@ -352,6 +352,22 @@ def parse_bool(value, *, strict=False):
     raise ValueError(f"valeur « {text} » invalide (attendu : 1/0 ou oui/non)")
 
 
+MAX_COUNT = 99  # NBENFAUTCHA : deux chiffres dans le schéma vrsb0801
+
+
+def parse_count(value):
+    """Nombre de personnes du foyer (enfants, personnes à charge) : entier de 0 à 99 ; ``"2.0"`` d'un tableur
+    est accepté. Autre valeur : ValueError."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not text.isdigit() or int(text) > MAX_COUNT:
+        raise ValueError(f"nombre « {text} » invalide (attendu : un entier de 0 à {MAX_COUNT})")
+    return int(text)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Identifiants et adresse
 

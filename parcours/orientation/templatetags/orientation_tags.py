@@ -63,3 +63,11 @@ def is_orientation_team(user):
     from parcours.orientation.permissions import is_team
 
     return is_team(user)
+
+
+@register.simple_tag
+def is_departement_admin(user):
+    """Vrai si l'agent administre un Département : l'onglet « Grille d'orientation » n'est montré qu'à lui."""
+    from parcours.accounts.roles import DEPARTEMENT_ADMIN
+
+    return DEPARTEMENT_ADMIN.allows(user)

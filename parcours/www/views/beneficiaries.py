@@ -183,6 +183,7 @@ def beneficiary_detail(request, pk):
         "snapshots": snapshots,
         "timeline": timeline,
         "situation": story.situation(beneficiary),
+        "household": story.household(beneficiary),
         # Le volet d'orientation : équipe d'orientation, organisation qui suit la personne ou portefeuille.
         "may_open_orientation": orientation_permissions.panel_scope(request.user)
         .filter(pk=beneficiary.pk)

@@ -46,6 +46,10 @@ class Command(BaseCommand):
         from parcours.intake.locks import recover_stale_batches
 
         recover_stale_batches()  # imports laissés « en cours » par un processus arrêté : échoués, fichiers supprimés
+        if not options["once"]:
+            from parcours.jobs.schedule import start
+
+            start(immediately=True)  # tâches périodiques (relances, messages, webhooks) sans cron
         worker_options = {
             "queue_name": "default",
             "batch": options["once"],
