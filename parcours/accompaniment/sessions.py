@@ -11,8 +11,6 @@ Les changements d'étape d'une procédure (inscription à l'ordre du jour, retra
 deuxième année…) n'a pas d'étape : son inscription ne change que la séance et l'échéance.
 """
 
-import html
-import io
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -442,46 +440,12 @@ def opinion_label(case):
 
 def minutes_pdf(session, *, cases, reviews, members, present_ids, guests):
     """Procès-verbal de la séance (PDF) : membres présents, quorum, avis de chaque procédure."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    styles = getSampleStyleSheet()
-    body = styles["BodyText"].clone("pv", fontSize=9.5, leading=12)
-    bold = body.clone("pv-gras", fontName="Helvetica-Bold")
-
-    def p(text, style=body):
-        return Paragraph(html.escape(str(text if text is not None else ""), quote=False), style)
-
-    def table(rows, widths):
-        t = Table(rows, colWidths=widths, repeatRows=1)
-        t.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDDDEE")),
-                ]
-            )
-        )
-        return t
+    from parcours.core.pdf import Minutes
 
     state = quorum(session)
     title = f"Procès-verbal de la séance de l'équipe pluridisciplinaire du {session.held_on:%d/%m/%Y}"
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=title,
-        author=str(session.departement),
-        pageCompression=0,  # texte lisible par les outils de contrôle
-    )
+    pdf = Minutes(title=title, author=str(session.departement))
+    p = pdf.p
     where = ", ".join(
         part
         for part in (
@@ -493,13 +457,13 @@ def minutes_pdf(session, *, cases, reviews, members, present_ids, guests):
         if part
     )
     story = [
-        p(session.departement.name, bold),
-        Paragraph(html.escape(title, quote=False), styles["Title"]),
+        p(session.departement.name, bold=True),
+        pdf.heading(title, "Title"),
         p(where),
-        Spacer(1, 4 * mm),
-        Paragraph("Membres", styles["Heading2"]),
+        pdf.space(4),
+        pdf.heading("Membres"),
     ]
-    rows = [[p("Membre", bold), p("Qualité", bold), p("Présence", bold)]]
+    rows = [["Membre", "Qualité", "Présence"]]
     for member in members:
         rows.append(
             [
@@ -513,24 +477,24 @@ def minutes_pdf(session, *, cases, reviews, members, present_ids, guests):
         rows.append([p(guest.name), p(quality), p("présent" if guest.present else "absent")])
     if len(rows) == 1:
         rows.append([p("Aucun membre"), p(""), p("")])
-    story += [table(rows, [60 * mm, 85 * mm, 35 * mm]), Spacer(1, 3 * mm), p(state.sentence, bold)]
-    story.append(Paragraph("Procédures de suspension-remobilisation examinées", styles["Heading2"]))
-    rows = [[p("Dossier", bold), p("Personne", bold), p("Manquement", bold), p("Avis de l'équipe", bold)]]
+    story += [pdf.table(rows, [60, 85, 35]), pdf.space(3), p(state.sentence, bold=True)]
+    story.append(pdf.heading("Procédures de suspension-remobilisation examinées"))
+    rows = [["Dossier", "Personne", "Manquement", "Avis de l'équipe"]]
     for case in cases:
         rows.append(
             [
                 p(f"n° {case.pk}"),
                 p(case.beneficiary.full_name),
                 p(case.get_ground_display()),
-                [p(opinion_label(case), bold), p(case.team_opinion)],
+                [p(opinion_label(case), bold=True), p(case.team_opinion)],
             ]
         )
     if len(rows) == 1:
         rows.append([p("Aucune procédure inscrite."), "", "", ""])
-    story.append(table(rows, [18 * mm, 45 * mm, 45 * mm, 72 * mm]))
+    story.append(pdf.table(rows, [18, 45, 45, 72]))
     if reviews:
-        story.append(Paragraph("Situations examinées", styles["Heading2"]))
-        rows = [[p("Personne", bold), p("Objet", bold), p("Décisions", bold)]]
+        story.append(pdf.heading("Situations examinées"))
+        rows = [["Personne", "Objet", "Décisions"]]
         for review in reviews:
             rows.append(
                 [
@@ -539,17 +503,16 @@ def minutes_pdf(session, *, cases, reviews, members, present_ids, guests):
                     p(review.decisions or ("À tenir" if review.status == ReviewStatus.PLANNED else "—")),
                 ]
             )
-        story.append(table(rows, [50 * mm, 60 * mm, 70 * mm]))
+        story.append(pdf.table(rows, [50, 60, 70]))
     story += [
-        Spacer(1, 6 * mm),
+        pdf.space(6),
         p(
             "Les avis de l'équipe pluridisciplinaire sont consultatifs : le Président du Conseil départemental "
             "décide, et chaque décision est notifiée à la personne avec ses voies de recours."
         ),
         p(f"Établi le {timezone.localdate():%d/%m/%Y}."),
     ]
-    document.build(story)
-    return buffer.getvalue()
+    return pdf.build(story)
 
 
 def next_sessions_for(case, user, on=None):

@@ -278,3 +278,81 @@ def pdf_response(pdf, stem, *, inline=False):
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{stem}-{timezone.localdate():%Y-%m-%d}.pdf"'
     return response
+
+
+class Minutes:
+    """Un procès-verbal A4 (séance de l'équipe pluridisciplinaire, réunion de comité) : paragraphes échappés,
+    titres, tableaux quadrillés à en-tête répété ; ``build(story)`` renvoie le PDF (octets)."""
+
+    def __init__(self, *, title, author):
+        from reportlab.lib.styles import getSampleStyleSheet
+
+        self.title, self.author = title, author
+        self.styles = getSampleStyleSheet()
+        self.body = self.styles["BodyText"].clone("pv", fontSize=9.5, leading=12)
+        self.bold = self.body.clone("pv-gras", fontName="Helvetica-Bold")
+
+    def p(self, text, *, bold=False):
+        from reportlab.platypus import Paragraph
+
+        value = html.escape(str(text if text is not None else ""), quote=False)
+        return Paragraph(value, self.bold if bold else self.body)
+
+    def paragraph_html(self, fragment):
+        """Un paragraphe déjà converti par ``html_paragraphs`` (gras, italique, sauts de ligne gardés)."""
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(fragment, self.body)
+
+    def heading(self, text, level="Heading2"):
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(html.escape(text, quote=False), self.styles[level])
+
+    def table(self, rows, widths_mm):
+        """``rows`` : la première ligne est l'en-tête ; cellules en texte (échappé) ou déjà en Paragraph."""
+        from reportlab.lib import colors
+        from reportlab.lib.units import mm
+        from reportlab.platypus import Table, TableStyle
+
+        cells = [
+            [self.p(c, bold=not i) if isinstance(c, str) else c for c in row] for i, row in enumerate(rows)
+        ]
+        table = Table(cells, colWidths=[w * mm for w in widths_mm], repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDDDEE")),
+                ]
+            )
+        )
+        return table
+
+    def space(self, height_mm):
+        from reportlab.lib.units import mm
+        from reportlab.platypus import Spacer
+
+        return Spacer(1, height_mm * mm)
+
+    def build(self, story):
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.units import mm
+        from reportlab.platypus import SimpleDocTemplate
+
+        buffer = io.BytesIO()
+        margin = 15 * mm
+        document = SimpleDocTemplate(
+            buffer,
+            pagesize=A4,
+            leftMargin=margin,
+            rightMargin=margin,
+            topMargin=margin,
+            bottomMargin=margin,
+            title=self.title,
+            author=self.author,
+            pageCompression=0,  # texte lisible par les outils de contrôle
+        )
+        document.build(story)
+        return buffer.getvalue()
