@@ -311,11 +311,31 @@ def _yes_no(value, yes, no):
     return yes if value else no
 
 
+# Ordre des faits dans l'explication : fixe, car l'ordre des clés d'un champ JSON n'est pas gardé par la base
+# (PostgreSQL les range à sa façon dans jsonb).
+REASON_ORDER = (
+    "barriers_min",
+    "barriers_any",
+    "situations_any",
+    "age_min",
+    "age_max",
+    "has_project",
+    "rome_any",
+    "available_now",
+    "weekly_hours_min",
+    "rqth",
+    "france_travail_registered",
+)
+
+
 def reasons_for(criteria, facts, labels):
     """Les faits de la personne qui vérifient chaque condition, en français (pour l'explication)."""
     reasons = []
     barriers = sorted(facts["barriers"])
-    for key, expected in criteria.items():
+    ordered = sorted(
+        criteria.items(), key=lambda item: REASON_ORDER.index(item[0]) if item[0] in REASON_ORDER else 99
+    )
+    for key, expected in ordered:
         if key == "barriers_min":
             reasons.append("freins : " + ", ".join(labels.theme(b) for b in barriers))
         elif key == "barriers_any":

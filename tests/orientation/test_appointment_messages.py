@@ -289,6 +289,9 @@ def test_manual_reminder_once_a_day(appointment, manager):
 # --- tâche de fond et planificateur du processus d'exécution ----------------------------------------------------
 
 
+@pytest.mark.django_db(
+    transaction=True, serialized_rollback=True
+)  # le processus d'exécution ouvre sa transaction
 def test_reminder_task_runs_through_the_jobs_worker(appointment, clock):
     from django.core.management import call_command
 
