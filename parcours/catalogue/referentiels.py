@@ -8,6 +8,8 @@ from functools import cache
 
 from data_inclusion.schema import v1
 
+from parcours.core.text import lower_first
+
 
 def enum_choices(enum_cls):
     """``[(valeur, libellé), …]`` d'une énumération du schéma, dans l'ordre de sa déclaration."""
@@ -101,18 +103,11 @@ def thematiques_summary(values):
     lines = []
     for categorie, leaves in thematiques_grouped(values):
         if leaves:
-            detail = ", ".join(_lower_first(leaf) for leaf in leaves)
+            detail = ", ".join(lower_first(leaf) for leaf in leaves)
             lines.append(f"{categorie} : {detail}")
         else:
             lines.append(categorie)
     return lines
-
-
-def _lower_first(text):
-    # « Louer un logement » → « louer un logement » (pas « RSA », « CV » : deux majuscules de suite).
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
 
 
 @cache

@@ -28,3 +28,11 @@ def _number(count):
 def plural(count, singular, plural=None):
     """« 3 lignes lues », « 1 ligne lue », « 0 ligne lue » : le nombre et la forme accordée."""
     return f"{_number(count)} {plural_form(count, singular, plural)}"
+
+
+def lower_first(text):
+    """« Courriel » → « courriel » au milieu d'une phrase ; les sigles (« SMS », « RQTH », « CV ») restent :
+    deux majuscules de suite."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from parcours.accounts.models import OrganisationKind
+from parcours.core.text import lower_first
 
 from .common import default_today
 from .decisions import orientation_organisations
@@ -292,19 +293,12 @@ class Labels:
     def theme(self, code):
         if self._themes is None:
             self._load()
-        return _lower_first(self._themes.get(code, code))
+        return lower_first(self._themes.get(code, code))
 
     def situation(self, key):
         if self._situations is None:
             self._load()
-        return _lower_first(self._situations.get(key, key.split("/")[-1]))
-
-
-def _lower_first(text):
-    # « Logement » -> « logement » ; un sigle (« RQTH », « FLE ») reste tel quel.
-    if len(text) > 1 and text[1].isupper():
-        return text
-    return text[:1].lower() + text[1:]
+        return lower_first(self._situations.get(key, key.split("/")[-1]))
 
 
 def _yes_no(value, yes, no):
@@ -326,6 +320,10 @@ REASON_ORDER = (
     "rqth",
     "france_travail_registered",
 )
+
+
+def reason_rank(key):
+    return REASON_ORDER.index(key) if key in REASON_ORDER else len(REASON_ORDER)
 
 
 def reasons_for(criteria, facts, labels):

@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from parcours.accounts.roles import DEPARTEMENT_ADMIN, administered_departements
 from parcours.core.access import Level, access
+from parcours.core.text import lower_first
 
 from . import grid
 from .models import Pathway, ProposalRule
-from .proposal import CRITERIA, DEFAULT_PROPOSAL_RULES, Labels
+from .proposal import CRITERIA, DEFAULT_PROPOSAL_RULES, Labels, reason_rank
 
 TRI_STATE = [("", "Indifférent"), ("oui", "Oui"), ("non", "Non")]
 TRI_VALUES = {"oui": True, "non": False}
@@ -117,7 +118,7 @@ def initial_of(label, criteria, pathway, organisation_kind):
 def describe(criteria, labels):
     """Les conditions d'une règle en français : [« au moins 3 thèmes de freins », …] ; vide : « tout le monde »."""
     parts = []
-    for key, value in criteria.items():
+    for key, value in sorted(criteria.items(), key=lambda item: reason_rank(item[0])):
         if key == "barriers_min":
             parts.append(f"au moins {value} thème{'s' if value > 1 else ''} de freins")
         elif key == "barriers_any":
@@ -133,7 +134,7 @@ def describe(criteria, labels):
         elif key == "rome_any":
             parts.append("métier recherché : " + ", ".join(value))
         elif key in CRITERIA:
-            parts.append(f"{CRITERIA[key].label.lower()} : {'oui' if value else 'non'}")
+            parts.append(f"{lower_first(CRITERIA[key].label)} : {'oui' if value else 'non'}")
         else:
             parts.append(f"condition inconnue « {key} » (jamais vraie)")
     return parts or ["tout le monde (règle par défaut)"]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from parcours.accounts.models import Membership, Organisation, User
+from parcours.core.text import lower_first
 from parcours.journal.kinds import EventKind
 from parcours.journal.payload import DATE, DATETIME, ORGANISATION, SCHEMAS, USER, Payload
 
@@ -201,13 +202,6 @@ def referenced_names(events):
 # --- phrases --------------------------------------------------------------------------------------------
 
 
-def _lower_first(text):
-    """« Courriel » → « courriel » au milieu d'une phrase ; les sigles (« SMS », « CER ») restent."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
 def _values(event, names):
     """{clé: valeur lisible} des clés renseignées de la charge, et l'organisation de la décision citée."""
     schema = SCHEMAS.get(event.kind)
@@ -251,7 +245,7 @@ def sentence(event, names=None):
     schema = SCHEMAS.get(event.kind)
     labelled = {key.name for key in schema.keys if key.choices or schema.values_of(key)} if schema else set()
     mid = {
-        name: _lower_first(value) if name in labelled and not template.startswith("{" + name + "}") else value
+        name: lower_first(value) if name in labelled and not template.startswith("{" + name + "}") else value
         for name, value in values.items()
     }
     return _fill(template, mid)
@@ -455,13 +449,13 @@ def _situation_of(beneficiary, today, *, decision, contract, last_exit, review, 
         if contract.review_on:
             found.append(Deadline(contract.review_on, "révision du contrat"))
     elif oriented_since_t0:
-        stage = f"Orienté{where} (parcours {_lower_first(decision.get_pathway_display())})"
+        stage = f"Orienté{where} (parcours {lower_first(decision.get_pathway_display())})"
         notified = decision.notified_on or decision.decided_on
         detail = f"Orientation notifiée le {notified:%d/%m/%Y} ; contrat d'engagement à signer."
         found.append(Deadline(contract_deadline(notified, departement), "signature du contrat d'engagement"))
     elif decision is not None and decision.status == DecisionStatus.DECIDED:
         stage = f"Orientation décidée{where}, à notifier"
-        detail = f"Décidée le {decision.decided_on:%d/%m/%Y} (parcours {_lower_first(decision.get_pathway_display())})."
+        detail = f"Décidée le {decision.decided_on:%d/%m/%Y} (parcours {lower_first(decision.get_pathway_display())})."
     elif t0 is not None:
         stage = "Nouvel entrant à orienter"
         detail = f"Entré dans le RSA (T0) le {t0:%d/%m/%Y}."
@@ -480,7 +474,7 @@ def _situation_of(beneficiary, today, *, decision, contract, last_exit, review, 
         found.append(
             Deadline(
                 moment.date(),
-                f"rendez-vous ({_lower_first(appointment.get_kind_display())}) à {moment:%H:%M}",
+                f"rendez-vous ({lower_first(appointment.get_kind_display())}) à {moment:%H:%M}",
             )
         )
     for deadline in found:
