@@ -289,9 +289,8 @@ def test_manual_reminder_once_a_day(appointment, manager):
 # --- tâche de fond et planificateur du processus d'exécution ----------------------------------------------------
 
 
-@pytest.mark.django_db(
-    transaction=True, serialized_rollback=True
-)  # le processus d'exécution ouvre sa transaction
+# Comme tests/jobs : le processus d'exécution ouvre ses propres transactions.
+@pytest.mark.django_db(transaction=True)
 def test_reminder_task_runs_through_the_jobs_worker(appointment, clock):
     from django.core.management import call_command
 
