@@ -62,15 +62,57 @@ EP_ROLE = "orientation@demo.parcours.fr"
 EP_PAGES = re.compile(r"/accompagnement/equipes/.*")
 # Le même rôle ouvre aussi les listes d'impression en nombre (notifications d'orientation, contrats).
 PRINT_LISTS = ["orientation:notification_list", "accompaniment:contract_index"]
+# Pages de la mission (issues 17 à 19) que la tournée visite toujours, hors plafond, pour le rôle qui les tient :
+# rendez-vous et convocations, campagnes du stock (chargé d'orientation) ; grille d'orientation, cartographie de
+# l'offre, transmissions des sanctions, comités (administrateur) ; employeurs, offres et questionnaire des
+# professionnels (référent).
+ADMIN_ROLE = "admin@demo.parcours.fr"
+REFERENT_ROLE = "referent.redon@demo.parcours.fr"
 ALWAYS = {
     EP_ROLE: re.compile(
         r"/accompagnement/equipes/.*|/orientation/notifications/a-imprimer/|/accompagnement/contrats/"
-    )
+        r"|/orientation/campagnes/.*|/orientation/convocations/|/rendez-vous/.*"
+    ),
+    ADMIN_ROLE: re.compile(
+        r"/comites/.*|/orientation/grille/.*|/catalogue/cartographie/.*|/accompagnement/sanctions/transmissions/.*"
+    ),
+    REFERENT_ROLE: re.compile(r"/employeurs/.*|/accompagnement/questionnaire-professionnels/"),
 }
 # Pages d'entrée en plus de l'accueil : la personne accompagnée n'a pas de menu, son espace est là.
 EXTRA_START = {
     PERSON_EMAIL: ["accompaniment:my_space"],
-    EP_ROLE: ["accompaniment:session_list", *PRINT_LISTS],
+    EP_ROLE: [
+        "accompaniment:session_list",
+        *PRINT_LISTS,
+        "orientation:campaign_list",
+        "orientation:convocations",
+        "booking:agenda",
+        "booking:openings",
+    ],
+    ADMIN_ROLE: [
+        "governance:list",
+        "orientation:grid",
+        "catalogue:offer_map",
+        "accompaniment:sanction_transmissions",
+    ],
+    REFERENT_ROLE: ["employers:list", "employers:offers", "accompaniment:professional_survey"],
+}
+# Pages que chaque rôle doit avoir visitées (formes de chemin) : la tournée le vérifie.
+MISSION_PAGES = {
+    EP_ROLE: {
+        "/orientation/campagnes/",
+        "/orientation/campagnes/N/",
+        "/orientation/convocations/",
+        "/rendez-vous/agenda/",
+    },
+    ADMIN_ROLE: {
+        "/comites/",
+        "/comites/N/",
+        "/comites/reunions/N/",
+        "/orientation/grille/",
+        "/catalogue/cartographie/",
+    },
+    REFERENT_ROLE: {"/employeurs/", "/employeurs/N/", "/employeurs/offres/", "/employeurs/offres/N/"},
 }
 # Formes de page par rôle : le test reste sous trois minutes environ (le résumé dit ce qui est « plafonné ») ;
 # PARCOURS_WALK_MAX_PAGES=100 pour une tournée complète à la main.
@@ -276,6 +318,10 @@ def test_every_role_walks_its_pages(live_server, browser, browser_settings, caps
     assert EP_ROLE not in ROLES or {"/accompagnement/equipes/", "/accompagnement/equipes/N/"} <= ep_pages, (
         f"Pages des séances de l'équipe pluridisciplinaire non visitées par {EP_ROLE} : {sorted(ep_pages)}"
     )
+    for role, required in MISSION_PAGES.items():
+        if role in ROLES:
+            missing = required - {shape(path) for path in walked.get(role, [])}
+            assert not missing, f"Pages de la mission non visitées par {role} : {sorted(missing)}"
     assert not new, "Problèmes nouveaux dans la tournée des rôles :\n" + "\n".join(
         f"- {p.role} — {p.path} — {p.kind} : {p.detail}" for p in new
     )
