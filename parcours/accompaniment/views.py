@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access, person_of
+from parcours.core.forms import add_validation_errors
 from parcours.pathway import worklists
 
 # Listes de travail (revues, contrats en retard, procédures, vérifications à 6 mois) : filtre, contexte et export
@@ -60,17 +61,6 @@ def _require_edit(access):
             "Seuls les référents, chargés d'orientation et administrateurs d'une organisation qui suit "
             "la personne peuvent modifier son diagnostic ou son contrat."
         )
-
-
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            target = field if field in form.fields else None
-            for message in messages_:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 # --- diagnostic -----------------------------------------------------------------------------------------
@@ -125,7 +115,7 @@ def diagnostic_edit(request, pk):
                     **data,
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, f"Diagnostic enregistré (version {version.number}).")
                 return redirect("accompaniment:diagnostic", pk=beneficiary.pk)
@@ -208,7 +198,7 @@ def contract_new(request, pk):
                     **form.service_fields(),
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Contrat enregistré en brouillon.")
                 return redirect("accompaniment:contract_detail", contract_pk=contract.pk)
@@ -254,7 +244,7 @@ def contract_edit(request, contract_pk):
                     **form.service_fields(),
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Contrat mis à jour.")
                 return redirect("accompaniment:contract_detail", contract_pk=contract.pk)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access, person_of
+from parcours.core.forms import add_validation_errors
 from parcours.pathway import worklists
 
 from . import activities, exits, reviews, sanctions
@@ -36,7 +37,6 @@ from .permissions import SANCTION_TRANSMITTER, TEAM_SESSION_MANAGER, access_for,
 from .views import (
     PAGE_SIZE,
     PERSON_HEADER,
-    _add_errors,
     _beneficiary,
     _require_edit,
     csv_date,
@@ -116,7 +116,7 @@ def activity_plan(request, pk):
                 try:
                     activities.adjust_hours(beneficiary, author=request.user, **adjustment_form.cleaned_data)
                 except ValidationError as error:
-                    _add_errors(adjustment_form, error)
+                    add_validation_errors(adjustment_form, error)
                 else:
                     messages.success(request, "Adaptation de la durée hebdomadaire enregistrée.")
                     return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
@@ -126,7 +126,7 @@ def activity_plan(request, pk):
                 try:
                     activities.plan_activity(beneficiary, author=request.user, **form.service_fields())
                 except ValidationError as error:
-                    _add_errors(form, error)
+                    add_validation_errors(form, error)
                 else:
                     messages.success(request, "Activité ajoutée au plan.")
                     return redirect("accompaniment:activity_plan", pk=beneficiary.pk)
@@ -207,7 +207,7 @@ def review_list(request, pk):
             try:
                 reviews.plan_review(beneficiary, author=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Revue prévue.")
                 return redirect("accompaniment:review_list", pk=beneficiary.pk)
@@ -297,7 +297,7 @@ def case_list(request, pk):
             try:
                 case = sanctions.open_case(beneficiary, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Procédure ouverte.")
                 return redirect("accompaniment:case_detail", case_pk=case.pk)
@@ -358,7 +358,7 @@ def case_detail(request, case_pk):
                     **form.service_data(),
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Étape enregistrée.")
                 return redirect("accompaniment:case_detail", case_pk=case.pk)
@@ -492,7 +492,7 @@ def exit_list(request, pk):
             try:
                 exits.record_exit(beneficiary, author=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Sortie enregistrée.")
                 return redirect("accompaniment:exit_list", pk=beneficiary.pk)

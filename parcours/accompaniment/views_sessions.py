@@ -19,12 +19,13 @@ from parcours.accounts.models import User
 from parcours.audit.services import record_export
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access, person_of
+from parcours.core.forms import add_validation_errors
 
 from . import sessions
 from .models import Review, SanctionCase, SanctionStatus
 from .permissions import TEAM_SESSION_MANAGER
 from .session_forms import GuestForm, OpinionForm, SessionForm
-from .views import PAGE_SIZE, _add_errors
+from .views import PAGE_SIZE
 
 MANAGE = {"requires": TEAM_SESSION_MANAGER}
 
@@ -116,7 +117,7 @@ def _edit(request, session):
             try:
                 saved = sessions.save_session(session, user=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, "Séance modifiée." if session else "Séance créée.")
                 return redirect("accompaniment:session_detail", session_pk=saved.pk)

@@ -15,6 +15,7 @@ from parcours.accounts.models import Organisation
 from parcours.accounts.roles import PRESCRIBER
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access
+from parcours.core.forms import add_validation_errors
 
 from . import services
 from .forms import EmployerForm, HiringForm, ImmersionForm, OfferForm, OutcomeForm
@@ -22,17 +23,6 @@ from .imports import OfferImportError, import_offers
 from .models import Immersion, OfferStatus
 
 PAGE_SIZE = 50
-
-
-def _error_to_form(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for e in errors:
-                form.add_error(target, e.messages[0])
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @access(Level.AUTHENTICATED, requires=PRESCRIBER, description="Employeurs du Département")
@@ -194,7 +184,7 @@ def person_employment(request, beneficiary_id):
                 try:
                     services.record_immersion(beneficiary, author=request.user, **immersion_form.cleaned_data)
                 except ValidationError as error:
-                    _error_to_form(immersion_form, error)
+                    add_validation_errors(immersion_form, error)
                 else:
                     messages.success(request, "Immersion enregistrée et ajoutée au plan d'activités.")
                     return redirect("employers:person", beneficiary_id=beneficiary.pk)
@@ -204,7 +194,7 @@ def person_employment(request, beneficiary_id):
                 try:
                     services.record_hiring(beneficiary, author=request.user, **hiring_form.cleaned_data)
                 except ValidationError as error:
-                    _error_to_form(hiring_form, error)
+                    add_validation_errors(hiring_form, error)
                 else:
                     messages.success(request, "Embauche enregistrée.")
                     return redirect("employers:person", beneficiary_id=beneficiary.pk)

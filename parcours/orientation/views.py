@@ -23,6 +23,7 @@ from parcours.accounts.models import Organisation, User
 from parcours.accounts.roles import ORIENTATION_TEAM
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.access import Level, access
+from parcours.core.forms import add_validation_errors
 from parcours.core.pagination import AFTER, BEFORE
 from parcours.core.text import plural, plural_form
 from parcours.pathway import services as pathway
@@ -51,17 +52,6 @@ QUEUES = [
     ("rendez_vous", "Rendez-vous à saisir"),
     ("a_orienter", "Personnes à orienter"),
 ]
-
-
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            target = field if field in form.fields else None
-            for message in messages_:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _ids(values):
@@ -338,7 +328,7 @@ def panel(request, pk):
             try:
                 message = _handle(action, request, beneficiary, form)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 messages.success(request, message)
                 return redirect(reverse("orientation:panel", args=[beneficiary.pk]))

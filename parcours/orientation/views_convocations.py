@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from parcours.accounts.roles import ORIENTATION_TEAM
 from parcours.core.access import Level, access
+from parcours.core.forms import add_validation_errors
 from parcours.core.pagination import AFTER, BEFORE
 from parcours.core.text import plural
 
@@ -23,7 +24,7 @@ from . import convocations as convocation_service
 from .forms import DATETIME, INPUT
 from .invitations import remind_invitation
 from .models import Appointment, Channel, Invitation
-from .views import _add_errors, _ids
+from .views import _ids
 
 
 class ConvocationForm(forms.Form):
@@ -88,7 +89,7 @@ def convocations(request):
                     spacing_minutes=data["spacing_minutes"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_errors(form, error)
             else:
                 (messages.success if report.convoked else messages.warning)(request, report.summary)
                 for _person, reason in report.skipped:
