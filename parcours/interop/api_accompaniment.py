@@ -24,16 +24,13 @@ from .api_common import (
     PageMeta,
     SyncQuery,
     cursor_page,
+    decimal_number,
     get_one,
     organisation_payload,
     partner_auth,
     router,
 )
 from .models import Scope
-
-
-def _number(value):
-    return None if value is None else float(value)
 
 
 def _local_date(moment):
@@ -403,11 +400,11 @@ def activity_payload(activity):
         "intitule": activity.label,
         "service": {"id": service.pk, "nom": service.nom} if service else None,
         "prestataire": activity.provider,
-        "heures_hebdomadaires": _number(activity.weekly_hours),
+        "heures_hebdomadaires": decimal_number(activity.weekly_hours),
         "semaines": activity.weeks,
         "debut": activity.starts_on,
         "statut": activity.status,
-        "heures_realisees": _number(activity.actual_hours),
+        "heures_realisees": decimal_number(activity.actual_hours),
         "modifie_le": activity.updated_at,
     }
 
@@ -615,7 +612,7 @@ def exit_payload(exit_):
             "poste": exit_.job_title,
             "type_contrat": exit_.contract_type,
             "duree_mois": exit_.contract_months,
-            "heures_hebdomadaires": _number(exit_.weekly_hours),
+            "heures_hebdomadaires": decimal_number(exit_.weekly_hours),
             "prise_de_poste_le": exit_.job_started_on,
         }
     return {

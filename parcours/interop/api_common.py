@@ -262,3 +262,8 @@ def idempotent_response(request, partner, key, fingerprint, perform):
     if replayed:
         result["Idempotent-Replayed"] = "true"
     return result
+
+
+def decimal_number(value):
+    """Montant ou durée (``Decimal`` de la base) en nombre JSON ; ``None`` reste ``None``."""
+    return None if value is None else float(value)

@@ -23,15 +23,12 @@ from .api_common import (
     PageMeta,
     SyncQuery,
     cursor_page,
+    decimal_number,
     get_one,
     partner_auth,
     router,
 )
 from .models import Scope
-
-
-def _number(value):
-    return None if value is None else float(value)
 
 
 class SanctionStepOut(Schema):
@@ -171,8 +168,8 @@ def notice_payload(notice, with_identifiers=False):
         "matricule": notice.matricule if with_identifiers else None,
         "mois": f"{notice.month:%Y-%m}",
         "taux_reduction": notice.reduction_percent,
-        "montant_mensuel": _number(notice.monthly_amount),
-        "montant_restitue": _number(notice.amount),
+        "montant_mensuel": decimal_number(notice.monthly_amount),
+        "montant_restitue": decimal_number(notice.amount),
         "debut": notice.starts_on,
         "fin": notice.ends_on,
         "statut": notice.status,
