@@ -211,7 +211,7 @@ def _breakdown_labels():
     from parcours.accompaniment.models import EmploymentContract, ExitReason
     from parcours.indicators.cohort_figures import PATHWAY_LABELS
     from parcours.indicators.definitions import DELAY_BUCKET_LABELS, EMPLOYABILITY_LABELS
-    from parcours.indicators.views import CONTRACT_LABELS
+    from parcours.indicators.formatting import CONTRACT_LABELS
 
     return {
         **dict(EmploymentContract.choices),
@@ -226,7 +226,7 @@ def _breakdown_labels():
 def figure_rows(figures):
     """(libellé, valeur lisible) de chaque indicateur figé, dans l'ordre des définitions ; une répartition est
     écrite « catégorie : nombre » (ou « catégorie : taux » quand elle répartit des taux)."""
-    from parcours.indicators.views import display
+    from parcours.indicators.formatting import display
 
     labels = _breakdown_labels()
     rows = []

@@ -50,6 +50,8 @@ from .definitions import (
     beneficiary_scope,
     check_period,
     exit_step,
+    hiring_step,
+    hirings_without_exit,
     new_entrant_cohort,
 )
 
@@ -267,6 +269,14 @@ class Annex4Export:
             .values_list("beneficiary_id", "exited_on", "reason", "contract_type", "contract_months")
         ):
             step = exit_step(reason, contract, months, short_months)
+            if step:
+                self.steps.setdefault(b, []).append((day, step))
+        for b, day, contract, months in (
+            hirings_without_exit(people)
+            .order_by("beneficiary_id", "starts_on", "pk")
+            .values_list("beneficiary_id", "starts_on", "contract_type", "contract_months")
+        ):
+            step = hiring_step(contract, months, short_months)
             if step:
                 self.steps.setdefault(b, []).append((day, step))
         labels = dict(Theme.objects.values_list("code", "label"))

@@ -26,14 +26,11 @@ from parcours.accounts.models import Membership, Organisation, OrganisationKind,
 from .attachments import organisation_member_sources, organisation_pair_sources, referent_pair_sources
 from .definitions import (
     DEFINITIONS_BY_ID,
-    DELAY_BUCKETS,
-    NOT_ORIENTED,
-    PATHWAY_KEYS,
     cohort_queryset,
+    cohort_tally_sql,
     followed_people,
     tally_values,
 )
-from .sql import SQLITE_MEDIAN
 
 # Colonnes des tableaux par organisation / par référent (indicateurs des nouveaux entrants et suivis).
 BREAKDOWN_IDS = [
@@ -68,38 +65,6 @@ NONE, TOTAL = -1, -2  # lignes « sans groupe » et « ensemble » dans le résu
 
 def _sql(queryset):
     return queryset.query.get_compiler(using=queryset.db).as_sql()
-
-
-def _literal(value):
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _tallies(vendor):
-    """Les comptes lus par ``tally_values``, en SQL sur les colonnes de ``cohort_queryset`` (alias ``c``)."""
-
-    def count(condition):
-        return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
-
-    def median(column):
-        if vendor == "sqlite":
-            return f"{SQLITE_MEDIAN}(c.{column})"
-        return f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.{column})"
-
-    tallies = {
-        "total": "COUNT(*)",
-        "referent": count("c.referent_on IS NOT NULL"),
-        "contract": count("c.contract_on IS NOT NULL"),
-        "median_orientation": median("orientation_days"),
-        "median_interview": "NULL",  # pas une colonne des tableaux (``BREAKDOWN_IDS``)
-        "median_contract": median("contract_days"),
-    }
-    for bucket in DELAY_BUCKETS:
-        tallies[f"bucket_{bucket}"] = count(f"c.bucket = {_literal(bucket)}")
-    for pathway in PATHWAY_KEYS:
-        tallies[f"pathway_{pathway}"] = count(
-            f"c.pathway = {_literal(pathway)} AND c.bucket <> {_literal(NOT_ORIENTED)}"
-        )
-    return tallies
 
 
 def _union(sources, columns):
@@ -137,7 +102,7 @@ def _grouped(scope, start, end, tables, *, target_days):
     )
     followed = followed_people(scope, end).values(beneficiary_id=F("pk"))
     connection = connections[cohort.db]
-    tallies = _tallies(connection.vendor)
+    tallies = cohort_tally_sql(connection.vendor, interview=False)  # pas une colonne des tableaux
     columns = ", ".join(f"{expression} AS t_{name}" for name, expression in tallies.items())
     try:
         cohort_sql, cohort_params = _sql(cohort)
@@ -214,7 +179,7 @@ def _grouped(scope, start, end, tables, *, target_days):
     return result
 
 
-_EMPTY = {name: (None if name.startswith("median_") else 0) for name in _tallies("postgresql")}
+_EMPTY = {name: (None if name.startswith("median_") else 0) for name in cohort_tally_sql("postgresql")}
 
 
 def _values(counts, followed_count):

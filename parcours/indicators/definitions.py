@@ -21,6 +21,7 @@ import statistics
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.models import (
     Case,
@@ -57,13 +58,14 @@ from parcours.accounts.models import Membership, Organisation, OrganisationKind
 from parcours.accounts.roles import EDITING
 from parcours.beneficiaries.models import Beneficiary, FollowUp
 from parcours.core.delays import get_delay
+from parcours.employers.models import Hiring
 from parcours.journal.models import Event, EventKind
 from parcours.journal.payload import Payload as P
 from parcours.journal.queries import payload_text
 from parcours.orientation.delays import legal_last_day_offset, target_last_day_offset
 from parcours.orientation.models import Pathway
 
-from .sql import DaysBetween, Median, as_number
+from .sql import SQLITE_MEDIAN, DaysBetween, Median, as_number
 
 # --- événements du journal lus par les indicateurs ------------------------------------------------------
 
@@ -780,31 +782,95 @@ def cohort_tallies(scope, start, end, *, target_days=None, table=False):
     return values, series
 
 
-def cohort_aggregate(cohort, start, end, counts=None):
-    """``(valeurs, série, comptes)`` d'un QuerySet de ``cohort_queryset``, en une requête ; ``counts`` :
-    ``{nom: Q}`` d'effectifs comptés en plus (chiffres et graphiques du tableau de bord)."""
-    counts = counts or {}
+def cohort_tally_sql(vendor, *, interview=True):
+    """Les comptes lus par ``tally_values`` (``{nom: SQL}``), sur les colonnes de ``cohort_queryset`` d'une
+    sous-requête d'alias ``c`` : écrits une fois pour le tableau de bord (``cohort_aggregate``) et les
+    tableaux par organisation et par référent (``breakdowns``). ``interview`` : avec la médiane de
+    ``interview_days`` (NULL sinon)."""
+
+    def median(column):
+        if vendor == "sqlite":
+            return f"{SQLITE_MEDIAN}(c.{column})"
+        return f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.{column})"
+
     tallies = {
-        "total": Count("pk"),
-        "referent": Count("pk", filter=Q(referent_on__isnull=False)),
-        "contract": Count("pk", filter=Q(contract_on__isnull=False)),
-        "median_orientation": Median("orientation_days"),
-        "median_interview": Median("interview_days"),
-        "median_contract": Median("contract_days"),
+        "total": "COUNT(*)",
+        "referent": _sql_count("c.referent_on IS NOT NULL"),
+        "contract": _sql_count("c.contract_on IS NOT NULL"),
+        "median_orientation": median("orientation_days"),
+        "median_interview": median("interview_days") if interview else "NULL",
+        "median_contract": median("contract_days"),
     }
     for bucket in DELAY_BUCKETS:
-        tallies[f"bucket_{bucket}"] = Count("pk", filter=Q(bucket=bucket))
+        tallies[f"bucket_{bucket}"] = _sql_count(f"c.bucket = {_sql_literal(bucket)}")
     for pathway in PATHWAY_KEYS:
-        tallies[f"pathway_{pathway}"] = Count("pk", filter=Q(pathway=pathway) & ~Q(bucket=NOT_ORIENTED))
+        tallies[f"pathway_{pathway}"] = _sql_count(
+            f"c.pathway = {_sql_literal(pathway)} AND c.bucket <> {_sql_literal(NOT_ORIENTED)}"
+        )
+    return tallies
+
+
+def _sql_count(condition):
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+
+def _sql_literal(value):
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# Colonnes de ``cohort_queryset`` lues par ``cohort_tally_sql``.
+TALLY_COLUMNS = (
+    "bucket",
+    "pathway",
+    "orientation_days",
+    "interview_days",
+    "contract_days",
+    "referent_on",
+    "contract_on",
+)
+
+
+def cohort_aggregate(cohort, start, end, counts=None):
+    """``(valeurs, série, comptes)`` d'un QuerySet de ``cohort_queryset``, en une requête ; ``counts`` :
+    ``{nom: Q}`` d'effectifs comptés en plus (chiffres et graphiques du tableau de bord).
+
+    Les entrées sont une sous-requête dont chaque colonne (tranche, délais…) est calculée une fois par ligne ;
+    la requête extérieure les compte (``cohort_tally_sql``). Chaque condition de ``counts`` devient une
+    colonne 0/1 de la sous-requête."""
+    counts = counts or {}
+    flags = {
+        f"count_{name}": Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+        if condition
+        else Value(1, output_field=IntegerField())
+        for name, condition in counts.items()
+    }
+    rows = _on_engine(cohort.annotate(**flags).values("occurred_on", *TALLY_COLUMNS, *flags))
+    connection = connections[rows.db]
+    tallies = cohort_tally_sql(connection.vendor)
     months = _months(start, end)
     bounds = [*months[1:], None]
+    select_params = []
     for index, (month, following) in enumerate(zip(months, bounds, strict=True)):
-        in_month = Q(occurred_on__gte=month) & (Q(occurred_on__lt=following) if following else Q())
-        tallies[f"month_{index}"] = Count("pk", filter=in_month)
-        tallies[f"month_{index}_in_time"] = Count("pk", filter=in_month & Q(bucket="objectif"))
-    for name, condition in counts.items():
-        tallies[f"count_{name}"] = Count("pk", filter=condition) if condition else Count("pk")
-    t = _on_engine(cohort).aggregate(**tallies)
+        in_month = "c.occurred_on >= %s" + (" AND c.occurred_on < %s" if following else "")
+        dates = [month, following] if following else [month]
+        tallies[f"month_{index}"] = _sql_count(in_month)
+        tallies[f"month_{index}_in_time"] = _sql_count(
+            f"{in_month} AND c.bucket = {_sql_literal('objectif')}"
+        )
+        select_params += [connection.ops.adapt_datefield_value(d) for d in dates * 2]
+    for name in flags:
+        tallies[name] = f"COALESCE(SUM(c.{name}), 0)"
+    try:
+        sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # périmètre vide par construction : aucune entrée
+        sql, params = None, []
+    if sql is None:
+        t = {name: (None if name.startswith("median_") else 0) for name in tallies}
+    else:
+        statement = f"SELECT {', '.join(tallies.values())} FROM ({sql}) c"  # noqa: S608 (SQL de l'ORM, constantes)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*select_params, *params])
+            t = dict(zip(tallies, cursor.fetchone(), strict=True))
     values = tally_values(t)
     series = [
         {
@@ -1003,13 +1069,28 @@ def exit_step(reason, contract, months, short_months):
     """L'étape de la progression dans l'employabilité que marque une sortie qualifiée : « formation » pour
     une sortie vers une formation qualifiante, « contrat_court » pour un emploi salarié qui n'est ni un CDI
     ni un contrat d'au moins ``short_months`` mois (durée inconnue : court, comme l'intérim), sinon None.
-    Le seuil est celui de l'emploi durable (``employment_durable_min_contract_months``)."""
+    Le seuil est celui de l'emploi durable (``employment_durable_min_contract_months``).
+
+    Une embauche (``employers.Hiring``) est un emploi : ``hiring_step`` lui applique cette même règle."""
     if reason == ExitReason.TRAINING:
         return "formation"
     short = months is None or months < short_months
     if reason == ExitReason.EMPLOYMENT and contract not in LONG_OR_SELF_EMPLOYED and short:
         return "contrat_court"
     return None
+
+
+def hiring_step(contract, months, short_months):
+    """L'étape que marque une embauche : celle d'une sortie vers l'emploi au même contrat (``exit_step``),
+    « contrat_court » ou None."""
+    return exit_step(ExitReason.EMPLOYMENT, contract, months, short_months)
+
+
+def hirings_without_exit(people):
+    """Embauches des personnes ``people`` enregistrées **sans** sortie (contrat de courte durée qui ne met
+    pas fin à l'accompagnement). Une embauche qui est la sortie en emploi est lue par sa sortie (``Exit``) :
+    elle n'est pas comptée deux fois."""
+    return Hiring.objects.filter(beneficiary__in=people, exit__isnull=True)
 
 
 def accompanied_people(scope, start, end):
@@ -1024,8 +1105,8 @@ def accompanied_people(scope, start, end):
 def employability(scope, start, end):
     """``(personnes accompagnées, progression, taux)`` de la période (annexe 4 de 002, volet 3 :
     « progression dans l'employabilité (immersions, formations, contrats de travail de courte durée, levée
-    de freins périphériques) »). La base choisit les lignes (activités commencées, sorties, freins levés,
-    une par personne et par nature) ; Python les range par étape."""
+    de freins périphériques) »). La base choisit les lignes (activités commencées, sorties, embauches sans
+    sortie, freins levés, une par personne et par nature) ; Python les range par étape."""
     people = accompanied_people(scope, start, end)
     total = _count(people)
     steps = {key: set() for key in EMPLOYABILITY_KEYS}
@@ -1056,6 +1137,17 @@ def employability(scope, start, end):
     )
     for beneficiary_id, reason, contract, months in _rows(qualified):
         step = exit_step(reason, contract, months, short_months)
+        if step:
+            steps[step].add(beneficiary_id)
+    hirings = (
+        hirings_without_exit(people)
+        .filter(starts_on__gte=start, starts_on__lte=end)
+        .order_by()
+        .values_list("beneficiary_id", "contract_type", "contract_months")
+        .distinct()
+    )
+    for beneficiary_id, contract, months in _rows(hirings):
+        step = hiring_step(contract, months, short_months)
         if step:
             steps[step].add(beneficiary_id)
     lifted = (

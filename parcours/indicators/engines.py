@@ -28,6 +28,7 @@ from parcours.accompaniment.models import (
 )
 from parcours.accounts.models import Membership, Organisation, Territory
 from parcours.beneficiaries.models import Beneficiary, FollowUp, Household, RsaRight
+from parcours.employers.models import Hiring
 from parcours.journal.models import Event
 
 # Tables lues par les indicateurs (le reste de la base n'est pas exporté).
@@ -47,13 +48,15 @@ EXPORTED_MODELS = (
     SatisfactionAnswer,
     ProfessionalSurveyAnswer,
     Membership,
+    Hiring,  # embauches sans sortie : contrats de courte durée
 )
 # Colonnes jamais exportées : textes libres (commentaires des questionnaires de satisfaction, récit d'une
-# activité), que les indicateurs ne lisent pas.
+# activité, intitulé d'un poste), que les indicateurs ne lisent pas.
 EXCLUDED_COLUMNS = {
     SatisfactionAnswer: {"comment"},
     ProfessionalSurveyAnswer: {"comment"},
     PlannedActivity: {"label", "provider", "outcome"},
+    Hiring: {"job_title"},
 }
 
 NULL = "\\N"

@@ -49,9 +49,9 @@ from .definitions import (
     entry_of,
     indicators_and_series,
 )
+from .formatting import CONTRACT_LABELS, display
 from .forms import DashboardFilterForm
 
-CONTRACT_LABELS = {"cer": "CER", "ppae": "PPAE", "contrat_engagement": "Contrat d'engagement"}
 SCORE_LABELS = {
     "1": "1 — pas du tout satisfait",
     "2": "2",
@@ -59,24 +59,6 @@ SCORE_LABELS = {
     "4": "4",
     "5": "5 — tout à fait satisfait",
 }
-
-
-def _number(value, decimals=1):
-    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    if decimals and text.endswith(",0"):
-        text = text[:-2]
-    return text
-
-
-def display(definition, value):
-    """Valeur lisible ; « — » quand la population est vide (taux ou délai non calculable)."""
-    if value is None:
-        return "—"
-    if definition.kind == "rate":
-        return f"{_number(value * 100)}\u202f%"
-    if definition.kind == "delay":
-        return f"{_number(value)}\u202fj"
-    return _number(value, 0)
 
 
 def _share(count, total):

@@ -468,8 +468,8 @@ def pilotage_figures(user, today):
     lus dans la table de la cohorte en une requête, par les définitions des indicateurs."""
     from parcours.beneficiaries.models import Beneficiary
     from parcours.indicators.definitions import DEFINITIONS, cohort_aggregate, cohort_queryset
+    from parcours.indicators.formatting import display
     from parcours.indicators.forms import default_period
-    from parcours.indicators.views import display
 
     start, end = default_period(today)
     cohort = cohort_queryset(Beneficiary.objects.countable_by(user), start, end, table=True, lean=True)

@@ -164,3 +164,34 @@ def held_appointment(manager):
         return orientation.record_attendance(appointment, "seen", author=manager, on=on)
 
     return run
+
+
+@pytest.fixture
+def employer(departement):
+    """Un employeur du Département (relation avec les employeurs), pour enregistrer des embauches."""
+    from parcours.employers.models import Employer
+
+    return Employer.objects.create(
+        departement=departement, siret="13000548100010", name="Entrepôt de Redon", commune_code="35236"
+    )
+
+
+@pytest.fixture
+def hire(employer, referent):
+    """``hire(personne, prise_de_poste, contrat, mois=None, sortie=False)`` : embauche enregistrée par le
+    service des employeurs ; ``sortie`` : c'est aussi la sortie en emploi de l'accompagnement."""
+    from parcours.employers.services import record_hiring
+
+    def run(beneficiary, starts_on, contract_type, months=None, exit=False):
+        return record_hiring(
+            beneficiary,
+            employer=employer,
+            author=referent,
+            job_title="Préparateur de commandes",
+            contract_type=contract_type,
+            contract_months=months,
+            starts_on=starts_on,
+            close_pathway=exit,
+        )
+
+    return run

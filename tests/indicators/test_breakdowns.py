@@ -193,7 +193,9 @@ def test_dashboard_query_count_does_not_grow_with_people(client, manager, flux, 
     orient(person("david"), D(2026, 3, 6), organisation=france_travail)
     orient(person("emma"), D(2026, 3, 6))
     assert count() == small
-    assert small <= 45  # plafond : deux organisations ; une requête de plus signale une régression
+    # Plafond : deux organisations (dont la lecture des embauches sans sortie du volet 3) ; une requête de
+    # plus signale une régression.
+    assert small <= 46
 
 
 @pytest.mark.usefixtures("scenario")

@@ -189,3 +189,118 @@ def test_duckdb_agrees_on_volet_3(departement, march, tmp_path):
         "satisfaction_professionnels_taux_reponse",
     ):
         assert got[key] == expected[key], key
+
+
+# --- embauches enregistrées sans sortie : contrats de courte durée pendant l'accompagnement ---------------
+
+
+@pytest.fixture
+def hirings(departement, flux, orient, hire):
+    """Six nouveaux entrants de mars, tous orientés le 3 sauf Emma (aucun suivi) ; Chloé habite Vitré.
+
+    Embauches sans sortie : Alice en CDD de 3 mois le 16 mars (courte), Bruno en CDI le 16 mars (pas
+    courte), Chloé en CDD de 2 mois le 18 mars, David en intérim le 6 avril (hors de mars), Emma en CDD de
+    1 mois le 16 mars (pas accompagnée). Farid : embauche en intérim le 20 mars qui est aussi sa sortie en
+    emploi (comptée par la sortie, une fois)."""
+    flux(
+        D(2026, 3, 1),
+        *(row(n) for n in ("alice", "bruno", "david", "emma", "farid")),
+        row("chloe", commune="vitre"),
+    )
+    alice, bruno, chloe, david, emma, farid = (
+        person(n) for n in ("alice", "bruno", "chloe", "david", "emma", "farid")
+    )
+    for someone in (alice, bruno, chloe, david, farid):
+        orient(someone, D(2026, 3, 3))
+    hire(alice, D(2026, 3, 16), "cdd", 3)
+    hire(bruno, D(2026, 3, 16), "cdi")
+    hire(chloe, D(2026, 3, 18), "cdd", 2)
+    hire(david, D(2026, 4, 6), "interim", 1)
+    hire(emma, D(2026, 3, 16), "cdd", 1)
+    hire(farid, D(2026, 3, 20), "interim", 1, exit=True)
+    return alice, bruno, chloe, david, emma, farid
+
+
+def test_a_short_hiring_without_exit_is_a_short_contract(departement, hirings):
+    values = compute(departement, *MARCH)
+    assert values["personnes_accompagnees"] == 5  # Emma n'a pas de suivi
+    steps = values["progression_employabilite"]
+    # Alice (CDD de 3 mois), Chloé (CDD de 2 mois), Farid (sa sortie) ; pas le CDI de Bruno, pas l'intérim
+    # d'avril de David, pas Emma (hors population).
+    assert steps["contrat_court"] == 3
+    assert steps["au_moins_une"] == 3
+    assert steps["immersion"] == steps["formation"] == steps["frein_leve"] == 0
+    assert values["taux_progression_employabilite"]["contrat_court"] == 0.6
+
+
+def test_a_hiring_counts_in_the_period_of_its_start(departement, hirings):
+    april = compute(departement, D(2026, 4, 1), D(2026, 4, 30))
+    # Farid est sorti en mars ; Alice, Bruno, Chloé et David sont encore accompagnés.
+    assert april["personnes_accompagnees"] == 4
+    assert april["progression_employabilite"]["contrat_court"] == 1  # David
+    assert compute(departement, D(2026, 2, 1), D(2026, 2, 28))["progression_employabilite"] == dict.fromkeys(
+        ("immersion", "formation", "contrat_court", "frein_leve", "au_moins_une"), 0
+    )
+
+
+def test_a_hiring_outside_the_scope_is_not_counted(departement, hirings):
+    from parcours.accounts.models import Territory
+
+    redon = Territory.objects.get(departement=departement, code="REDON")
+    values = compute_indicators(beneficiary_scope(departement=departement, territory=redon), *MARCH)
+    assert values["personnes_accompagnees"] == 4  # Chloé habite Vitré
+    assert values["progression_employabilite"]["contrat_court"] == 2  # Alice et Farid
+
+
+def test_the_long_contract_threshold_is_the_durable_employment_one(departement, hirings, settings):
+    delays = dict(settings.PARCOURS_DELAYS, employment_durable_min_contract_months=3)
+    settings.PARCOURS_DELAYS = delays
+    # Le CDD de 3 mois d'Alice n'est plus court ; Chloé (2 mois) et Farid (1 mois) le restent.
+    assert compute(departement, *MARCH)["progression_employabilite"]["contrat_court"] == 2
+
+
+def test_a_hiring_that_is_the_exit_counts_once_in_the_annex4_file(client, manager, departement, hirings):
+    client.force_login(manager)
+    response = client.get(
+        reverse("indicators:annex4_csv"),
+        {"departement": departement.pk, "debut": "2026-03-01", "fin": "2026-03-31"},
+    )
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, *lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    short = {line[header.index("matricule")]: line[header.index("contrats_courts")] for line in lines}
+    assert short == {
+        "3500001": "1",  # Alice : CDD de 3 mois sans sortie
+        "3500002": "0",  # Bruno : CDI
+        "3500003": "1",  # Chloé
+        "3500004": "1",  # David : intérim d'avril, après son T0
+        "3500005": "1",  # Emma : le fichier porte sur la cohorte, pas sur les personnes accompagnées
+        "3500006": "1",  # Farid : l'embauche est sa sortie, comptée une fois
+    }
+
+
+def test_duckdb_reads_the_exported_hirings(departement, hirings, tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    from parcours.indicators.engines import DuckDBEngine, export_parquet
+
+    export_parquet(tmp_path / "export")
+    columns = [
+        r[0]
+        for r in duckdb.sql(
+            f"DESCRIBE SELECT * FROM '{tmp_path / 'export' / 'employers_hiring.parquet'}'"
+        ).fetchall()
+    ]
+    assert "contract_months" in columns and "job_title" not in columns  # intitulé du poste : texte libre
+    engine = DuckDBEngine(tmp_path / "export")
+    try:
+        for scope in (beneficiary_scope(), beneficiary_scope(departement=departement)):
+            for period in (MARCH, (D(2026, 4, 1), D(2026, 4, 30)), (D(2026, 1, 1), D(2026, 12, 31))):
+                expected = compute_indicators(scope, *period)
+                assert compute_indicators(scope, *period, engine=engine) == expected
+        assert (
+            compute_indicators(beneficiary_scope(), *MARCH, engine=engine)["progression_employabilite"][
+                "contrat_court"
+            ]
+            == 3
+        )
+    finally:
+        engine.close()

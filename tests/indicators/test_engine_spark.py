@@ -78,6 +78,7 @@ def test_the_spark_figures_are_the_expected_ones(departement, spark_engine):
     assert values["sortants"] == 2
     assert values["taux_retour_emploi_durable_6m"] == 1
     assert values["delai_median_diagnostic_premiere_action_jours"] == 10
+    assert values["progression_employabilite"]["contrat_court"] == 1  # Bruno : embauche sans sortie
 
 
 def test_parameters_are_inlined_as_escaped_literals(departement, scenario, spark, tmp_path):  # noqa: F811

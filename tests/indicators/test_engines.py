@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 @pytest.fixture
-def scenario(flux, orient, france_travail, referent, manager, held_appointment):
+def scenario(flux, orient, france_travail, referent, manager, held_appointment, hire):
     flux(D(2026, 3, 1), row("alice"), row("bruno"), row("chloe", commune="vitre"), row("david"))
     flux(
         D(2026, 4, 6),
@@ -49,6 +49,7 @@ def scenario(flux, orient, france_travail, referent, manager, held_appointment):
     EmploymentCheck.objects.create(
         exit=exit_, checked_on=D(2026, 9, 21), still_employed=True, is_six_month=True
     )
+    hire(bruno, D(2026, 3, 25), "cdd", 3)  # contrat court sans sortie : table des embauches exportée
 
 
 @pytest.mark.parametrize(
@@ -89,6 +90,7 @@ def test_the_duckdb_figures_are_the_expected_ones(departement, scenario, tmp_pat
     assert values["sortants"] == 2  # David radié, Chloé sortie vers l'emploi
     assert values["taux_retour_emploi_durable_6m"] == 1
     assert values["delai_median_diagnostic_premiere_action_jours"] == 10
+    assert values["progression_employabilite"]["contrat_court"] == 1  # Bruno : CDD de 3 mois, sans sortie
 
 
 def test_command_line_export_then_compute_with_duckdb(departement, scenario, tmp_path):
@@ -99,7 +101,8 @@ def test_command_line_export_then_compute_with_duckdb(departement, scenario, tmp
 
     out = io.StringIO()
     call_command("indicators-export", str(tmp_path / "export"), "--json", stdout=out)
-    assert "journal_event" in json.loads(out.getvalue())["tables"]
+    tables = json.loads(out.getvalue())["tables"]
+    assert "journal_event" in tables and "employers_hiring" in tables
     out = io.StringIO()
     args = ["--from", "2026-03-01", "--to", "2026-04-30"]
     call_command("indicators", *args, "--parquet", str(tmp_path / "export"), stdout=out)
