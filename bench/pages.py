@@ -65,9 +65,14 @@ ROLES = {
         ("file à orienter", "/orientation/?file=a_orienter"),
         ("volet orientation", "/orientation/beneficiaires/{to_orient}/"),
         ("catalogue", "/catalogue/?q=emploi"),
+        ("convocations", "/orientation/convocations/"),
+        ("campagnes", "/orientation/campagnes/"),
+        ("agenda des rendez-vous", "/rendez-vous/agenda/"),
     ],
     "direction@demo.parcours.fr": [
         ("pilotage", "/pilotage/"),
+        ("comités", "/comites/"),
+        ("cartographie de l'offre", "/catalogue/cartographie/"),
     ],
     "ft.redon@demo.parcours.fr": [
         ("accueil (FT)", "/"),
@@ -83,6 +88,8 @@ ROLES = {
         ("contrats en retard", "/accompagnement/contrats/en-retard/"),
         ("procédures", "/accompagnement/procedures/"),
         ("vérifications 6 mois", "/accompagnement/sorties/verifications-6-mois/"),
+        ("employeurs", "/employeurs/"),
+        ("offres d'emploi", "/employeurs/offres/"),
     ],
 }
 API_PAGES = [("API personnes", "/api/v1/interop/personnes")]

@@ -346,8 +346,9 @@ QUEUE_NAMES = ("a_inviter", "invitations", "expirees", "rendez_vous", "a_oriente
 _INDEX_ORDER = ("new_entrant_t0", "last_name", "pk")  # ordre de l'index partiel benef_queue_idx
 
 
-def queue_counts(scope, today=None, now=None, *, cap=None):
-    """Nombre de lignes de chaque file, exact jusqu'à 1 000 (``CappedCount`` : « plus de 1 000 » au-delà).
+def queue_counts(scope, today=None, now=None, *, cap=None, names=None):
+    """Nombre de lignes de chaque file (de celles de ``names`` si donné), exact jusqu'à 1 000
+    (``CappedCount`` : « plus de 1 000 » au-delà).
 
     Une seule requête pour toutes les files ; chaque total s'arrête à la 1 001e ligne, si bien qu'une file
     de 50 000 personnes ne coûte pas plus qu'une file de 1 000 (pas de parcours du Département entier).
@@ -356,14 +357,15 @@ def queue_counts(scope, today=None, now=None, *, cap=None):
     de lire en entier les suivis, invitations et décisions du Département."""
     today = default_today(today)
     now = now or timezone.now()
+    queues = {
+        "a_inviter": lambda: _to_invite(scope, today).order_by(*_INDEX_ORDER),
+        "invitations": lambda: _open_invitations(scope),
+        "expirees": lambda: _expired_invitations(scope),
+        "rendez_vous": lambda: _appointments_to_record(scope, now),
+        "a_orienter": lambda: _to_orient(scope, today).order_by(*_INDEX_ORDER),
+    }
     return capped_counts(
-        {
-            "a_inviter": _to_invite(scope, today).order_by(*_INDEX_ORDER),
-            "invitations": _open_invitations(scope),
-            "expirees": _expired_invitations(scope),
-            "rendez_vous": _appointments_to_record(scope, now),
-            "a_orienter": _to_orient(scope, today).order_by(*_INDEX_ORDER),
-        },
+        {name: queue() for name, queue in queues.items() if names is None or name in names},
         cap=cap,
         ordered=("a_inviter", "a_orienter"),
     )

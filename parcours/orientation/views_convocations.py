@@ -103,7 +103,7 @@ def convocations(request):
     page = queues.queue_page(
         "expirees", scope, timezone.localdate(), after=request.GET.get(AFTER), before=request.GET.get(BEFORE)
     )
-    page.count = queues.queue_counts(scope, timezone.localdate())["expirees"]
+    page.count = queues.queue_counts(scope, timezone.localdate(), names=("expirees",))["expirees"]
     letters = _ids(request.GET.getlist("courriers"))
     context = {
         "title": "Orientation — convocations",
