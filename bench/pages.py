@@ -45,7 +45,7 @@ from load import BENCH_KEYS  # noqa: E402
 
 TARGET_MS = 150
 DASHBOARD_TARGET_MS = 500
-DASHBOARDS = {"pilotage"}
+DASHBOARDS = {"pilotage", "pilotage : tableaux"}
 
 # Pages de la journée de chaque compte de démonstration : (libellé, chemin). Les {valeurs} viennent de
 # ``targets()`` (personnes et termes de recherche choisis dans la base, les mêmes d'une exécution à l'autre).
@@ -71,6 +71,7 @@ ROLES = {
     ],
     "direction@demo.parcours.fr": [
         ("pilotage", "/pilotage/"),
+        ("pilotage : tableaux", "/pilotage/tableaux/"),
         ("comités", "/comites/"),
         ("cartographie de l'offre", "/catalogue/cartographie/"),
     ],

@@ -188,3 +188,18 @@ def create_objects(objects):
         obj._state.db = connection.alias
     insert_rows(model, [opts.pk.name, *(field.name for field in fields)], rows)
     return objects
+
+
+def tune_batch_transaction(cursor, *, work_mem="64MB"):
+    """PostgreSQL : réglages de la transaction en cours pour un calcul par ensembles (indicateurs, table de la
+    cohorte, imports), en une instruction (``set_config(…, true)`` = ``SET LOCAL``) : sans compilation JIT,
+    qui coûte ici plus qu'elle ne rapporte ; ``work_mem`` pour trier et regrouper sans passer par le disque ;
+    et les processus parallèles que les connexions des pages n'ont pas (``PARCOURS_DB_BATCH_PARALLEL``,
+    settings/base.py)."""
+    from django.conf import settings
+
+    cursor.execute(
+        "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true), "
+        "set_config('max_parallel_workers_per_gather', %s, true)",
+        [work_mem, str(int(settings.PARCOURS_DB_BATCH_PARALLEL))],
+    )

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 from django.db import connections, router, transaction
 
+from parcours.core.bulk import tune_batch_transaction
 from parcours.journal.models import Event
 
 from .definitions import (
@@ -138,8 +139,7 @@ def refresh():
         people = sorted({row[0] for row in cursor.fetchall()})
         if len(people) > REBUILD_ABOVE:
             if postgresql:  # comme ``analytics_session`` : ni JIT ni tri sur disque pour tout refaire
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+                tune_batch_transaction(cursor)
             _delete()
             _insert()
             if postgresql:

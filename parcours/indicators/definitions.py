@@ -57,6 +57,7 @@ from parcours.accompaniment.services import min_weekly_hours
 from parcours.accounts.models import Membership, Organisation, OrganisationKind
 from parcours.accounts.roles import EDITING
 from parcours.beneficiaries.models import Beneficiary, FollowUp
+from parcours.core.bulk import tune_batch_transaction
 from parcours.core.delays import get_delay
 from parcours.employers.models import Hiring
 from parcours.journal.models import Event, EventKind
@@ -1229,20 +1230,51 @@ def surveys_due(scope, start, end):
             .distinct()
         )
     }
-    follow_ups = FollowUp.objects.filter(beneficiary__in=people).order_by()
-    months_by_departement = _survey_months(follow_ups.values("beneficiary__departement_id").distinct())
+    months_by_departement = _survey_months(scope_departements(scope))
     if months_by_departement:
         longest, shortest = max(months_by_departement.values()), min(months_by_departement.values())
-        rows = _rows(
-            follow_ups.filter(
-                started_on__gte=_first_start(start, longest), started_on__lte=_last_start(end, shortest)
-            ).values_list("beneficiary_id", "beneficiary__departement_id", "started_on", "ended_on")
-        )
+        follow_ups = FollowUp.objects.filter(
+            beneficiary__in=people,
+            started_on__gte=_first_start(start, longest),
+            started_on__lte=_last_start(end, shortest),
+        ).order_by()
+        if longest == shortest:  # un seul délai : le Département de chaque personne n'est pas relu
+            rows = [
+                (person, None, started_on, ended_on)
+                for person, started_on, ended_on in _rows(
+                    follow_ups.values_list("beneficiary_id", "started_on", "ended_on")
+                )
+            ]
+        else:
+            rows = _rows(
+                follow_ups.values_list(
+                    "beneficiary_id", "beneficiary__departement_id", "started_on", "ended_on"
+                )
+            )
+        shifted = {}  # (ouverture, mois) → échéance : quelques centaines de jours distincts
         for beneficiary_id, departement_id, started_on, ended_on in rows:
-            day = shift_months(started_on, months_by_departement.get(departement_id, shortest))
+            months = months_by_departement.get(departement_id, shortest)
+            day = shifted.get((started_on, months))
+            if day is None:
+                day = shifted[(started_on, months)] = shift_months(started_on, months)
             if start <= day <= end and (ended_on is None or ended_on > day):
                 due.add((beneficiary_id, SurveyOccasion.THREE_MONTHS.value, day))
     return due
+
+
+def scope_departements(scope):
+    """Identifiants des Départements dont au moins une personne est dans ``scope`` (une requête : pour chaque
+    Département, la base cherche une de ses personnes par l'index du Département, sans lire tout le
+    périmètre)."""
+    return [
+        pk
+        for (pk,) in _rows(
+            Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT)
+            .filter(Exists(scope.filter(departement_id=OuterRef("pk"))))
+            .order_by()
+            .values_list("pk")
+        )
+    ]
 
 
 def person_satisfaction(scope, start, end):
@@ -1274,7 +1306,7 @@ def person_satisfaction(scope, start, end):
 def professional_satisfaction(scope, start, end):
     """``(taux de réponse, taux de satisfaction, répartition)`` des professionnels des Départements des
     personnes de ``scope`` (questionnaire trimestriel, ``accompaniment.surveys``)."""
-    departements = scope.order_by().values("departement_id")
+    departements = scope_departements(scope)
     professionals = (
         Membership.objects.filter(is_active=True, role__in=EDITING)
         .exclude(organisation__kind=OrganisationKind.ETAT)
@@ -1305,9 +1337,7 @@ def analytics_session():
         return
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            # Tris et regroupements en mémoire plutôt que sur disque (la valeur par défaut est 4 Mo).
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            tune_batch_transaction(cursor)  # tris et regroupements en mémoire (4 Mo par défaut)
         connection._parcours_analytics = True
         try:
             yield

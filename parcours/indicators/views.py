@@ -171,26 +171,13 @@ def dashboard(request):
     f = _filters(request)
     start, end = f.start, f.end
     with cohort_table.reading(), analytics_session():
-        # Tableau par organisation : sur le territoire choisi, toutes les organisations permises.
-        territory_scope = beneficiary_scope(
-            territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
-        )
-        referent_orgs = (
-            [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
-        )
-        # Les deux tableaux en une requête, sur le périmètre du territoire : le tableau par référent y garde
-        # les personnes rattachées aux organisations détaillées, soit celles de la page quand une
-        # organisation est choisie (c'est alors la seule détaillée).
-        by_organisation, by_referent = dashboard_breakdowns(
-            territory_scope, start, end, organisations=f.organisations, referent_organisations=referent_orgs
-        )
-        # Sans organisation choisie, son périmètre est celui de la page : ses bénéficiaires suivis (ligne
-        # « ensemble ») ne sont pas recomptés.
-        everyone = by_organisation[-1].values["beneficiaires_suivis"] if f.organisation is None else None
-        # La cohorte est comptée une fois, dans la table de la cohorte : figures, série, graphiques.
+        # La cohorte est comptée une fois, dans la table de la cohorte : figures, série, graphiques. Les tableaux
+        # par organisation et par référent (une requête sur toutes les personnes suivies et leurs
+        # rattachements de la période, la plus longue de la page à grande échelle) arrivent ensuite, par
+        # ``dashboard_tables`` : les chiffres s'affichent sans les attendre.
         cohort_values, series, counts = _cohort_counts(f)
         values, series = indicators_and_series(
-            f.scope, start, end, cohort=(cohort_values, series), table=True, followed_count=everyone
+            f.scope, start, end, cohort=(cohort_values, series), table=True
         )
         data = charts.chart_data(series, counts)
     drill = {"nouveaux_entrants": "nouveaux_entrants", "nouveaux_entrants_orientes_15j": "orientes_15j"}
@@ -220,19 +207,6 @@ def dashboard(request):
                 "csv_url": f"{reverse('indicators:chart_csv', args=[chart])}?{_query(request)}",
             }
         )
-    for r in [*by_organisation, *by_referent]:
-        r.cells = [
-            {"value": r.values[d.id], "display": display(d, r.values[d.id])} for d in BREAKDOWN_DEFINITIONS
-        ]
-    for r in by_organisation:
-        if r.organisation_id is not None:
-            r.extra["filter_url"] = (
-                f"{reverse('indicators:dashboard')}?{_query(request, organisation=r.organisation_id)}"
-            )
-            if f.can_list:
-                r.extra["people_url"] = _people_url(
-                    request, "nouveaux_entrants", organisation=r.organisation_id
-                )
     context = {
         "title": "Pilotage",
         "form": f.form,
@@ -262,18 +236,71 @@ def dashboard(request):
         "professional_scores": _breakdown(values["satisfaction_professionnels_repartition"], SCORE_LABELS),
         "series": data["serie-mensuelle"],
         "charts": {c["id"].replace("-", "_"): c for c in charts_context},
-        "by_organisation": by_organisation,
-        "by_referent": by_referent,
         # Lien vers le questionnaire DREES : seulement pour qui peut l'ouvrir (pas le délégué à la protection
         # des données, qui n'a aucun Département d'agrégats).
         "can_drees": _can_drees(request.user),
-        "referent_organisations": referent_orgs,
-        "breakdown_definitions": BREAKDOWN_DEFINITIONS,
+        "referent_organisations": _referent_organisations(request, f),
         "can_list": f.can_list,
         "definitions": {d.id: d for d in DEFINITIONS},
         "query_string": _query(request),
     }
     return render(request, "indicators/dashboard.html", context)
+
+
+def _referent_organisations(request, f):
+    """Les organisations détaillées par référent : celle choisie dans les filtres, sinon celles de l'agent."""
+    return [f.organisation] if f.organisation is not None else own_organisations(request.user, f.memberships)
+
+
+@access(Level.AGENT, description="Tableaux par organisation et par référent du tableau de bord de pilotage")
+@require_GET
+def dashboard_tables(request):
+    """Les deux tableaux du tableau de bord (chargés par la page après ses chiffres ; page à part sans
+    JavaScript), mêmes filtres que la page."""
+    f = _filters(request)
+    referent_orgs = _referent_organisations(request, f)
+    with cohort_table.reading(), analytics_session():
+        # Tableau par organisation : sur le territoire choisi, toutes les organisations permises. Les deux
+        # tableaux en une requête, sur le périmètre du territoire : le tableau par référent y garde les
+        # personnes rattachées aux organisations détaillées, soit celles de la page quand une organisation est
+        # choisie (c'est alors la seule détaillée).
+        territory_scope = beneficiary_scope(
+            territory=f.territory, base=Beneficiary.objects.countable_by(request.user)
+        )
+        by_organisation, by_referent = dashboard_breakdowns(
+            territory_scope,
+            f.start,
+            f.end,
+            organisations=f.organisations,
+            referent_organisations=referent_orgs,
+        )
+    for r in [*by_organisation, *by_referent]:
+        r.cells = [
+            {"value": r.values[d.id], "display": display(d, r.values[d.id])} for d in BREAKDOWN_DEFINITIONS
+        ]
+    for r in by_organisation:
+        if r.organisation_id is not None:
+            r.extra["filter_url"] = (
+                f"{reverse('indicators:dashboard')}?{_query(request, organisation=r.organisation_id)}"
+            )
+            if f.can_list:
+                r.extra["people_url"] = _people_url(
+                    request, "nouveaux_entrants", organisation=r.organisation_id
+                )
+    context = {
+        "title": "Pilotage — par organisation et par référent",
+        "start": f.start,
+        "end": f.end,
+        "territory": f.territory,
+        "organisation": f.organisation,
+        "by_organisation": by_organisation,
+        "by_referent": by_referent,
+        "referent_organisations": referent_orgs,
+        "breakdown_definitions": BREAKDOWN_DEFINITIONS,
+        "query_string": _query(request),
+    }
+    template = "indicators/_tables.html" if request.htmx else "indicators/tables.html"
+    return render(request, template, context)
 
 
 def _attachment(content, content_type, filename):

@@ -45,6 +45,7 @@ from parcours.beneficiaries.models import (
     RightState,
     RsaRight,
 )
+from parcours.core.bulk import tune_batch_transaction
 from parcours.journal.models import EventKind
 from parcours.journal.payload import Payload
 
@@ -215,8 +216,8 @@ class Staging:
         la déclenche, et elle coûte plus (jusqu'à 3 s par requête) qu'elle ne fait gagner."""
         if not self.pg:
             return
-        self._execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        self._execute("SET LOCAL jit = off")
+        with self.connection.cursor() as cursor:
+            tune_batch_transaction(cursor, work_mem=WORK_MEM)
         self._execute(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
         try:
             with transaction.atomic():

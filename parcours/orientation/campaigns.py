@@ -18,7 +18,19 @@ from dataclasses import asdict, dataclass
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -254,7 +266,27 @@ def results(campaigns):
     ids = [c.pk for c in campaigns]
     if not ids:
         return {}
-    flags = {f"has_{key}": _since_campaign(kinds) for key, _label, kinds in RESULTS}
+    # Les personnes qui ont un tel événement depuis la plus ancienne des campagnes (une lecture de l'index
+    # des événements par type et date, gardée en table de hachage) ; la date de sa campagne n'est vérifiée
+    # que pour elles, au lieu de chercher dans le journal de chacune des dizaines de milliers de personnes
+    # d'une campagne sur le stock.
+    oldest = min(c.created_on for c in campaigns)
+    flags = {
+        f"has_{key}": Case(
+            When(
+                Q(
+                    beneficiary_id__in=Event.objects.filter(kind__in=kinds, occurred_on__gte=oldest).values(
+                        "beneficiary_id"
+                    )
+                )
+                & Q(_since_campaign(kinds)),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+        for key, _label, kinds in RESULTS
+    }
     sums = {
         key: Sum(Cast(f"has_{key}", output_field=IntegerField()), default=0)
         for key, _label, _kinds in RESULTS

@@ -125,6 +125,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("PARCOURS_CONN_MAX_AGE", "60"))
+    # Réglages de démarrage des connexions des pages et des tâches (paramètre « options » de libpq) :
+    # - pas de compilation JIT : sur une page (une liste, un total sur une campagne du stock), elle coûte bien
+    #   plus qu'elle ne rapporte (banc des pages à 150 000 : campagnes 790 → 40 ms) ;
+    # - pas de processus parallèles pour une requête de page : démarrer des processus pour lire 1 000 lignes
+    #   coûte plus que les lire (totaux des files d'orientation à 150 000 : 65 → 39 ms). Les calculs par
+    #   ensembles (imports, indicateurs) les rétablissent dans leur transaction (PARCOURS_DB_BATCH_PARALLEL).
+    # PARCOURS_DB_STARTUP_OPTIONS=0 les retire (PgBouncer qui refuse le paramètre « options », ou réglage fait
+    # sur le serveur).
+    if env_bool("PARCOURS_DB_STARTUP_OPTIONS", True):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = " ".join(
+            filter(None, [options.get("options"), "-c jit=off -c max_parallel_workers_per_gather=0"])
+        )
+# Processus parallèles par requête des calculs par ensembles (imports, indicateurs, table de la cohorte).
+PARCOURS_DB_BATCH_PARALLEL = int(os.environ.get("PARCOURS_DB_BATCH_PARALLEL", "2"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
