@@ -66,7 +66,7 @@ from parcours.journal.queries import payload_text
 from parcours.orientation.delays import legal_last_day_offset, target_last_day_offset
 from parcours.orientation.models import Pathway
 
-from .sql import SQLITE_MEDIAN, DaysBetween, Median, as_number
+from .sql import SQLITE_MEDIAN, AddMonths, DaysBetween, Median, as_number
 
 # --- événements du journal lus par les indicateurs ------------------------------------------------------
 
@@ -1182,17 +1182,6 @@ def _score_distribution(answers):
     return _ratio(sum(distribution[k] for k in SATISFIED_SCORES), total), distribution
 
 
-def _survey_months(departement_ids):
-    """Délai du questionnaire « 3 mois » de chaque Département (réglage surchargeable)."""
-
-    class _Departement:
-        def __init__(self, overrides):
-            self.delay_overrides = json.loads(overrides) if isinstance(overrides, str) else overrides
-
-    rows = _rows(Organisation.objects.filter(pk__in=departement_ids).values_list("pk", "delay_overrides"))
-    return {pk: get_delay("satisfaction_survey_months", _Departement(o)) for pk, o in rows}
-
-
 def _first_start(start, months):
     """Premier jour d'ouverture d'un suivi dont les ``months`` mois tombent le jour ``start`` ou après."""
     from parcours.accompaniment.surveys import shift_months
@@ -1213,53 +1202,74 @@ def _last_start(end, months):
     return day
 
 
-def surveys_due(scope, start, end):
-    """Questionnaires des personnes dus dans la période, ``{(personne, occasion, échéance)}`` — les mêmes
-    règles que l'espace de la personne (``accompaniment.surveys.occasions_of``) : chaque entretien
-    d'orientation honoré (journal), et 3 mois après l'ouverture de chaque suivi encore en cours ce jour-là."""
-    from parcours.accompaniment.surveys import orientation_interviews, shift_months
+def _count_rows(queryset):
+    """Nombre de lignes d'un QuerySet (``distinct`` compris), compté par la base sur la sous-requête."""
+    rows = _on_engine(queryset)
+    try:
+        sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # périmètre vide par construction
+        return 0
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) s", params)  # noqa: S608 (SQL compilé par l'ORM)
+        return cursor.fetchone()[0]
+
+
+def survey_response(scope, start, end):
+    """``(questionnaires dus, questionnaires répondus)`` des personnes de ``scope`` dans la période, comptés
+    par la base — les mêmes règles que l'espace de la personne (``accompaniment.surveys.occasions_of``) :
+    chaque entretien d'orientation honoré (journal), et ``satisfaction_survey_months`` mois après l'ouverture de
+    chaque suivi encore en cours ce jour-là (``sql.AddMonths``, comme ``surveys.shift_months``). Un
+    questionnaire est dû une fois par personne, occasion et échéance ; les réponses comptées sont celles d'un
+    questionnaire dû (la base part des réponses, peu nombreuses, et cherche leur occasion)."""
+    from parcours.accompaniment.surveys import orientation_interviews
 
     people = scope.order_by().values("pk")
-    due = {
-        (beneficiary_id, SurveyOccasion.ORIENTATION.value, day)
-        for beneficiary_id, day in _rows(
-            orientation_interviews()
-            .filter(beneficiary__in=people, occurred_on__gte=start, occurred_on__lte=end)
-            .order_by()
-            .values_list("beneficiary_id", "occurred_on")
-            .distinct()
+    interviews = orientation_interviews().filter(
+        beneficiary__in=people, occurred_on__gte=start, occurred_on__lte=end
+    )
+    by_departement, default = _delays("satisfaction_survey_months")
+    months = (
+        Case(
+            *[When(beneficiary__departement_id=pk, then=Value(v)) for pk, v in by_departement.items()],
+            default=Value(default),
+            output_field=IntegerField(),
         )
-    }
-    months_by_departement = _survey_months(scope_departements(scope))
-    if months_by_departement:
-        longest, shortest = max(months_by_departement.values()), min(months_by_departement.values())
-        follow_ups = FollowUp.objects.filter(
+        if by_departement
+        else Value(default, output_field=IntegerField())
+    )
+    every = [default, *by_departement.values()]
+    three_months = (
+        FollowUp.objects.filter(
             beneficiary__in=people,
-            started_on__gte=_first_start(start, longest),
-            started_on__lte=_last_start(end, shortest),
-        ).order_by()
-        if longest == shortest:  # un seul délai : le Département de chaque personne n'est pas relu
-            rows = [
-                (person, None, started_on, ended_on)
-                for person, started_on, ended_on in _rows(
-                    follow_ups.values_list("beneficiary_id", "started_on", "ended_on")
-                )
-            ]
-        else:
-            rows = _rows(
-                follow_ups.values_list(
-                    "beneficiary_id", "beneficiary__departement_id", "started_on", "ended_on"
-                )
+            # Fenêtre des ouvertures possibles (le plus long et le plus court délai), puis l'échéance exacte.
+            started_on__gte=_first_start(start, max(every)),
+            started_on__lte=_last_start(end, min(every)),
+        )
+        .annotate(day=AddMonths("started_on", months))
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=F("day")))
+    )
+    if by_departement:
+        # Plusieurs délais : la fenêtre couvre les ouvertures de tous ; l'échéance de chacun est vérifiée. Avec
+        # un seul délai, la fenêtre est exacte (et la base estime mieux ce qu'elle garde).
+        three_months = three_months.filter(day__gte=start, day__lte=end)
+    due = _count_rows(interviews.order_by().values("beneficiary_id", "occurred_on").distinct()) + _count_rows(
+        three_months.order_by().values("beneficiary_id", "day").distinct()
+    )
+    answers = SatisfactionAnswer.objects.filter(beneficiary__in=people, due_on__gte=start, due_on__lte=end)
+    person, day = OuterRef("beneficiary_id"), OuterRef("due_on")
+    answered = _count(
+        answers.filter(
+            (
+                Q(occasion=SurveyOccasion.ORIENTATION)
+                & Exists(interviews.filter(beneficiary_id=person, occurred_on=day))
             )
-        shifted = {}  # (ouverture, mois) → échéance : quelques centaines de jours distincts
-        for beneficiary_id, departement_id, started_on, ended_on in rows:
-            months = months_by_departement.get(departement_id, shortest)
-            day = shifted.get((started_on, months))
-            if day is None:
-                day = shifted[(started_on, months)] = shift_months(started_on, months)
-            if start <= day <= end and (ended_on is None or ended_on > day):
-                due.add((beneficiary_id, SurveyOccasion.THREE_MONTHS.value, day))
-    return due
+            | (
+                Q(occasion=SurveyOccasion.THREE_MONTHS)
+                & Exists(three_months.filter(beneficiary_id=person, day=day))
+            )
+        )
+    )
+    return due, answered
 
 
 def scope_departements(scope):
@@ -1280,21 +1290,8 @@ def scope_departements(scope):
 def person_satisfaction(scope, start, end):
     """``(taux de réponse, taux de satisfaction, répartition des notes)`` des personnes de ``scope``."""
     people = scope.order_by().values("pk")
-    due = surveys_due(scope, start, end)
-    answered = {
-        (beneficiary_id, occasion, day)
-        for beneficiary_id, occasion, day in _rows(
-            SatisfactionAnswer.objects.filter(
-                beneficiary__in=people,
-                occasion__in=(SurveyOccasion.ORIENTATION, SurveyOccasion.THREE_MONTHS),
-                due_on__gte=start,
-                due_on__lte=end,
-            )
-            .order_by()
-            .values_list("beneficiary_id", "occasion", "due_on")
-        )
-    }
-    response_rate = _ratio(len(due & answered), len(due))
+    due, answered = survey_response(scope, start, end)
+    response_rate = _ratio(answered, due)
     rate, distribution = _score_distribution(
         SatisfactionAnswer.objects.filter(
             beneficiary__in=people, answered_on__gte=start, answered_on__lte=end
