@@ -139,3 +139,38 @@ def test_free_text_never_in_exports(client, manager, departement, answers, tmp_p
     for text in texts:
         for secret in (PERSON_COMMENT, PRO_COMMENT, "Trop d'attente", "Le Floch", "Portefeuille de 90"):
             assert secret not in text
+
+
+@pytest.mark.parametrize("months", [3, 4])
+def test_three_months_due_dates_agree_with_the_person_space_at_month_ends(departement, flux, months):
+    """L'échéance « 3 mois » comptée par la base (``sql.AddMonths``) est celle de l'espace de la personne
+    (``surveys.occasions_of``) : fin de mois ramenée au dernier jour (30/11 + 3 mois = 28/02), délai propre
+    au Département, suivi clos avant l'échéance non dû ; seule la réponse à un questionnaire dû compte."""
+    if months != 3:
+        departement.delay_overrides = {"satisfaction_survey_months": months}
+        departement.save(update_fields=["delay_overrides"])
+    flux(D(2026, 3, 1), *(row(n) for n in ("alice", "bruno", "chloe", "david")))
+    alice, bruno, chloe, david = (person(n) for n in ("alice", "bruno", "chloe", "david"))
+    FollowUpFactory(beneficiary=alice, organisation=departement, started_on=D(2025, 10, 31))
+    FollowUpFactory(beneficiary=bruno, organisation=departement, started_on=D(2025, 11, 30))
+    FollowUpFactory(  # clos le lendemain de l'ouverture : jamais dû
+        beneficiary=chloe, organisation=departement, started_on=D(2025, 11, 29), ended_on=D(2025, 11, 30)
+    )
+    FollowUpFactory(beneficiary=david, organisation=departement, started_on=D(2025, 12, 31))
+    start, end = D(2026, 1, 1), D(2026, 4, 30)
+    expected = {
+        (p.pk, day)
+        for p in (alice, bruno, chloe, david)
+        for occasion, day in surveys.occasions_of(p, today=end)
+        if occasion == "trois_mois" and start <= day <= end
+    }
+    assert (bruno.pk, D(2026, 2, 28) if months == 3 else D(2026, 3, 30)) in expected
+    assert not any(pk == chloe.pk for pk, _day in expected)
+    # Bruno répond à son questionnaire dû ; David répond avec une échéance qui n'est pas la sienne.
+    bruno_due = next(day for pk, day in expected if pk == bruno.pk)
+    for who, due in ((bruno, bruno_due), (david, bruno_due)):
+        SatisfactionAnswer.objects.create(
+            beneficiary=who, occasion="trois_mois", due_on=due, score=4, listened_to=True, answered_on=end
+        )
+    values = compute(departement, start, end)
+    assert values["satisfaction_personnes_taux_reponse"] == pytest.approx(1 / len(expected))
