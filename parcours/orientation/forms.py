@@ -130,13 +130,13 @@ def referent_choices(departement, organisations=None):
         .select_related("user", "organisation")
         .order_by("organisation__name", "user__last_name", "user__first_name")
     )
-    loads = {}
-    for organisation in {m.organisation for m in memberships}:
-        for row in services.referent_loads(organisation):
-            loads[(organisation.pk, row["referent"].pk)] = (row["load"], row["cap"])
+    memberships = list(memberships)
+    # Charges et tailles cibles lues en deux requêtes, quel que soit le nombre d'organisations et d'agents.
+    loads = services.open_loads({m.user_id for m in memberships})
+    caps = services.portfolio_caps({m.organisation_id for m in memberships})
     choices = []
     for m in memberships:
-        load, cap = loads.get((m.organisation_id, m.user_id), (0, services.portfolio_cap(m.organisation)[0]))
+        load, cap = loads.get(m.user_id, 0), caps[m.organisation_id]
         label = f"{m.user} — {m.organisation.name} ({load}/{cap})"
         choices.append((f"{m.organisation_id}-{m.user_id}", label))
     return choices

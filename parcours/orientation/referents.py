@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models import (
     Count,
     OuterRef,
-    Q,
     Subquery,
 )
 
@@ -38,6 +37,28 @@ def portfolio_cap(organisation):
     except PortfolioCap.DoesNotExist:
         return int(getattr(settings, "PARCOURS_PORTFOLIO_CAP", 60)), CapPolicy.WARN
     return cap.cap, cap.policy
+
+
+def portfolio_caps(organisation_ids):
+    """{organisation: taille cible du portefeuille} pour ces organisations, en une requête (``portfolio_cap``)."""
+    default = int(getattr(settings, "PARCOURS_PORTFOLIO_CAP", 60))
+    caps = dict(
+        PortfolioCap.objects.filter(organisation_id__in=list(organisation_ids)).values_list(
+            "organisation_id", "cap"
+        )
+    )
+    return {pk: caps.get(pk, default) for pk in organisation_ids}
+
+
+def open_loads(referent_ids):
+    """{référent: nombre de ses désignations en cours} (taille de son portefeuille), en une requête."""
+    return dict(
+        ReferentAssignment.objects.filter(referent_id__in=list(referent_ids), ended_on__isnull=True)
+        .order_by()
+        .values("referent_id")
+        .annotate(n=Count("pk"))
+        .values_list("referent_id", "n")
+    )
 
 
 def portfolio_size(referent):
@@ -190,22 +211,19 @@ def assign_referent(beneficiary, *, referent, organisation, author, started_on=N
 def referent_loads(organisation):
     """Référents de l'organisation avec la taille de leur portefeuille (suggestion d'équilibrage)."""
     cap, _policy = portfolio_cap(organisation)
-    users = (
+    users = list(
         User.objects.filter(
             memberships__organisation=organisation,
             memberships__is_active=True,
             memberships__role=Role.REFERENT,
-        )
-        .annotate(
-            load=Count(
-                "referent_assignments",
-                filter=Q(referent_assignments__ended_on__isnull=True),
-                distinct=True,
-            )
-        )
-        .order_by("load", "last_name", "pk")
+        ).distinct()
     )
-    return [{"referent": u, "load": u.load, "cap": cap, "remaining": cap - u.load} for u in users]
+    loads = open_loads(u.pk for u in users)
+    users.sort(key=lambda u: (loads.get(u.pk, 0), u.last_name, u.pk))
+    return [
+        {"referent": u, "load": loads.get(u.pk, 0), "cap": cap, "remaining": cap - loads.get(u.pk, 0)}
+        for u in users
+    ]
 
 
 def suggest_referent(organisation):
