@@ -1043,6 +1043,22 @@ def followed(scope, end):
     return _count(followed_people(scope, end))
 
 
+def followed_and_accompanied(scope, start, end):
+    """``(personnes suivies le jour end, personnes accompagnées pendant la période)`` — ``followed`` et le
+    nombre de ``accompanied_people`` — en une lecture des suivis de la période : un suivi en cours le dernier
+    jour est aussi en cours pendant la période, les premières sont donc parmi les secondes."""
+    during = FollowUp.objects.filter(
+        beneficiary__in=scope.order_by().values("pk"), started_on__lte=end
+    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=start))
+    counts = _on_engine(during.order_by()).aggregate(
+        followed=Count(
+            "beneficiary_id", distinct=True, filter=Q(ended_on__isnull=True) | Q(ended_on__gt=end)
+        ),
+        accompanied=Count("beneficiary_id", distinct=True),
+    )
+    return counts["followed"], counts["accompanied"]
+
+
 # --- volet 3 : progression dans l'employabilité -----------------------------------------------------------
 
 EMPLOYABILITY_KEYS = ("immersion", "formation", "contrat_court", "frein_leve", "au_moins_une")
@@ -1103,13 +1119,15 @@ def accompanied_people(scope, start, end):
     return scope.filter(Exists(in_period)).order_by().values("pk")
 
 
-def employability(scope, start, end):
+def employability(scope, start, end, *, total=None):
     """``(personnes accompagnées, progression, taux)`` de la période (annexe 4 de 002, volet 3 :
     « progression dans l'employabilité (immersions, formations, contrats de travail de courte durée, levée
     de freins périphériques) »). La base choisit les lignes (activités commencées, sorties, embauches sans
-    sortie, freins levés, une par personne et par nature) ; Python les range par étape."""
+    sortie, freins levés, une par personne et par nature) ; Python les range par étape. ``total`` : le nombre
+    de personnes accompagnées déjà compté par l'appelant (``followed_and_accompanied``)."""
     people = accompanied_people(scope, start, end)
-    total = _count(people)
+    if total is None:
+        total = _count(people)
     steps = {key: set() for key in EMPLOYABILITY_KEYS}
     activities = (
         PlannedActivity.objects.filter(
@@ -1352,28 +1370,24 @@ def compute_indicators(scope, start, end, *, target_days=None, engine=None):
     return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
 
 
-def indicators_and_series(
-    scope, start, end, *, target_days=None, engine=None, cohort=None, table=False, followed_count=None
-):
+def indicators_and_series(scope, start, end, *, target_days=None, engine=None, cohort=None, table=False):
     """``(compute_indicators(...), série mensuelle des nouveaux entrants)``, sans relire la cohorte.
 
     ``cohort`` : ``(valeurs, série)`` des nouveaux entrants déjà comptés par l'appelant (``cohort_aggregate``
     de la même portée et de la même période, tableau de bord) ; ils ne sont pas recomptés. ``table`` : les
-    étapes tenues à jour dans les tables de la cohorte (``cohort.py``) au lieu du journal (mêmes chiffres).
-    ``followed_count`` : les bénéficiaires suivis de ``scope`` à ``end`` (``followed``) déjà comptés par
-    l'appelant (ligne « ensemble » du tableau par organisation sur le même périmètre)."""
+    étapes tenues à jour dans les tables de la cohorte (``cohort.py``) au lieu du journal (mêmes chiffres)."""
     check_period(start, end)
     if engine is not None:
         token = _ENGINE.set(engine)
         try:
-            return _compute(scope, start, end, target_days, cohort, table, followed_count)
+            return _compute(scope, start, end, target_days, cohort, table)
         finally:
             _ENGINE.reset(token)
     with analytics_session():
-        return _compute(scope, start, end, target_days, cohort, table, followed_count)
+        return _compute(scope, start, end, target_days, cohort, table)
 
 
-def _compute(scope, start, end, target_days, cohort=None, table=False, followed_count=None):
+def _compute(scope, start, end, target_days, cohort=None, table=False):
     if cohort is None:
         values, series = cohort_tallies(scope, start, end, target_days=target_days, table=table)
     else:
@@ -1388,8 +1402,8 @@ def _compute(scope, start, end, target_days, cohort=None, table=False, followed_
     values["retours_emploi"] = employment
     values["retours_emploi_par_contrat"] = by_contract
     values["taux_retour_emploi_durable_6m"] = durable
-    values["beneficiaires_suivis"] = followed(scope, end) if followed_count is None else followed_count
-    accompanied, steps, step_rates = employability(scope, start, end)
+    values["beneficiaires_suivis"], accompanied_count = followed_and_accompanied(scope, start, end)
+    accompanied, steps, step_rates = employability(scope, start, end, total=accompanied_count)
     values["personnes_accompagnees"] = accompanied
     values["progression_employabilite"] = steps
     values["taux_progression_employabilite"] = step_rates

@@ -121,7 +121,9 @@ def test_dashboard_organisation_filter_and_tables(client, manager, departement, 
     assert 'data-tableau="organisations"' in html and 'data-tableau="referents"' in html
     assert "<html" not in html  # fragment remplaçant l'attente sur la page
     # Sans JavaScript : la même chose sur une page entière, avec le retour au tableau de bord.
-    page = client.get(reverse("indicators:dashboard_tables"), {**MARCH_QUERY, "organisation": france_travail.pk})
+    page = client.get(
+        reverse("indicators:dashboard_tables"), {**MARCH_QUERY, "organisation": france_travail.pk}
+    )
     assert "<html" in page.content.decode() and "Retour au tableau de bord" in page.content.decode()
     # Le tableau par organisation garde toutes les organisations ; celui par référent détaille France Travail.
     labels = [r.label for r in response.context["by_organisation"]]
