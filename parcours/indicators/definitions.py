@@ -754,7 +754,8 @@ def derive_cohort(rows, *, target_days=None, interview=True):
         interview_days=(
             DaysBetween("first_appointment_on", "right_opened_on")
             if interview
-            else Value(None, output_field=IntegerField())
+            # Typé : une sous-requête garde le type de la colonne (``cohort_aggregate`` en prend la médiane).
+            else Cast(Value(None), output_field=IntegerField())
         ),
         contract_days=Case(
             When(contract_on__gte=F("oriented_on"), then=DaysBetween("contract_on", "oriented_on")),

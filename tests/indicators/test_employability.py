@@ -153,7 +153,8 @@ def test_dashboard_and_exports_show_the_progression(client, manager, march):
     assert "Immersion en boulangerie" not in response.content.decode("utf-8-sig")
 
 
-def test_annex4_file_carries_the_steps_since_t0(client, manager, departement, march):
+def annex4_march(client, manager, departement):
+    """(en-tête, lignes) du fichier de l'annexe 4 de mars téléchargé par le responsable."""
     client.force_login(manager)
     response = client.get(
         reverse("indicators:annex4_csv"),
@@ -161,6 +162,11 @@ def test_annex4_file_carries_the_steps_since_t0(client, manager, departement, ma
     )
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     header, *lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    return header, lines
+
+
+def test_annex4_file_carries_the_steps_since_t0(client, manager, departement, march):
+    header, lines = annex4_march(client, manager, departement)
     by_matricule = {line[header.index("matricule")]: dict(zip(header, line, strict=True)) for line in lines}
     steps = ("immersions", "formations", "contrats_courts", "freins_leves")
     assert [by_matricule["3500001"][k] for k in steps] == ["1", "0", "0", ""]  # Alice
@@ -260,13 +266,7 @@ def test_the_long_contract_threshold_is_the_durable_employment_one(departement, 
 
 
 def test_a_hiring_that_is_the_exit_counts_once_in_the_annex4_file(client, manager, departement, hirings):
-    client.force_login(manager)
-    response = client.get(
-        reverse("indicators:annex4_csv"),
-        {"departement": departement.pk, "debut": "2026-03-01", "fin": "2026-03-31"},
-    )
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
-    header, *lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    header, lines = annex4_march(client, manager, departement)
     short = {line[header.index("matricule")]: line[header.index("contrats_courts")] for line in lines}
     assert short == {
         "3500001": "1",  # Alice : CDD de 3 mois sans sortie
