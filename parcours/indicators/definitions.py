@@ -1029,13 +1029,18 @@ def contracts_signed(scope, start, end):
     return {str(kind): counts.get(kind, 0) for kind in CONTRACT_KEYS}
 
 
+def follow_up_during(start, end):
+    """Condition sur un suivi en cours à un moment de [start, end] : ouvert au plus tard le dernier jour, pas
+    clos avant le premier (``ended_on`` est le premier jour sans suivi). ``start == end`` : en cours ce
+    jour-là."""
+    return Q(started_on__lte=end) & (Q(ended_on__isnull=True) | Q(ended_on__gt=start))
+
+
 def followed_people(scope, end):
     """Identifiants (``pk``, distincts) des personnes de ``scope`` ayant un suivi en cours le jour ``end`` :
     chaque personne du périmètre une fois, si un de ses suivis est ouvert ce jour-là (la base parcourt le
     périmètre et cherche ses suivis, sans dédoublonner les suivis)."""
-    in_progress = FollowUp.objects.filter(beneficiary_id=OuterRef("pk"), started_on__lte=end).filter(
-        Q(ended_on__isnull=True) | Q(ended_on__gt=end)
-    )
+    in_progress = FollowUp.objects.filter(follow_up_during(end, end), beneficiary_id=OuterRef("pk"))
     return scope.filter(Exists(in_progress)).order_by().values_list("pk", flat=True)
 
 
@@ -1049,12 +1054,10 @@ def followed_and_accompanied(scope, start, end):
     nombre de ``accompanied_people`` — en une lecture des suivis de la période : un suivi en cours le dernier
     jour est aussi en cours pendant la période, les premières sont donc parmi les secondes."""
     during = FollowUp.objects.filter(
-        beneficiary__in=scope.order_by().values("pk"), started_on__lte=end
-    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=start))
+        follow_up_during(start, end), beneficiary__in=scope.order_by().values("pk")
+    )
     counts = _on_engine(during.order_by()).aggregate(
-        followed=Count(
-            "beneficiary_id", distinct=True, filter=Q(ended_on__isnull=True) | Q(ended_on__gt=end)
-        ),
+        followed=Count("beneficiary_id", distinct=True, filter=follow_up_during(end, end)),
         accompanied=Count("beneficiary_id", distinct=True),
     )
     return counts["followed"], counts["accompanied"]
@@ -1112,23 +1115,18 @@ def hirings_without_exit(people):
 
 
 def accompanied_people(scope, start, end):
-    """Personnes de ``scope`` dont un suivi était en cours à un moment de la période (ouvert au plus tard le
-    dernier jour, pas clos avant le premier : ``ended_on`` est le premier jour sans suivi)."""
-    in_period = FollowUp.objects.filter(beneficiary_id=OuterRef("pk"), started_on__lte=end).filter(
-        Q(ended_on__isnull=True) | Q(ended_on__gt=start)
-    )
+    """Personnes de ``scope`` dont un suivi était en cours à un moment de la période (``follow_up_during``)."""
+    in_period = FollowUp.objects.filter(follow_up_during(start, end), beneficiary_id=OuterRef("pk"))
     return scope.filter(Exists(in_period)).order_by().values("pk")
 
 
-def employability(scope, start, end, *, total=None):
+def employability(scope, start, end, *, total):
     """``(personnes accompagnées, progression, taux)`` de la période (annexe 4 de 002, volet 3 :
     « progression dans l'employabilité (immersions, formations, contrats de travail de courte durée, levée
     de freins périphériques) »). La base choisit les lignes (activités commencées, sorties, embauches sans
     sortie, freins levés, une par personne et par nature) ; Python les range par étape. ``total`` : le nombre
-    de personnes accompagnées déjà compté par l'appelant (``followed_and_accompanied``)."""
+    de personnes accompagnées, compté par l'appelant avec les personnes suivies (``followed_and_accompanied``)."""
     people = accompanied_people(scope, start, end)
-    if total is None:
-        total = _count(people)
     steps = {key: set() for key in EMPLOYABILITY_KEYS}
     activities = (
         PlannedActivity.objects.filter(
@@ -1221,18 +1219,6 @@ def _last_start(end, months):
     return day
 
 
-def _count_rows(queryset):
-    """Nombre de lignes d'un QuerySet (``distinct`` compris), compté par la base sur la sous-requête."""
-    rows = _on_engine(queryset)
-    try:
-        sql, params = rows.query.get_compiler(using=rows.db).as_sql()
-    except EmptyResultSet:  # périmètre vide par construction
-        return 0
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) s", params)  # noqa: S608 (SQL compilé par l'ORM)
-        return cursor.fetchone()[0]
-
-
 def survey_response(scope, start, end):
     """``(questionnaires dus, questionnaires répondus)`` des personnes de ``scope`` dans la période, comptés
     par la base — les mêmes règles que l'espace de la personne (``accompaniment.surveys.occasions_of``) :
@@ -1271,7 +1257,7 @@ def survey_response(scope, start, end):
         # Plusieurs délais : la fenêtre couvre les ouvertures de tous ; l'échéance de chacun est vérifiée. Avec
         # un seul délai, la fenêtre est exacte (et la base estime mieux ce qu'elle garde).
         three_months = three_months.filter(day__gte=start, day__lte=end)
-    due = _count_rows(interviews.order_by().values("beneficiary_id", "occurred_on").distinct()) + _count_rows(
+    due = _count(interviews.order_by().values("beneficiary_id", "occurred_on").distinct()) + _count(
         three_months.order_by().values("beneficiary_id", "day").distinct()
     )
     answers = SatisfactionAnswer.objects.filter(beneficiary__in=people, due_on__gte=start, due_on__lte=end)
