@@ -35,13 +35,18 @@ def portfolio_cap(organisation):
     try:
         cap = organisation.portfolio_cap
     except PortfolioCap.DoesNotExist:
-        return int(getattr(settings, "PARCOURS_PORTFOLIO_CAP", 60)), CapPolicy.WARN
+        return _default_cap(), CapPolicy.WARN
     return cap.cap, cap.policy
+
+
+def _default_cap():
+    """Taille cible d'un portefeuille quand l'organisation n'en a pas fixé."""
+    return int(getattr(settings, "PARCOURS_PORTFOLIO_CAP", 60))
 
 
 def portfolio_caps(organisation_ids):
     """{organisation: taille cible du portefeuille} pour ces organisations, en une requête (``portfolio_cap``)."""
-    default = int(getattr(settings, "PARCOURS_PORTFOLIO_CAP", 60))
+    default = _default_cap()
     caps = dict(
         PortfolioCap.objects.filter(organisation_id__in=list(organisation_ids)).values_list(
             "organisation_id", "cap"
@@ -62,7 +67,7 @@ def open_loads(referent_ids):
 
 
 def portfolio_size(referent):
-    return ReferentAssignment.objects.filter(referent=referent, ended_on__isnull=True).count()
+    return open_loads([referent.pk]).get(referent.pk, 0)
 
 
 def current_referent(beneficiary):
@@ -219,11 +224,9 @@ def referent_loads(organisation):
         ).distinct()
     )
     loads = open_loads(u.pk for u in users)
-    users.sort(key=lambda u: (loads.get(u.pk, 0), u.last_name, u.pk))
-    return [
-        {"referent": u, "load": loads.get(u.pk, 0), "cap": cap, "remaining": cap - loads.get(u.pk, 0)}
-        for u in users
-    ]
+    rows = [(loads.get(u.pk, 0), u) for u in users]
+    rows.sort(key=lambda row: (row[0], row[1].last_name, row[1].pk))
+    return [{"referent": u, "load": load, "cap": cap, "remaining": cap - load} for load, u in rows]
 
 
 def suggest_referent(organisation):
