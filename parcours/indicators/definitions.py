@@ -1044,15 +1044,10 @@ def followed_people(scope, end):
     return scope.filter(Exists(in_progress)).order_by().values_list("pk", flat=True)
 
 
-def followed(scope, end):
-    """Nombre de personnes ayant un suivi en cours le jour ``end``."""
-    return _count(followed_people(scope, end))
-
-
 def followed_and_accompanied(scope, start, end):
-    """``(personnes suivies le jour end, personnes accompagnées pendant la période)`` — ``followed`` et le
-    nombre de ``accompanied_people`` — en une lecture des suivis de la période : un suivi en cours le dernier
-    jour est aussi en cours pendant la période, les premières sont donc parmi les secondes."""
+    """``(personnes suivies le jour end, personnes accompagnées pendant la période)`` — les nombres de
+    ``followed_people`` et de ``accompanied_people`` — en une lecture des suivis de la période : un suivi en
+    cours le dernier jour est aussi en cours pendant la période, les premières sont parmi les secondes."""
     during = FollowUp.objects.filter(
         follow_up_during(start, end), beneficiary__in=scope.order_by().values("pk")
     )
