@@ -192,6 +192,17 @@ def shape(path):
     return re.sub(r"\d+", "N", path)
 
 
+# Parties chargées après la page (htmx, ``hx-trigger="load"`` : tableaux du pilotage…) : la tournée attend
+# qu'elles soient arrivées et mises en place, puis deux images, le temps que les scripts de la page (conteneurs
+# de tableaux qui défilent) aient vu leur taille finale, avant de passer axe.
+HTMX_PENDING = '[hx-trigger="load"], .htmx-request, .htmx-settling, .htmx-swapping'
+
+
+def settle(page):
+    page.wait_for_function(f"() => !document.querySelector({HTMX_PENDING!r})", timeout=15_000)
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def check_page(page, axe, role, target, problems, impacts, rules):
     """Ouvre ``target`` et relève ses problèmes ; renvoie les liens de la page (niveau suivant de la
     tournée), ou None si c'était un téléchargement."""
@@ -209,6 +220,7 @@ def check_page(page, axe, role, target, problems, impacts, rules):
         problems.append(Problem(role, path, f"http-{status}", f"statut HTTP {status}"))
         return []
     links = links_to_walk(page, target)
+    settle(page)
     results = axe.run(page).response
     for violation in results["violations"]:
         impacts[violation["impact"]] += 1
