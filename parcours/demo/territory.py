@@ -90,6 +90,12 @@ AGENTS = [
 P_STOCK_FOLLOWED = 0.85  # part des personnes du stock initial qui ont déjà un suivi
 P_NEW_ENTRANT_ORIENTED = 0.70  # part des nouveaux entrants orientés 5 à 40 jours après T0
 P_REFERENT_KNOWN = 0.6  # part des suivis dont le référent est désigné
+# Portefeuille d'un référent de démonstration : au-delà, ses collègues de la même organisation (et du même
+# territoire) prennent les personnes suivantes (``ReferentPool``). Sans eux, un grand Département donnerait
+# 10 000 personnes à un seul conseiller (170 fois la taille cible d'un portefeuille, ``PARCOURS_PORTFOLIO_CAP``) :
+# ni la journée d'un référent ni ses pages ne ressembleraient au terrain. Le territoire par défaut (1 500
+# personnes, au plus 240 par référent) n'en crée aucun.
+DEMO_PORTFOLIO = 250
 # Nombre de nouveaux entrants qui passent par la chaîne d'orientation, personne par personne par les services
 # (invitation, relance, rendez-vous, présence, décision, notification, référent, contrat : une centaine de
 # requêtes chacun). Au-delà (grands Départements : 57 000 nouveaux entrants sur 18 mois pour 150 000
@@ -165,6 +171,50 @@ def create_territory():
     return demo
 
 
+class ReferentPool:
+    """Les référents de démonstration et leurs collègues : chacun prend au plus ``DEMO_PORTFOLIO`` personnes,
+    puis un collègue de la même organisation (même territoire, même rôle), créé à la première personne qu'il
+    reçoit (``prenom.nom.N@demo.parcours.fr``, mot de passe de démonstration), prend les suivantes."""
+
+    def __init__(self, demo):
+        self.demo = demo
+        self.loads = {}  # (référent principal, organisation) -> [[référent, personnes], …]
+        self.password = None
+        self.created = 0  # collègues créés
+
+    def take(self, referent, organisation):
+        team = self.loads.setdefault((referent.pk, organisation.pk), [[referent, 0]])
+        current = team[-1]
+        if current[1] >= DEMO_PORTFOLIO:
+            current = [self._colleague(referent, organisation, len(team) + 1), 0]
+            team.append(current)
+        current[1] += 1
+        return current[0]
+
+    def _colleague(self, referent, organisation, number):
+        main = Membership.objects.filter(user=referent, organisation=organisation).first()
+        if self.password is None:
+            self.password = make_password(DEMO_PASSWORD)
+        rng = random.Random(f"parcours-demo-collegue-{referent.email}-{number}")
+        local, domain = referent.email.split("@")
+        email = f"{local}.{number}@{domain}"
+        user = User.objects.create(
+            email=email,
+            username=email,
+            first_name=rng.choice(data.FEMALE_FIRST_NAMES + data.MALE_FIRST_NAMES),
+            last_name=rng.choice(data.LAST_NAMES),
+            password=self.password,
+        )
+        Membership.objects.create(
+            user=user,
+            organisation=organisation,
+            role=main.role if main else Role.REFERENT,
+            territory_id=main.territory_id if main else None,
+        )
+        self.created += 1
+        return user
+
+
 @dataclass
 class _PlannedFollowUp:
     started_on: datetime.date
@@ -181,6 +231,7 @@ class FollowUpPlanner:
         self.rng = random.Random(f"parcours-demo-suivis-{seed}")
         self.pending = []
         self.created = 0
+        self.pool = ReferentPool(demo)
         agents = demo.agents
         orgs = demo.organisations
         self.by_territory = {
@@ -197,6 +248,12 @@ class FollowUpPlanner:
         }
 
     def _choose(self, beneficiary, territory_code, day):
+        organisation, referent = self._draw(beneficiary, territory_code, day)
+        if referent is not None:
+            referent = self.pool.take(referent, organisation)
+        return organisation, referent
+
+    def _draw(self, beneficiary, territory_code, day):
         """Organisation et référent (ou None) du suivi, selon l'âge et le territoire de la personne."""
         rng = self.rng
         demo = self.demo
@@ -548,6 +605,7 @@ def run_demo(
         "territoires": [t.name for t in demo.territories.values()],
         "organisations": Organisation.objects.filter(departement=departement).count() + 1,
         "agents": len(demo.agents),
+        "collegues_referents": planner.pool.created,
         "foyers": Household.objects.filter(departement=departement).count(),
         "beneficiaires": Beneficiary.objects.filter(departement=departement).count(),
         "flux_importes": len(files),
