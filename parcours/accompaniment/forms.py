@@ -8,6 +8,7 @@ from django import forms
 from parcours.accounts.models import Organisation, OrganisationKind, User
 from parcours.accounts.roles import EDITING
 from parcours.beneficiaries.models import FollowUp
+from parcours.core.forms import LongSelect
 
 from .models import (
     Action,
@@ -119,7 +120,10 @@ class ContractForm(forms.Form):
         label="Organisme référent", queryset=Organisation.objects.none(), required=False, widget=SELECT
     )
     referent = forms.ModelChoiceField(
-        label="Référent unique", queryset=User.objects.none(), required=False, widget=SELECT
+        label="Référent unique",
+        queryset=User.objects.none(),
+        required=False,
+        widget=LongSelect(attrs={"class": "fr-select"}),
     )
     referent_commitments = forms.CharField(label="Engagements du référent", required=False, widget=TEXTAREA)
     person_commitments = forms.CharField(label="Engagements de la personne", required=False, widget=TEXTAREA)

@@ -174,7 +174,7 @@ def create_territory():
 class ReferentPool:
     """Les référents de démonstration et leurs collègues : chacun prend au plus ``DEMO_PORTFOLIO`` personnes,
     puis un collègue de la même organisation (même territoire, même rôle), créé à la première personne qu'il
-    reçoit (``prenom.nom.N@demo.parcours.fr``, mot de passe de démonstration), prend les suivantes."""
+    reçoit (``ft.redon.2@demo.parcours.fr``…, mot de passe de démonstration), prend les suivantes."""
 
     def __init__(self, demo):
         self.demo = demo

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from parcours.accounts.models import Membership, Role
+from parcours.core.forms import LongSelect, LongSelectMultiple
 
 from . import services
 from .models import AppointmentKind, Attendance, Channel, ExemptionReason, Pathway
@@ -57,14 +58,14 @@ class AppointmentForm(forms.Form):
         label="Organisations présentes",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"class": "fr-select", "size": 4}),
+        widget=LongSelectMultiple(attrs={"class": "fr-select", "size": 4}),
         help_text="Deux organisations ou plus : rendez-vous conjoint (« double regard »).",
     )
     professionals = forms.ModelMultipleChoiceField(
         label="Professionnels",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"class": "fr-select", "size": 4}),
+        widget=LongSelectMultiple(attrs={"class": "fr-select", "size": 4}),
     )
 
     def __init__(self, *args, beneficiary, **kwargs):
@@ -143,7 +144,9 @@ def referent_choices(departement, organisations=None):
 
 
 class AssignReferentForm(forms.Form):
-    referent = forms.ChoiceField(label="Référent (portefeuille actuel / taille cible)", widget=SELECT)
+    referent = forms.ChoiceField(
+        label="Référent (portefeuille actuel / taille cible)", widget=LongSelect(attrs={"class": "fr-select"})
+    )
     started_on = forms.DateField(label="Début", widget=DATE)
     reason = forms.CharField(label="Motif (en cas de transfert)", required=False, widget=INPUT)
 
