@@ -153,7 +153,6 @@ def targets():
 
 def measure(repeat, only=None):
     """(Sous-processus) mesure chaque page ; écrit le résultat en JSON sur la sortie standard."""
-    import gc
     import logging
 
     import django
@@ -164,11 +163,11 @@ def measure(repeat, only=None):
     from django.test import Client
 
     from parcours.accounts.models import Organisation, OrganisationKind, User
+    from parcours.core.warmup import prepare_process
     from parcours.interop.models import Scope
     from parcours.interop.services import issue_token
 
     settings.DEBUG = False
-    gc.freeze()  # comme le serveur après le chargement de l'application (parcours/wsgi.py)
     logging.getLogger("parcours.access").setLevel(logging.WARNING)  # une ligne par requête, sinon
     executed = []
 
@@ -192,6 +191,11 @@ def measure(repeat, only=None):
         ]
         if only:
             plan = [step for step in plan if step[1] in only]
+        # Comme un processus du serveur (parcours/wsgi.py) : intergiciels chargés et gabarits compilés avant la
+        # première requête, puis gelés.
+        for client in {id(step[3]): step[3] for step in plan}.values():
+            client.handler.load_middleware()
+        prepare_process()
         for who, label, path, client, headers in plan:
             executed.clear()
             with connection.execute_wrapper(count):
