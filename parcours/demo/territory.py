@@ -176,8 +176,7 @@ class ReferentPool:
     puis un collègue de la même organisation (même territoire, même rôle), créé à la première personne qu'il
     reçoit (``ft.redon.2@demo.parcours.fr``…, mot de passe de démonstration), prend les suivantes."""
 
-    def __init__(self, demo):
-        self.demo = demo
+    def __init__(self):
         self.loads = {}  # (référent principal, organisation) -> [[référent, personnes], …]
         self.password = None
         self.created = 0  # collègues créés
@@ -231,7 +230,7 @@ class FollowUpPlanner:
         self.rng = random.Random(f"parcours-demo-suivis-{seed}")
         self.pending = []
         self.created = 0
-        self.pool = ReferentPool(demo)
+        self.pool = ReferentPool()
         agents = demo.agents
         orgs = demo.organisations
         self.by_territory = {
@@ -248,6 +247,8 @@ class FollowUpPlanner:
         }
 
     def _choose(self, beneficiary, territory_code, day):
+        """Organisation et référent (ou None) du suivi : le référent tiré, ou un collègue si son portefeuille
+        est plein (``ReferentPool``)."""
         organisation, referent = self._draw(beneficiary, territory_code, day)
         if referent is not None:
             referent = self.pool.take(referent, organisation)
