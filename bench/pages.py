@@ -69,6 +69,7 @@ ROLES = {
         ("catalogue", "/catalogue/?q=emploi"),
         ("convocations", "/orientation/convocations/"),
         ("campagnes", "/orientation/campagnes/"),
+        ("campagne (membres)", "/orientation/campagnes/{campaign}/"),
         ("agenda des rendez-vous", "/rendez-vous/agenda/"),
     ],
     "direction@demo.parcours.fr": [
@@ -109,11 +110,13 @@ def percentile(values, share):
 
 def targets():
     """Personnes et termes de recherche (déterministes) : un nom de famille courant, le NIR et le matricule
-    d'une personne du milieu de la table, une personne à orienter, une personne suivie par France Travail."""
+    d'une personne du milieu de la table, une personne à orienter, une personne suivie par France Travail, la
+    première campagne du stock (la plus grande de la démonstration)."""
     from django.db.models import Count, Exists, OuterRef
 
     from parcours.accounts.models import User
     from parcours.beneficiaries.models import Beneficiary, FollowUp
+    from parcours.orientation.models import StockCampaign
 
     people = Beneficiary.objects.order_by("pk")
     count = people.count()
@@ -142,7 +145,9 @@ def targets():
         .values_list("pk", flat=True)
         .first()
     )
+    campaign = StockCampaign.objects.order_by("pk").values_list("pk", flat=True).first()
     return {
+        "campaign": campaign or 0,
         "name": name,
         "nir": middle.nir,
         "matricule": middle.household.matricule if middle.household_id else middle.nir,
