@@ -296,3 +296,24 @@ def test_dashboard_links_to_the_campaign_and_offer_map_exports(client, manager, 
     client.force_login(referent)
     html = text(client.get(reverse("indicators:dashboard")))
     assert "Reprise de contact du stock" not in html
+
+
+def test_detail_counts_the_missing_contact_details_of_the_members(client, stock, manager, departement):
+    # Bernard n'a pas de courriel ; Caron, ni téléphone ni code postal. Une personne hors de la campagne, sans
+    # aucune coordonnée, ne compte pas.
+    stock["caron"].phone = ""
+    stock["caron"].postal_code = ""
+    stock["caron"].save()
+    campaign = campaigns.create_campaign(
+        user=manager,
+        departement=departement,
+        name="Sans contrat",
+        criteria=campaigns.Criteria(no_contract=True),
+    )
+    stock_person(departement, "Horsliste", email="", phone="", address="", city="")
+    assert campaigns.contact_gaps(campaign) == {"no_email": 1, "no_phone": 1, "no_address": 1}
+    client.force_login(manager)
+    html = text(client.get(reverse("orientation:campaign_detail", args=[campaign.pk])))
+    assert (
+        "Coordonnées manquantes : 1 sans courriel, 1 sans téléphone, 1 sans adresse postale complète." in html
+    )
