@@ -178,8 +178,11 @@ class ReferentPool:
 
     def __init__(self):
         self.loads = {}  # (référent principal, organisation) -> [[référent, personnes], …]
-        self.password = None
-        self.created = 0  # collègues créés
+
+    @property
+    def created(self):
+        """Nombre de collègues créés."""
+        return sum(len(team) - 1 for team in self.loads.values())
 
     def take(self, referent, organisation):
         team = self.loads.setdefault((referent.pk, organisation.pk), [[referent, 0]])
@@ -192,8 +195,6 @@ class ReferentPool:
 
     def _colleague(self, referent, organisation, number):
         main = Membership.objects.filter(user=referent, organisation=organisation).first()
-        if self.password is None:
-            self.password = make_password(DEMO_PASSWORD)
         rng = random.Random(f"parcours-demo-collegue-{referent.email}-{number}")
         local, domain = referent.email.split("@")
         email = f"{local}.{number}@{domain}"
@@ -202,7 +203,7 @@ class ReferentPool:
             username=email,
             first_name=rng.choice(data.FEMALE_FIRST_NAMES + data.MALE_FIRST_NAMES),
             last_name=rng.choice(data.LAST_NAMES),
-            password=self.password,
+            password=referent.password,  # le mot de passe de démonstration, déjà haché pour le référent
         )
         Membership.objects.create(
             user=user,
@@ -210,7 +211,6 @@ class ReferentPool:
             role=main.role if main else Role.REFERENT,
             territory_id=main.territory_id if main else None,
         )
-        self.created += 1
         return user
 
 
