@@ -54,6 +54,7 @@ DASHBOARDS = {"pilotage", "pilotage : tableaux"}
 ROLES = {
     "orientation@demo.parcours.fr": [
         ("accueil", "/"),
+        ("accueil : périmètre", "/accueil/perimetre/"),
         ("liste des personnes", "/beneficiaires/"),
         ("recherche nom", "/beneficiaires/?q={name}"),
         ("recherche NIR", "/beneficiaires/?q={nir}"),
@@ -80,6 +81,7 @@ ROLES = {
     ],
     "ft.redon@demo.parcours.fr": [
         ("accueil (FT)", "/"),
+        ("accueil : périmètre (FT)", "/accueil/perimetre/"),
         ("portefeuille (FT)", "/orientation/portefeuille/"),
         ("liste (FT)", "/beneficiaires/"),
         ("recherche nom (FT)", "/beneficiaires/?q={name}"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("", core_views.home, name="home"),
+    path("accueil/perimetre/", core_views.home_scope, name="home_scope"),
     path(
         "connexion/",
         declare(ThrottledLoginView.as_view(), Level.PUBLIC, "Connexion (tentatives limitées)"),

@@ -2,7 +2,6 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.urls import NoReverseMatch, resolve, reverse
-from django.utils.functional import SimpleLazyObject
 
 from .access import policy_of
 
@@ -79,14 +78,3 @@ def navigation(request):
         active = path == url if url == "/" else path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
     return {"main_nav": items}
-
-
-def home_dashboard(request):
-    """Compteurs et derniers imports de la page d'accueil, calculés seulement si la page les affiche."""
-    match = getattr(request, "resolver_match", None)
-    user = getattr(request, "user", None)
-    if match is None or match.url_name != "home" or user is None or not user.is_authenticated:
-        return {}
-    from parcours.www.views.beneficiaries import dashboard_context
-
-    return {"dashboard": SimpleLazyObject(lambda: dashboard_context(request))}

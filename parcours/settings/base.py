@@ -106,7 +106,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "parcours.core.context_processors.site",
                 "parcours.core.context_processors.navigation",
-                "parcours.core.context_processors.home_dashboard",
             ],
         },
     },

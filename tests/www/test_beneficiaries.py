@@ -500,7 +500,7 @@ def test_file_query_count_does_not_depend_on_history_length(client):
 # --- accueil et navigation ------------------------------------------------------------------------------
 
 
-def test_home_dashboard_counts_what_the_agent_sees(client):
+def test_home_scope_counts_what_the_agent_sees(client):
     login(client)
     from django.utils import timezone
 
@@ -509,15 +509,35 @@ def test_home_dashboard_counts_what_the_agent_sees(client):
     BeneficiaryFactory(new_entrant_t0=today - datetime.timedelta(days=60), is_sdd=False)
     BeneficiaryFactory(departement=DepartementFactory(departement_code="44", name="Loire-Atlantique"))
     ImportBatchFactory(filename="flux_du_mois.xml")
-    response = client.get(reverse("home"))
-    dashboard = response.context["dashboard"]
-    assert dashboard["counts"]["beneficiaries"] == 2
-    assert dashboard["counts"]["new_entrants"] == 1
-    assert dashboard["counts"]["sdd"] == 1
-    html = response.content.decode()
+    # L'accueil montre la journée tout de suite et charge ensuite les compteurs du périmètre.
+    html = client.get(reverse("home")).content.decode()
     assert "flux_du_mois.xml" in html
     assert reverse("import_new") in html
-    assert f"entrant_depuis={(today - datetime.timedelta(days=30)).isoformat()}" in html
+    assert f'hx-get="{reverse("home_scope")}"' in html
+    assert "Calcul des compteurs de votre périmètre" in html
+    fragment = client.get(reverse("home_scope"), HTTP_HX_REQUEST="true")
+    counts = fragment.context["counts"]
+    assert counts["beneficiaries"] == 2
+    assert counts["new_entrants"] == 1
+    assert counts["sdd"] == 1
+    text = fragment.content.decode()
+    assert "<html" not in text and 'id="compteurs-perimetre"' in text
+    assert f"entrant_depuis={(today - datetime.timedelta(days=30)).isoformat()}" in text
+    # Sans JavaScript : une page à part, avec le menu et le retour à l'accueil.
+    page = client.get(reverse("home_scope")).content.decode()
+    assert "<html" in page and "Votre périmètre" in page and "Retour à l'accueil" in page
+    assert 'class="parcours-big-number">2<' in page
+
+
+def test_home_scope_is_refused_to_accounts_that_see_no_one(client):
+    """Un agent des services de l'État ne voit que des indicateurs agrégés : ni bloc « Votre périmètre » à
+    l'accueil, ni compteurs s'il ouvre l'adresse du fragment."""
+    user = MembershipFactory(
+        organisation=OrganisationFactory(kind=OrganisationKind.ETAT, name="DREETS"), role=Role.ADMIN
+    ).user
+    client.force_login(user)
+    assert reverse("home_scope") not in client.get(reverse("home")).content.decode()
+    assert client.get(reverse("home_scope")).status_code == 403
 
 
 def test_home_for_referent_has_no_import_link(client):

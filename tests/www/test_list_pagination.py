@@ -90,21 +90,21 @@ def test_search_results_are_paged_in_list_order(client):
     assert rows == sorted(rows) and {name for name, _ in rows} == {"Thomas"}
 
 
-def test_home_counts_fixed_queries_and_labelled_above_the_cap(client, monkeypatch):
+def test_home_scope_counts_fixed_queries_and_labelled_above_the_cap(client, monkeypatch):
     login(client)
     today = timezone.localdate()
 
     def home():
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(reverse("home"))
+            response = client.get(reverse("home_scope"), HTTP_HX_REQUEST="true")
         return len(ctx.captured_queries), response
 
     BeneficiaryFactory(new_entrant_t0=today)
     few, response = home()
-    assert response.context["dashboard"]["counts"]["beneficiaries"] == 1
+    assert response.context["counts"]["beneficiaries"] == 1
     add_people(12)
     many, response = home()
-    counts = response.context["dashboard"]["counts"]
+    counts = response.context["counts"]
     assert few == many
     assert (counts["beneficiaries"], counts["sdd"], counts["new_entrants"]) == (13, 7, 1)
     monkeypatch.setattr(queries, "DASHBOARD_CAP", 10)
@@ -112,7 +112,7 @@ def test_home_counts_fixed_queries_and_labelled_above_the_cap(client, monkeypatc
     assert capped == many
     html = response.content.decode()
     assert "plus de 10" in html
-    assert response.context["dashboard"]["counts"]["sdd"].label == "7"
+    assert response.context["counts"]["sdd"].label == "7"
 
 
 def test_list_pages_keep_the_search_order():
@@ -185,7 +185,7 @@ def test_ranked_search_reads_households_of_the_page_only(client):
 # --- accueil d'un partenaire : personnes comptées depuis les suivis ---------------------------------------
 
 
-def test_partner_home_counts_people_from_follow_ups(client, monkeypatch):
+def test_partner_home_scope_counts_people_from_follow_ups(client, monkeypatch):
     from parcours.beneficiaries.models import FollowUpEnd
 
     agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL, name="France Travail Redon")
@@ -197,8 +197,8 @@ def test_partner_home_counts_people_from_follow_ups(client, monkeypatch):
 
     def home():
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(reverse("home"))
-        return len(ctx.captured_queries), response.context["dashboard"]["counts"]
+            response = client.get(reverse("home_scope"), HTTP_HX_REQUEST="true")
+        return len(ctx.captured_queries), response.context["counts"]
 
     add_people(4, agency=agency)  # suivis en cours, 2 soumis
     exited = BeneficiaryFactory(is_sdd=True, new_entrant_t0=today)

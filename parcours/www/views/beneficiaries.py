@@ -214,18 +214,11 @@ def beneficiary_nir(request, pk):
 # --- accueil --------------------------------------------------------------------------------------------
 
 
-def dashboard_context(request):
-    """Données de la page d'accueil : compteurs du périmètre de l'agent et derniers imports."""
-    from parcours.www.views.imports import importable_organisations, visible_batches
-
-    user = request.user
-    memberships = active_memberships(user)
+def scope_counters(user):
+    """Compteurs du périmètre de l'agent (bloc « Votre périmètre » de l'accueil) : personnes, nouveaux entrants
+    récents, soumis aux droits et devoirs, plafonnés (une requête)."""
     counts = dashboard_counts(Beneficiary.objects.visible_to(user), partners=followed_only(user))
     return {
         "counts": counts,
         "new_entrants_query": urlencode({"entrant_depuis": counts["new_entrants_since"].isoformat()}),
-        "no_scope": not memberships and not user.is_superuser,
-        "memberships": memberships,
-        "can_import": bool(importable_organisations(user, memberships)),
-        "last_imports": list(visible_batches(user, memberships)[:5]),
     }

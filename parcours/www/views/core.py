@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from parcours.accounts.roles import PEOPLE_READER
 from parcours.core import metrics as core_metrics
 from parcours.core.access import Level, access
 
@@ -43,15 +44,31 @@ def metrics(request):
 @access(Level.AUTHENTICATED, description="Accueil")
 def home(request):
     from parcours.accompaniment.person_space import person_for
+    from parcours.accounts.roles import memberships_of
     from parcours.www.home import home_blocks, roles_of
 
     if person_for(request.user) is not None:
         return redirect("accompaniment:my_space")  # une personne accompagnée : son espace
-    # La journée de l'agent, bloc par rôle (``parcours.www.home``) ; les compteurs du périmètre
-    # (``dashboard``, processeur de contexte) pour qui voit des personnes.
+    # La journée de l'agent, bloc par rôle (``parcours.www.home``). Les compteurs du périmètre, pour qui voit
+    # des personnes, viennent après la page (``home_scope``, chargé par htmx) : la journée s'affiche sans
+    # attendre les comptes de tout le périmètre.
+    memberships = memberships_of(request.user)
     context = {
         "title": "Accueil",
         "blocks": home_blocks(request.user),
+        "memberships": memberships,
+        "no_scope": not memberships and not request.user.is_superuser,
         "show_scope": roles_of(request.user).people,
     }
     return render(request, "www/home.html", context)
+
+
+@access(Level.AGENT, requires=PEOPLE_READER, description="Accueil : compteurs du périmètre")
+@require_GET
+def home_scope(request):
+    """Le bloc « Votre périmètre » de l'accueil (fragment chargé par la page ; page à part sans JavaScript)."""
+    from parcours.www.views.beneficiaries import scope_counters
+
+    context = {"title": "Votre périmètre", **scope_counters(request.user)}
+    template = "www/home/_scope.html" if request.htmx else "www/home_scope.html"
+    return render(request, template, context)
