@@ -59,7 +59,7 @@ ROLES = {
         ("recherche nom", "/beneficiaires/?q={name}"),
         ("recherche NIR", "/beneficiaires/?q={nir}"),
         ("recherche matricule", "/beneficiaires/?q={matricule}"),
-        ("dossier", "/beneficiaires/{person}/"),
+        ("dossier", "/beneficiaires/{dossier}/"),
         ("files d'orientation", "/orientation/"),
         ("file à inviter", "/orientation/?file=a_inviter"),
         ("file invitations", "/orientation/?file=invitations"),
@@ -112,12 +112,14 @@ def percentile(values, share):
 
 def targets():
     """Personnes et termes de recherche (déterministes) : un nom de famille courant, le NIR et le matricule
-    d'une personne du milieu de la table, une personne à orienter, une personne suivie par France Travail, la
+    d'une personne du milieu de la table, un dossier dont la frise nomme un référent, une personne à orienter, une personne suivie par France Travail, la
     première campagne du stock (la plus grande de la démonstration)."""
     from django.db.models import Count, Exists, OuterRef
 
     from parcours.accounts.models import User
     from parcours.beneficiaries.models import Beneficiary, FollowUp
+    from parcours.journal.kinds import EventKind
+    from parcours.journal.models import Event
     from parcours.orientation.models import StockCampaign
 
     people = Beneficiary.objects.order_by("pk")
@@ -148,12 +150,25 @@ def targets():
         .first()
     )
     campaign = StockCampaign.objects.order_by("pk").values_list("pk", flat=True).first()
+    # Le dossier mesuré : au milieu des personnes dont la frise nomme un référent désigné (un agent et une
+    # organisation cités, lus en une requête chacun), pour comparer à chaque taille une frise du même genre.
+    designated = (
+        Event.objects.filter(kind=EventKind.REFERENT_ASSIGNED)
+        .order_by("beneficiary_id")
+        .values("beneficiary_id")
+    )
+    designated_count = designated.count()
+    dossier = (
+        designated.values_list("beneficiary_id", flat=True)[designated_count // 2]
+        if designated_count
+        else middle.pk
+    )
     return {
         "campaign": campaign or 0,
         "name": name,
         "nir": middle.nir,
         "matricule": middle.household.matricule if middle.household_id else middle.nir,
-        "person": middle.pk,
+        "dossier": dossier,
         "to_orient": to_orient or middle.pk,
         "ft_person": ft_person or middle.pk,
         "beneficiaries": count,
