@@ -38,3 +38,37 @@ def _isolated_data_dir(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+
+
+def _django_db_kind(item):
+    """0 : base dans une transaction annulée ; 1 : transactionnel ; 2 : sans base (l'ordre de pytest-django)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))) or (
+        "transactional_db" in fixtures or "live_server" in fixtures
+    ):
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+def _restores_serialized_content(item):
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Les tests transactionnels qui restaurent le contenu sérialisé de la base (``serialized_rollback``) passent
+    avant les autres tests transactionnels, quel que soit l'ordre des fichiers demandés.
+
+    Un test transactionnel ordinaire vide la base à sa fin puis recrée les types de contenu, avec de nouveaux
+    identifiants ; le test qui restaure ensuite le contenu sérialisé (les types de contenu d'origine) échouait
+    alors sur la contrainte d'unicité de ``django_content_type`` (par exemple ``tests/orientation`` demandé avant
+    ``tests/accompaniment``). pytest-django a déjà rangé les tests (transaction annulée, transactionnels, sans
+    base) ; on garde cet ordre en plaçant ceux-là en tête des transactionnels."""
+    serialized = [item for item in items if _restores_serialized_content(item)]
+    if not serialized:
+        return
+    rest = [item for item in items if not _restores_serialized_content(item)]
+    first = next((i for i, item in enumerate(rest) if _django_db_kind(item) >= 1), len(rest))
+    items[:] = [*rest[:first], *serialized, *rest[first:]]
