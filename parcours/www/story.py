@@ -19,6 +19,7 @@ import string
 from dataclasses import dataclass
 
 from django.db import connections
+from django.db.models import CharField, F, Value
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -180,23 +181,35 @@ def _referenced_ids(events):
 
 def referenced_names(events):
     """Noms des agents, des organisations et des organisations des décisions d'orientation cités par les
-    événements : une requête par sorte, au plus."""
+    événements : une requête au plus (l'union des trois sortes), quel que soit le nombre de sortes citées."""
     from parcours.orientation.models import OrientationDecision
 
     ids = _referenced_ids(events)
     names = {USER: {}, ORGANISATION: {}, DECISION_ORGANISATION: {}}
-    if ids[USER]:
-        names[USER] = {user.pk: str(user) for user in User.objects.filter(pk__in=ids[USER])}
-    if ids[ORGANISATION]:
-        names[ORGANISATION] = dict(
-            Organisation.objects.filter(pk__in=ids[ORGANISATION]).values_list("pk", "name")
-        )
-    if ids[DECISION_ORGANISATION]:
-        names[DECISION_ORGANISATION] = dict(
-            OrientationDecision.objects.filter(
-                pk__in=ids[DECISION_ORGANISATION], organisation__isnull=False
-            ).values_list("pk", "organisation__name")
-        )
+
+    def text(value):
+        return Value(value, output_field=CharField())
+
+    # Chaque partie rend (sorte, identifiant, trois textes) ; un agent est nommé par ``User.__str__``.
+    sources = {
+        USER: User.objects.annotate(ref_a=F("first_name"), ref_b=F("last_name"), ref_c=F("email")),
+        ORGANISATION: Organisation.objects.annotate(ref_a=F("name"), ref_b=text(""), ref_c=text("")),
+        DECISION_ORGANISATION: OrientationDecision.objects.filter(organisation__isnull=False).annotate(
+            ref_a=F("organisation__name"), ref_b=text(""), ref_c=text("")
+        ),
+    }
+    parts = [
+        queryset.filter(pk__in=ids[kind])
+        .annotate(ref_kind=text(kind), ref_id=F("pk"))
+        .values_list("ref_kind", "ref_id", "ref_a", "ref_b", "ref_c")
+        .order_by()
+        for kind, queryset in sources.items()
+        if ids[kind]
+    ]
+    if not parts:
+        return names
+    for kind, pk, a, b, c in parts[0].union(*parts[1:], all=True):
+        names[kind][pk] = str(User(first_name=a, last_name=b, email=c)) if kind == USER else a
     return names
 
 

@@ -497,6 +497,55 @@ def test_file_query_count_does_not_depend_on_history_length(client):
     assert _count_detail_queries(client, small.pk) == _count_detail_queries(client, big.pk)
 
 
+def test_timeline_names_agents_organisations_and_decisions_in_one_query(client):
+    """La frise nomme le référent désigné (et le précédent), l'organisation d'un suivi ouvert et celle d'une
+    décision d'orientation ; ces noms se lisent en une requête, qu'une sorte ou les trois soient citées."""
+    from parcours.orientation.models import OrientationDecision
+
+    login(client, role=Role.ORIENTATION_MANAGER)
+    referent = UserFactory(first_name="Awa", last_name="Diallo")
+    previous = UserFactory(first_name="", last_name="", email="ancien.referent@example.org")
+    agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL, name="France Travail Vitré")
+    structure = OrganisationFactory(name="Mission locale du Pays de Vitré")
+
+    def person_citing(*kinds):
+        person = BeneficiaryFactory()
+        day = datetime.date(2026, 3, 1)
+        if "user" in kinds:
+            EventFactory(
+                beneficiary=person,
+                kind="referent_assigned",
+                occurred_on=day,
+                payload={"referent_id": referent.pk, "previous_referent_id": previous.pk},
+            )
+        if "organisation" in kinds:
+            EventFactory(
+                beneficiary=person,
+                kind="follow_up_opened",
+                occurred_on=day,
+                payload={"organisation_id": agency.pk, "cause": "orientation"},
+            )
+        if "decision" in kinds:
+            decision = OrientationDecision.objects.create(
+                beneficiary=person, organisation=structure, pathway="social", decided_on=day
+            )
+            EventFactory(
+                beneficiary=person,
+                kind="oriented",
+                occurred_on=day,
+                payload={"decision_id": decision.pk, "pathway": "social"},
+            )
+        return person
+
+    one, every = person_citing("user"), person_citing("user", "organisation", "decision")
+    html = unescape(client.get(reverse("beneficiary_detail", args=[every.pk])).content.decode())
+    story = html[html.index("Histoire du parcours") :]
+    assert "Référent désigné : Awa Diallo (à la suite de ancien.referent@example.org)" in story
+    assert "France Travail Vitré" in story
+    assert "Orientation vers Mission locale du Pays de Vitré" in story
+    assert _count_detail_queries(client, one.pk) == _count_detail_queries(client, every.pk)
+
+
 # --- accueil et navigation ------------------------------------------------------------------------------
 
 
