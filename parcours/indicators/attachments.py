@@ -3,12 +3,17 @@ organisation et par référent (tableau de bord, exports, commande).
 
 Une personne est rattachée à une organisation **pour une période** si, à un moment de cette période :
 
-- l'organisation la suivait (``FollowUp`` ouvert avant la fin de la période et pas clos avant son début) ;
+- l'organisation la suivait (``FollowUp`` ouvert au plus tard le dernier jour de la période et pas clos au
+  plus tard le premier : la fin d'un suivi est le premier jour sans lui, ``definitions.follow_up_during``) ;
 - ou elle était orientée vers cette organisation : décision d'orientation notifiée (et non annulée) au plus
-  tard le dernier jour de la période, et pas remplacée par une autre décision notifiée avant le premier jour.
+  tard le dernier jour de la période, et pas remplacée par une autre décision notifiée au plus tard le premier
+  jour (la décision remplacée cesse le jour où la suivante est notifiée).
 
 Elle est rattachée à un référent si une désignation de ce référent (``ReferentAssignment``) couvre une partie
 de la période, ou si un suivi de la période porte ce référent (suivis repris sans historique de désignation).
+Les fins se lisent comme celles des suivis : un transfert ou un changement de référent le premier jour de la
+période ne rattache plus la personne à l'organisation ou au référent qu'elle quitte ce jour-là, comme les
+personnes suivies du tableau de bord.
 
 Une personne peut donc compter pour plusieurs organisations (ou référents) dans une même période
 (réorientation, transfert) : les lignes d'un tableau par organisation ne s'additionnent pas forcément.
@@ -20,14 +25,15 @@ from django.db.models import Exists, F, OuterRef, Q
 from parcours.beneficiaries.models import FollowUp
 from parcours.orientation.models import DecisionStatus, OrientationDecision, ReferentAssignment
 
+from .definitions import follow_up_during
 
-def _overlapping(queryset, start, end, *, begin="started_on", finish="ended_on"):
-    """Lignes datées (début, fin éventuelle) qui couvrent une partie de [start, end] (en cours si sans période)."""
+
+def _overlapping(queryset, start, end):
+    """Lignes datées (``started_on``, ``ended_on`` éventuel, premier jour sans la ligne) qui couvrent une partie
+    de [start, end] : la règle des suivis (``definitions.follow_up_during``) ; en cours si sans période."""
     if start is None or end is None:
-        return queryset.filter(**{f"{finish}__isnull": True})
-    return queryset.filter(**{f"{begin}__lte": end}).filter(
-        Q(**{f"{finish}__isnull": True}) | Q(**{f"{finish}__gte": start})
-    )
+        return queryset.filter(ended_on__isnull=True)
+    return queryset.filter(follow_up_during(start, end))
 
 
 def follow_ups_during(start=None, end=None):
@@ -43,7 +49,7 @@ def orientations_during(start=None, end=None):
         beneficiary_id=OuterRef("beneficiary_id"),
         status=DecisionStatus.NOTIFIED,
         notified_on__gt=OuterRef("notified_on"),
-        notified_on__lt=start,
+        notified_on__lte=start,
     )
     return notified.filter(notified_on__lte=end).filter(~Exists(replaced))
 

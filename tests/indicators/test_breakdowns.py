@@ -81,6 +81,60 @@ def test_organisation_membership_follows_the_period(departement, france_travail,
 
 
 @pytest.mark.usefixtures("scenario")
+def test_a_transfer_on_the_first_day_of_the_period_leaves_the_previous_organisation(
+    departement, france_travail, orient
+):
+    """La fin d'un suivi est le premier jour sans lui (comme les personnes suivies du tableau de bord) : Chloé,
+    réorientée vers le Département le 1er avril, n'est plus rattachée à France Travail en avril (ni par son
+    suivi, clos ce jour-là, ni par la décision remplacée ce jour-là) ; en mars, elle l'était encore."""
+    orient(person("chloe"), D(2026, 4, 1), "social")
+    scope = beneficiary_scope(departement=departement)
+    april = (D(2026, 4, 1), D(2026, 4, 30))
+    march_ft = beneficiary_scope(base=scope, organisation=france_travail, period=MARCH)
+    april_ft = beneficiary_scope(base=scope, organisation=france_travail, period=april)
+    april_dep = beneficiary_scope(base=scope, organisation=departement, period=april)
+    assert set(march_ft.values_list("first_name", flat=True)) == {"Alice", "Chloé"}
+    assert set(april_ft.values_list("first_name", flat=True)) == {"Alice"}
+    assert "Chloé" in set(april_dep.values_list("first_name", flat=True))
+    # Le tableau par organisation suit la même règle, comme les personnes suivies le dernier jour.
+    rows = by_label(organisation_breakdown(scope, *april))
+    assert rows["France Travail Redon"]["beneficiaires_suivis"] == 1  # Alice
+    assert (
+        rows["France Travail Redon"]["beneficiaires_suivis"]
+        == compute_indicators(april_ft, *april)["beneficiaires_suivis"]
+    )
+
+
+@pytest.mark.usefixtures("scenario")
+def test_a_referent_replaced_on_the_first_day_of_the_period_no_longer_counts(
+    departement, france_travail, referent, manager
+):
+    """Alice change de référent le 1er avril : en avril, sa ligne est celle de la nouvelle référente seule."""
+    from parcours.orientation.referents import assign_referent
+
+    newcomer = MembershipFactory(
+        organisation=france_travail, role=Role.REFERENT, user__first_name="Yuna", user__last_name="Le Bihan"
+    ).user
+    assign_referent(
+        person("alice"),
+        referent=newcomer,
+        organisation=france_travail,
+        author=manager,
+        started_on=D(2026, 4, 1),
+    )
+    scope = beneficiary_scope(departement=departement)
+    values = {
+        r.referent_id: r.values
+        for r in referent_breakdown(scope, D(2026, 4, 1), D(2026, 4, 30), [france_travail])
+        if r.kind == "group"
+    }
+    assert values[newcomer.pk]["beneficiaires_suivis"] == 1
+    assert values[referent.pk]["beneficiaires_suivis"] == 0
+    march = {r.referent_id: r.values for r in referent_breakdown(scope, *MARCH, [france_travail])}
+    assert march[referent.pk]["beneficiaires_suivis"] == 1
+
+
+@pytest.mark.usefixtures("scenario")
 def test_one_row_per_referent_of_the_organisation(departement, france_travail, referent):
     idle = MembershipFactory(
         organisation=france_travail, role=Role.REFERENT, user__first_name="Yves", user__last_name="Nédélec"
