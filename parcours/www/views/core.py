@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from parcours.accounts.roles import PEOPLE_READER
+from parcours.accounts.roles import PEOPLE_READER, memberships_of
 from parcours.core import metrics as core_metrics
 from parcours.core.access import Level, access
 
@@ -44,7 +44,6 @@ def metrics(request):
 @access(Level.AUTHENTICATED, description="Accueil")
 def home(request):
     from parcours.accompaniment.person_space import person_for
-    from parcours.accounts.roles import memberships_of
     from parcours.www.home import home_blocks, roles_of
 
     if person_for(request.user) is not None:
