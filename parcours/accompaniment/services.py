@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from parcours.accounts.models import Organisation
+from parcours.accounts.models import Organisation, OrganisationKind
 from parcours.beneficiaries.models import Beneficiary
 from parcours.core.delays import get_delay
 from parcours.journal.models import Event, EventKind
@@ -675,11 +675,14 @@ def late_contracts(beneficiaries, on):
         signed_on__gte=OuterRef("orientation_notified_on"),
     )
     annotated = annotated.filter(~Exists(signed_since))
-    departement_ids = set(beneficiaries.order_by().values_list("departement_id", flat=True).distinct())
+    # Le seuil de chaque Département (ses délais), une condition par seuil : les Départements de l'installation
+    # sont peu nombreux, on les lit tous plutôt que de chercher ceux des personnes (une lecture du périmètre).
+    by_threshold = {}
+    for departement in Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("pk"):
+        by_threshold.setdefault(_latest_notification_threshold(on, departement), []).append(departement.pk)
     scope = Q(pk__in=[])
-    for departement in Organisation.objects.filter(pk__in=departement_ids):
-        threshold = _latest_notification_threshold(on, departement)
-        scope |= Q(departement_id=departement.pk, orientation_notified_on__lt=threshold)
+    for threshold, ids in by_threshold.items():
+        scope |= Q(departement_id__in=ids, orientation_notified_on__lt=threshold)
     return annotated.filter(scope)
 
 
