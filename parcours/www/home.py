@@ -193,12 +193,12 @@ def my_people(user, mine, today):
 
     Les échéances sont celles de la fiche racontée (``story.situations``), calculées pour tout le portefeuille
     en cinq requêtes ; les personnes sans échéance viennent en dernier."""
-    from .story import situations
+    from .story import people_for_situations, situations
 
     count = mine.count()
     if count > settings.PARCOURS_SITUATIONS_MAX:
         return count, []  # échéances lues dans le portefeuille, page par page
-    people = list(mine.select_related("departement").order_by("last_name", "pk"))
+    people = list(people_for_situations(mine).order_by("last_name", "pk"))
     found = situations(people, today)
     far = datetime.date.max
 

@@ -381,6 +381,17 @@ def _first_by_person(queryset, ids):
     return found
 
 
+# Ce que ``situations`` lit sur chaque personne et son Département (``_situation_of`` : état du droit, T0, délais
+# du Département) ; une liste qui ne montre que le nom peut ne charger que cela (``people_for_situations``).
+SITUATION_FIELDS = ("rsa_state", "new_entrant_t0", "departement__delay_overrides")
+
+
+def people_for_situations(people):
+    """``people`` avec son Département, réduit au nom et à ``SITUATION_FIELDS`` : une liste de quelques centaines
+    de personnes sans leurs autres colonnes (adresse, coordonnées, NIR chiffré…)."""
+    return people.select_related("departement").only("first_name", "last_name", *SITUATION_FIELDS)
+
+
 def situations(beneficiaries, today=None):
     """``{identifiant: Situation}`` de plusieurs personnes (la règle de ``situation``, écrite une fois) : cinq
     requêtes quel que soit leur nombre (décisions, contrats, sorties, revues, rendez-vous), pour les listes
