@@ -38,7 +38,6 @@ CORE_IMPORTS_ALLOWED = {
     ("parcours/core/access.py", "parcours.accounts"),  # appartenances de l'agent (décorateur @access)
     ("parcours/core/access.py", "parcours.audit"),  # journal d'accès des lectures de dossiers
     ("parcours/core/commands.py", "parcours.accounts"),  # Département par défaut des commandes
-    ("parcours/core/context_processors.py", "parcours.www"),  # compteurs du tableau de bord
     ("parcours/core/management/commands/demo.py", "parcours.demo"),  # commande « parcours demo »
     ("parcours/core/management/commands/demo.py", "parcours.conventions"),  # exemple de convention
     ("parcours/core/management/commands/serve.py", "parcours.intake"),  # reprise des imports interrompus
