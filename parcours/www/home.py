@@ -348,6 +348,33 @@ def referent_block(user, today):
     )
 
 
+# --- périmètre -------------------------------------------------------------------------------------------
+
+
+def scope_tiles(user):
+    """« Votre périmètre » (``/accueil/perimetre/``, demandé par l'accueil après la page) : ``(comptes, tuiles)``
+    des personnes du périmètre, des nouveaux entrants récents et des soumis aux droits et devoirs, plafonnés et
+    lus en une requête (``beneficiaries.queries.dashboard_counts``)."""
+    from parcours.beneficiaries.models import Beneficiary
+    from parcours.beneficiaries.queries import NEW_ENTRANTS_WINDOW_DAYS, dashboard_counts
+    from parcours.beneficiaries.scope import followed_only
+
+    counts = dashboard_counts(Beneficiary.objects.visible_to(user), partners=followed_only(user))
+    people = reverse("beneficiary_list")
+    since = counts["new_entrants_since"]
+    tiles = [
+        Tile("Bénéficiaires dans votre périmètre", people, counts["beneficiaries"]),
+        Tile(
+            f"Nouveaux entrants depuis le {since:%d/%m/%Y}",
+            f"{people}?{urlencode({'entrant_depuis': since.isoformat()})}",
+            counts["new_entrants"],
+            f"T0 dans les {NEW_ENTRANTS_WINDOW_DAYS} derniers jours",
+        ),
+        Tile("Soumis aux droits et devoirs", f"{people}?{urlencode({'sdd': 'oui'})}", counts["sdd"]),
+    ]
+    return counts, tiles
+
+
 # --- structure --------------------------------------------------------------------------------------------
 
 

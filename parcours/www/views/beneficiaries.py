@@ -6,7 +6,6 @@ réservé aux administrateurs et chargés d'orientation du Département de la pe
 """
 
 import itertools
-from urllib.parse import urlencode
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import F
@@ -19,7 +18,6 @@ from parcours.beneficiaries.models import Beneficiary
 from parcours.beneficiaries.queries import (
     active_memberships,
     can_reveal_nir,
-    dashboard_counts,
     departement_ids,
     filter_beneficiaries,
     followed_people,
@@ -209,16 +207,3 @@ def beneficiary_nir(request, pk):
     response = render(request, "www/beneficiaries/_nir.html", {"beneficiary": beneficiary})
     response["Cache-Control"] = "no-store"
     return response
-
-
-# --- accueil --------------------------------------------------------------------------------------------
-
-
-def scope_counters(user):
-    """Compteurs du périmètre de l'agent (bloc « Votre périmètre » de l'accueil) : personnes, nouveaux entrants
-    récents, soumis aux droits et devoirs, plafonnés (une requête)."""
-    counts = dashboard_counts(Beneficiary.objects.visible_to(user), partners=followed_only(user))
-    return {
-        "counts": counts,
-        "new_entrants_query": urlencode({"entrant_depuis": counts["new_entrants_since"].isoformat()}),
-    }

@@ -66,8 +66,9 @@ def home(request):
 @require_GET
 def home_scope(request):
     """Le bloc « Votre périmètre » de l'accueil (fragment chargé par la page ; page à part sans JavaScript)."""
-    from parcours.www.views.beneficiaries import scope_counters
+    from parcours.www.home import scope_tiles
 
-    context = {"title": "Votre périmètre", **scope_counters(request.user)}
+    counts, tiles = scope_tiles(request.user)
+    context = {"title": "Votre périmètre", "counts": counts, "tiles": tiles}
     template = "www/home/_scope.html" if request.htmx else "www/home_scope.html"
     return render(request, template, context)
