@@ -564,6 +564,7 @@ def test_home_scope_counts_what_the_agent_sees(client):
     assert reverse("import_new") in html
     assert f'hx-get="{reverse("home_scope")}"' in html
     assert "Calcul des compteurs de votre périmètre" in html
+    assert '<a class="fr-tag" href="#bloc-perimetre">Votre périmètre</a>' in html  # « Sur cette page »
     fragment = client.get(reverse("home_scope"), HTTP_HX_REQUEST="true")
     counts = fragment.context["counts"]
     assert counts["beneficiaries"] == 2
