@@ -40,6 +40,8 @@ MAIN_NAV = [
     ("Journal d'accès", "audit:list"),
 ]
 PUBLIC_PAGES = frozenset({"home"})
+# Pages qui font partie de l'accueil (l'entrée « Accueil » du menu y est marquée).
+HOME_PAGES = frozenset({"home", "home_scope"})
 
 
 def _entries():
@@ -73,8 +75,9 @@ def navigation(request):
     aucune autre requête SQL)."""
     user = getattr(request, "user", None)
     path = request.path
+    page = getattr(getattr(request, "resolver_match", None), "url_name", None)
     items = []
     for label, url in nav_entries_for(user):
-        active = path == url if url == "/" else path.startswith(url)
+        active = (path == url or page in HOME_PAGES) if url == "/" else path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
     return {"main_nav": items}

@@ -576,6 +576,7 @@ def test_home_scope_counts_what_the_agent_sees(client):
     # Sans JavaScript : une page à part, avec le menu et le retour à l'accueil.
     page = client.get(reverse("home_scope")).content.decode()
     assert "<html" in page and "Votre périmètre" in page and "Retour à l'accueil" in page
+    assert 'href="/" aria-current="page"' in page  # le menu la range sous « Accueil »
     assert 'class="parcours-big-number">2<' in page
 
 
