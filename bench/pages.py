@@ -21,11 +21,11 @@ Les clés (NIR, journal d'accès, clé secrète) sont celles de l'environnement,
 (``BENCH_KEYS``, les mêmes que ``bench/load.py``) avec lesquelles ``--build`` construit ses bases.
 
 Pour chaque page : p50 et p95 (ms) sur ``--repeat`` passages après un passage d'échauffement, et le nombre de
-requêtes SQL (lu sur le passage d'échauffement). Le p95 est le 95e centile : en dessous de 21 passages, c'est le plus
-lent (un seul passage retardé par la machine le fixe) ; les chiffres d'une note se mesurent avec ``--repeat 40``
-(le 2e plus lent). Les cibles du ticket 15 sont vérifiées et affichées (sans
-échec) : p95 < 150 ms (tableau de bord < 500 ms) ; en comparaison, p95 au plus 2 fois celui de la petite base et
-même nombre de requêtes.
+requêtes SQL (lu sur le passage d'échauffement). Le p95 est le 95e centile : en dessous de 21 passages, c'est le
+plus lent (un seul passage retardé par la machine le fixe) ; les chiffres d'une note se mesurent avec
+``--repeat 40`` (le 2e plus lent). Les cibles du ticket 15 sont vérifiées et affichées (sans échec) : p95 < 150 ms
+(tableau de bord < 500 ms) ; en comparaison, p95 au plus 2 fois celui de la petite base et même nombre de
+requêtes.
 """
 
 import argparse
@@ -112,8 +112,8 @@ def percentile(values, share):
 
 def targets():
     """Personnes et termes de recherche (déterministes) : un nom de famille courant, le NIR et le matricule
-    d'une personne du milieu de la table, un dossier dont la frise nomme un référent, une personne à orienter, une personne suivie par France Travail, la
-    première campagne du stock (la plus grande de la démonstration)."""
+    d'une personne du milieu de la table, un dossier dont la frise nomme un référent, une personne à orienter,
+    une personne suivie par France Travail, la première campagne du stock (la plus grande de la démonstration)."""
     from django.db.models import Count, Exists, OuterRef
 
     from parcours.accounts.models import User
@@ -150,8 +150,8 @@ def targets():
         .first()
     )
     campaign = StockCampaign.objects.order_by("pk").values_list("pk", flat=True).first()
-    # Le dossier mesuré : au milieu des personnes dont la frise nomme un référent désigné (un agent et une
-    # organisation cités, lus en une requête chacun), pour comparer à chaque taille une frise du même genre.
+    # Le dossier mesuré : au milieu des personnes dont la frise nomme un référent désigné (des noms cités, lus
+    # par une requête de plus), pour comparer à chaque taille une frise du même genre.
     designated = (
         Event.objects.filter(kind=EventKind.REFERENT_ASSIGNED)
         .order_by("beneficiary_id")
