@@ -171,6 +171,14 @@ PEOPLE_READER = Capability(
     "Votre accès est limité aux indicateurs agrégés.",
     kinds=NOT_ETAT,
 )
+#: agent qui suit des personnes (compteurs « Votre périmètre » et listes de travail de l'accueil) : qui voit des
+#: personnes, hors structures du catalogue (elles reçoivent des prescriptions, pas un portefeuille de suivis)
+PEOPLE_FOLLOWER = Capability(
+    "agent qui suit des personnes",
+    WITH_PEOPLE,
+    "Les compteurs du périmètre sont réservés aux agents qui suivent des personnes.",
+    kinds=NOT_ETAT - {OrganisationKind.STRUCTURE},
+)
 #: cartographie parcours–offre (places financées, coûts, financeurs) : les agents du Département ; ses
 #: administrateurs (``DEPARTEMENT_ADMIN``) saisissent les financements
 OFFER_MAP_READER = Capability(

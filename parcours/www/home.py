@@ -37,7 +37,7 @@ from parcours.accounts.roles import (
     DATA_PROTECTION,
     FLUX_IMPORTER,
     ORIENTATION_TEAM,
-    PEOPLE_READER,
+    PEOPLE_FOLLOWER,
     READ_ONLY,
     TEAM,
     memberships_of,
@@ -126,10 +126,7 @@ def roles_of(user):
         state=any(m.organisation.kind == OrganisationKind.ETAT and m.role != Role.DPO for m in memberships),
         dpo=superuser or any(m.role in DATA_PROTECTION for m in memberships),
         conventions=CONVENTION_READER.allows(user),
-        people=superuser
-        or any(
-            PEOPLE_READER.grants(m) and m.organisation.kind != OrganisationKind.STRUCTURE for m in memberships
-        ),
+        people=PEOPLE_FOLLOWER.allows(user),
         partner=bool(kinds - {OrganisationKind.DEPARTEMENT, OrganisationKind.ETAT}),
     )
 

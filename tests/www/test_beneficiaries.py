@@ -572,12 +572,14 @@ def test_home_scope_counts_what_the_agent_sees(client):
     assert counts["sdd"] == 1
     text = fragment.content.decode()
     assert "<html" not in text and 'id="compteurs-perimetre"' in text
+    assert text.count('<h3 class="fr-tile__title">') == 3  # sous le titre « Votre périmètre » (h2) de l'accueil
     assert f"entrant_depuis={(today - datetime.timedelta(days=30)).isoformat()}" in text
     # Sans JavaScript : une page à part, avec le menu et le retour à l'accueil.
     page = client.get(reverse("home_scope")).content.decode()
     assert "<html" in page and "Votre périmètre" in page and "Retour à l'accueil" in page
     assert 'href="/" aria-current="page"' in page  # le menu la range sous « Accueil »
     assert 'class="parcours-big-number">2<' in page
+    assert page.count('<h2 class="fr-tile__title">') == 3  # directement sous le h1 de la page
 
 
 def test_home_scope_is_refused_to_accounts_that_see_no_one(client):

@@ -282,6 +282,17 @@ def test_structure_sees_prescriptions_received_waiting_for_an_answer(client, wor
     assert reverse("catalogue:received_prescription", args=[data["rows"][0]["prescription"].pk]) in links
 
 
+def test_structure_gets_no_scope_counters_even_by_their_address(client, world):
+    """Une structure reçoit des prescriptions, elle ne suit pas un portefeuille : ni bloc « Votre périmètre » à
+    l'accueil, ni compteurs si l'agent ouvre l'adresse du fragment (une seule règle pour les deux)."""
+    response, _ = home(client, world.users["structure"])
+    assert reverse("home_scope") not in response.content.decode()
+    assert client.get(reverse("home_scope"), HTTP_HX_REQUEST="true").status_code == 403
+    client.force_login(world.users["france_travail"])
+    assert reverse("home_scope") in client.get(reverse("home")).content.decode()
+    assert client.get(reverse("home_scope"), HTTP_HX_REQUEST="true").status_code == 200
+
+
 def test_partner_referent_without_portfolio_sees_an_empty_day(client, world):
     response, _ = home(client, world.users["france_travail"])
     assert blocks(response) == ["referent", "worklists"]

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from parcours.accounts.roles import PEOPLE_READER, memberships_of
+from parcours.accounts.roles import PEOPLE_FOLLOWER, memberships_of
 from parcours.core import metrics as core_metrics
 from parcours.core.access import Level, access
 
@@ -62,7 +62,7 @@ def home(request):
     return render(request, "www/home.html", context)
 
 
-@access(Level.AGENT, requires=PEOPLE_READER, description="Accueil : compteurs du périmètre")
+@access(Level.AGENT, requires=PEOPLE_FOLLOWER, description="Accueil : compteurs du périmètre")
 @require_GET
 def home_scope(request):
     """Le bloc « Votre périmètre » de l'accueil (fragment chargé par la page ; page à part sans JavaScript)."""
