@@ -572,7 +572,9 @@ def test_home_scope_counts_what_the_agent_sees(client):
     assert counts["sdd"] == 1
     text = fragment.content.decode()
     assert "<html" not in text and 'id="compteurs-perimetre"' in text
-    assert text.count('<h3 class="fr-tile__title">') == 3  # sous le titre « Votre périmètre » (h2) de l'accueil
+    assert (
+        text.count('<h3 class="fr-tile__title">') == 3
+    )  # sous le titre « Votre périmètre » (h2) de l'accueil
     assert f"entrant_depuis={(today - datetime.timedelta(days=30)).isoformat()}" in text
     # Sans JavaScript : une page à part, avec le menu et le retour à l'accueil.
     page = client.get(reverse("home_scope")).content.decode()
