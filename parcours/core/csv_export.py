@@ -5,6 +5,7 @@ import csv
 from django.http import StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+LINES_PER_CHUNK = 500
 
 
 def safe_cell(value):
@@ -23,9 +24,15 @@ def streaming_csv_response(rows, filename):
     writer = csv.writer(_Echo(), delimiter=";")
 
     def lines():
-        yield "\ufeff"
+        # Les lignes partent par paquets : une écriture sur la connexion par paquet, non par ligne.
+        batch = ["\ufeff"]
         for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
+            batch.append(writer.writerow([safe_cell(cell) for cell in row]))
+            if len(batch) >= LINES_PER_CHUNK:
+                yield "".join(batch)
+                batch = []
+        if batch:
+            yield "".join(batch)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -184,28 +184,24 @@ def campaign_invite(request, pk):
 def campaign_export(request, pk):
     """Liste nominative de la campagne et résultats de chaque personne (CSV) ; inscrite au journal d'accès."""
     campaign = _campaign_or_404(request, pk)
-    members = list(campaigns.members_with_results(campaign))
+    members = campaigns.members_with_results(campaign)
     record_export(
         request,
-        [(m.beneficiary_id, m.beneficiary.departement_id) for m in members],
+        members.values_list("beneficiary_id", "beneficiary__departement_id"),
         reason=f"Export de la campagne de reprise de contact « {campaign.name} »",
     )
     header = ["nom", "prénom", "identifiant Département", "territoire", "courriel", "téléphone"]
     header += [label for _key, label, _kinds in campaigns.RESULTS]
+    # Colonnes seules, lues en flux : une campagne sur le stock compte des dizaines de milliers de personnes.
+    person = ["last_name", "first_name", "departement_internal_id", "territory__name", "email", "phone"]
+    columns = members.values_list(
+        *(f"beneficiary__{name}" for name in person), *(key for key, _label, _kinds in campaigns.RESULTS)
+    )
 
     def rows():
         yield header
-        for m in members:
-            person = m.beneficiary
-            yield [
-                person.last_name,
-                person.first_name,
-                person.departement_internal_id,
-                person.territory.name if person.territory else "",
-                person.email,
-                person.phone,
-                *("oui" if getattr(m, key) else "non" for key, _label, _kinds in campaigns.RESULTS),
-            ]
+        for values in columns.iterator(chunk_size=2000):
+            yield [*values[: len(person)], *("oui" if flag else "non" for flag in values[len(person) :])]
 
     return streaming_csv_response(rows(), f"campagne-{campaign.pk}.csv")
 

@@ -1,6 +1,8 @@
 """Campagnes de reprise de contact du stock : critères, aperçu, liste figée, invitation en nombre, résultats."""
 
+import csv
 import datetime
+import io
 import re
 
 import pytest
@@ -254,6 +256,17 @@ def test_results_are_read_from_the_journal(client, stock, manager, departement, 
         "Sans contrat;Département d'Ille-et-Vilaine;2026-03-02;sans contrat d'engagement en cours;3;2;1;1;1;1"
         in content
     )
+    # L'export nominatif : les résultats de chaque personne, dans l'ordre des colonnes de la page.
+    export = client.get(reverse("orientation:campaign_export", args=[campaign.pk]))
+    rows = {
+        row[0]: row
+        for row in csv.reader(
+            io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig")), delimiter=";"
+        )
+    }
+    assert rows["nom"][6:] == ["Invitées", "Ont répondu", "Rendez-vous honoré", "Orientées", "Contrat signé"]
+    assert rows["Aubert"][6:] == ["oui", "oui", "oui", "oui", "non"]
+    assert rows["Caron"][6:] == ["oui", "non", "non", "non", "oui"]
 
 
 def test_member_export_is_audit_logged(client, stock, manager, departement):

@@ -319,6 +319,15 @@ def test_csv_export_of_filtered_list_without_nir_and_with_formula_protection(cli
     assert dupont[header.index("Matricule")] == "3512345"
     assert dupont[header.index("Nouvel entrant — T0")] == "01/03/2026"
     assert people["dupont"].nir not in text
+    # Valeurs codées écrites en clair, comme sur la fiche.
+    assert dupont[header.index("Organisme")] == "CAF"
+    assert dupont[header.index("Territoire")] == "Pays de Redon"
+    assert dupont[header.index("Civilité")] == people["dupont"].get_civility_display()
+    assert dupont[header.index("Rôle dans le foyer")] == people["dupont"].get_role_display()
+    assert dupont[header.index("État du droit")] == people["dupont"].get_rsa_state_display()
+    assert dupont[header.index("Soumis aux droits et devoirs")] == "oui"
+    leroy = next(row for row in body if row[0] == "Leroy")
+    assert leroy[header.index("État du droit")] == "Droit clos"
 
 
 def test_csv_export_respects_scope(client):
