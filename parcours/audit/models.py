@@ -80,7 +80,9 @@ class AccessLog(models.Model):
         indexes = [
             models.Index(fields=["beneficiary_id", "at"], name="accesslog_person_idx"),
             models.Index(fields=["user", "at"], name="accesslog_user_idx"),
-            models.Index(fields=["departement_id", "at"], name="accesslog_dep_idx"),
+            # La page du délégué : les entrées de son Département, les plus récentes d'abord (date, puis
+            # identifiant : un export écrit des milliers d'entrées à la même heure), lues dans l'ordre de l'index.
+            models.Index(fields=["departement_id", "at", "id"], name="accesslog_dep_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["hash"], name="accesslog_hash_unique")]
 

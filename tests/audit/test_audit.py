@@ -100,6 +100,51 @@ def test_dpo_reads_and_exports_the_log_of_their_departement_only(client, reads):
     assert AccessLog.objects.filter(action="export", user=dpo).count() == 1
 
 
+def test_dpo_pages_through_a_long_log_and_filters_whole_local_days(client, monkeypatch):
+    """Le journal se lit par curseur (100 entrées par page, total plafonné) ; « du » et « au » sont des jours
+    entiers en heure de Paris : une lecture à 0 h 30 le 8 mars (23 h 30 la veille en UTC) est du 8."""
+    import datetime
+
+    from django.utils import timezone
+
+    from parcours.audit.services import record_many
+
+    person = BeneficiaryFactory()
+    dpo = MembershipFactory(organisation=person.departement, role=Role.DPO).user
+
+    def write(moment, count, reason):
+        monkeypatch.setattr(timezone, "now", lambda: timezone.make_aware(moment))
+        entry = {"beneficiary_id": person.pk, "departement_id": person.departement_id, "action": "read"}
+        record_many([entry] * count, reason=reason)
+
+    write(datetime.datetime(2026, 3, 7, 23, 59), 1, "la veille")
+    write(datetime.datetime(2026, 3, 8, 0, 30), 150, "le 8 mars")
+    write(datetime.datetime(2026, 3, 9, 0, 0), 1, "le lendemain")
+    monkeypatch.undo()
+    client.force_login(dpo)
+
+    first = client.get("/journal-acces/")
+    html = first.content.decode()
+    assert "<strong>152</strong> entrées" in html
+    assert len(first.context["page_obj"]) == 100
+    assert first.context["page_obj"][0].reason == "le lendemain"  # les plus récentes d'abord
+    second = client.get("/journal-acces/", {"apres": first.context["page_obj"].next_cursor})
+    assert len(second.context["page_obj"]) == 52
+    assert second.context["page_obj"][51].reason == "la veille"
+    assert not second.context["page_obj"].has_next
+
+    day = client.get("/journal-acces/", {"du": "2026-03-08", "au": "2026-03-08"})
+    assert {entry.reason for entry in day.context["page_obj"]} == {"le 8 mars"}
+    assert "<strong>150</strong> entrées" in day.content.decode()
+    # Le curseur garde les filtres : la page suivante du 8 mars ne contient que le 8 mars.
+    assert "du=2026-03-08&amp;au=2026-03-08&amp;apres=" in day.content.decode()
+    rest = client.get(
+        "/journal-acces/",
+        {"du": "2026-03-08", "au": "2026-03-08", "apres": day.context["page_obj"].next_cursor},
+    )
+    assert [entry.reason for entry in rest.context["page_obj"]] == ["le 8 mars"] * 50
+
+
 def test_agents_cannot_read_the_log(client, reads):
     people, agent = reads
     client.force_login(agent)
