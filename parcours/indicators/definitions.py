@@ -1342,14 +1342,16 @@ def analytics_session():
             connection._parcours_analytics = False
 
 
-def compute_indicators(scope, start, end, *, target_days=None, engine=None):
+def compute_indicators(scope, start, end, *, target_days=None, engine=None, table=False):
     """Tous les indicateurs sur ``scope`` (bénéficiaires) entre ``start`` et ``end`` inclus.
 
     Renvoie un dict dans l'ordre de ``DEFINITIONS`` (clés de CONTRACTS.md, puis compléments).
     ``target_days`` : objectif d'orientation (défaut : celui du Département de chaque personne).
     ``engine`` : moteur qui exécute les requêtes (défaut : la base de Django ; voir ``engines.py``).
+    ``table`` : étapes des nouveaux entrants lues dans les tables de la cohorte (mêmes chiffres ; à lire dans
+    ``cohort.reading()``, comme le tableau de bord et ses exports).
     """
-    return indicators_and_series(scope, start, end, target_days=target_days, engine=engine)[0]
+    return indicators_and_series(scope, start, end, target_days=target_days, engine=engine, table=table)[0]
 
 
 def indicators_and_series(scope, start, end, *, target_days=None, engine=None, cohort=None, table=False):

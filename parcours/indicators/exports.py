@@ -84,8 +84,9 @@ def to_xlsx(values, start, end, scope_label=""):
 AGGREGATE_IDS = [d.id for d in DEFINITIONS if d.kind != "breakdown"]
 
 
-def territory_table(base, start, end, *, departement=None, target_days=None):
-    """Une ligne par territoire du périmètre (et une ligne « ensemble ») : indicateurs agrégés seulement."""
+def territory_table(base, start, end, *, departement=None, target_days=None, table=False):
+    """Une ligne par territoire du périmètre (et une ligne « ensemble ») : indicateurs agrégés seulement.
+    ``table`` : comme ``compute_indicators``."""
     scope = beneficiary_scope(departement=departement, base=base)
     territory_ids = scope.order_by().values("territory_id").distinct()
     territories = Territory.objects.filter(pk__in=territory_ids).order_by("name")
@@ -93,10 +94,14 @@ def territory_table(base, start, end, *, departement=None, target_days=None):
     rows = [header]
     for territory in territories:
         values = compute_indicators(
-            beneficiary_scope(territory=territory, base=scope), start, end, target_days=target_days
+            beneficiary_scope(territory=territory, base=scope),
+            start,
+            end,
+            target_days=target_days,
+            table=table,
         )
         rows.append([territory.name, *(_number(values[k]) for k in AGGREGATE_IDS)])
-    values = compute_indicators(scope, start, end, target_days=target_days)
+    values = compute_indicators(scope, start, end, target_days=target_days, table=table)
     rows.append(["Ensemble du périmètre", *(_number(values[k]) for k in AGGREGATE_IDS)])
     return rows
 

@@ -314,7 +314,8 @@ def _attachment(content, content_type, filename):
 def export_csv(request):
     f = _filters(request)
     start, end = f.start, f.end
-    values = compute_indicators(f.scope, start, end)
+    with cohort_table.reading():
+        values = compute_indicators(f.scope, start, end, table=True)  # les chiffres de la page
     return _attachment(
         exports.to_csv(values, start, end, _scope_label(f.territory, f.organisation)),
         "text/csv; charset=utf-8",
@@ -327,7 +328,8 @@ def export_csv(request):
 def export_xlsx(request):
     f = _filters(request)
     start, end = f.start, f.end
-    values = compute_indicators(f.scope, start, end)
+    with cohort_table.reading():
+        values = compute_indicators(f.scope, start, end, table=True)  # les chiffres de la page
     return _attachment(
         exports.to_xlsx(values, start, end, _scope_label(f.territory, f.organisation)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -340,8 +342,10 @@ def export_xlsx(request):
 def export_territories(request):
     """Tableau agrégé : une ligne par territoire du périmètre de l'agent (aucune donnée personnelle)."""
     _form, start, end, _territory, scope, _m = _context(request)
+    with cohort_table.reading():
+        content = exports.territory_csv(scope, start, end, table=True)
     return _attachment(
-        exports.territory_csv(scope, start, end),
+        content,
         "text/csv; charset=utf-8",
         f"indicateurs-territoires-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv",
     )

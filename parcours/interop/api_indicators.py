@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict
 
 from parcours.accounts.models import OrganisationKind, Territory
+from parcours.indicators import cohort
 from parcours.indicators.definitions import beneficiary_scope, compute_indicators
 
 from . import services
@@ -240,7 +241,8 @@ def get_indicators(request, query: Query[IndicatorsQuery]):
     scope = beneficiary_scope(
         departement=departement, territory=territory, base=services.countable_people(partner)
     )
-    values = compute_indicators(scope, query.debut, query.fin)
+    with cohort.reading():  # les étapes des nouveaux entrants tenues à jour : les chiffres du tableau de bord
+        values = compute_indicators(scope, query.debut, query.fin, table=True)
     whole = partner.organisation.kind in (OrganisationKind.DEPARTEMENT, OrganisationKind.ETAT)
     return {
         "departement": {"id": departement.pk, "nom": departement.name, "code": departement.departement_code},
