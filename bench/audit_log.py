@@ -19,7 +19,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from html import unescape
@@ -30,8 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import BENCH_KEYS  # noqa: E402
-from pages import percentile  # noqa: E402
+from pages import measure_in_subprocess, percentile  # noqa: E402
 
 DPO = "dpo@demo.parcours.fr"
 
@@ -138,21 +136,9 @@ def main():
         return
     if not args.database or not args.database.startswith("postgres"):
         raise SystemExit("Indiquez --database URL d'une base PostgreSQL construite par « parcours demo ».")
-    env = {
-        **BENCH_KEYS,
-        **os.environ,
-        "DATABASE_URL": args.database,
-        "DJANGO_SETTINGS_MODULE": "parcours.settings.development",
-        "PARCOURS_DEBUG": "0",
-    }
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure", "--entries", str(args.entries), "--repeat", str(args.repeat)],
-        env=env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
+    result = measure_in_subprocess(
+        __file__, args.database, ["--entries", str(args.entries), "--repeat", str(args.repeat)]
+    )
     print(
         f"\nJournal de {result['entries']:_} entrées ajoutées en {result['fill_s']:.0f} s".replace("_", " ")
     )

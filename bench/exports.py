@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import BENCH_KEYS  # noqa: E402
+from pages import measure_in_subprocess  # noqa: E402
 
 # (compte, libellé, chemin) ; {campaign} : la première campagne du stock (``pages.targets``).
 EXPORTS = [
@@ -119,21 +118,7 @@ def main():
         return
     if not args.database:
         raise SystemExit("Indiquez --database URL (une base construite par « parcours demo »).")
-    env = {
-        **BENCH_KEYS,
-        **os.environ,
-        "DATABASE_URL": args.database,
-        "DJANGO_SETTINGS_MODULE": "parcours.settings.development",
-        "PARCOURS_DEBUG": "0",
-    }
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure", "--repeat", str(args.repeat)],
-        env=env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
+    result = measure_in_subprocess(__file__, args.database, ["--repeat", str(args.repeat)])
     print(f"\n{result['beneficiaries']:_} bénéficiaires".replace("_", " "))
     print(
         f"{'export':38} {'statut':>6} {'lignes':>8} {'Mo':>6} {'1er octet ms':>13} {'total ms':>9} "

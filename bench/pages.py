@@ -256,7 +256,15 @@ def load(source, repeat, only=None):
 
 
 def run_measure(url, repeat, only=None):
-    # Clés du banc, sauf celles données par l'environnement (une base construite avec d'autres clés).
+    return measure_in_subprocess(
+        __file__, url, ["--repeat", str(repeat)] + (["--only", ",".join(only)] if only else [])
+    )
+
+
+def measure_in_subprocess(script, url, arguments):
+    """Lance ``script --measure …arguments`` sur la base ``url`` (réglages de développement, DEBUG désactivé)
+    et renvoie le JSON écrit sur sa dernière ligne. Clés du banc, sauf celles données par l'environnement
+    (une base construite avec d'autres clés). Partagé par les bancs des pages, des exports et du journal."""
     env = {
         **BENCH_KEYS,
         **os.environ,
@@ -265,8 +273,7 @@ def run_measure(url, repeat, only=None):
         "PARCOURS_DEBUG": "0",
     }
     output = subprocess.run(
-        [sys.executable, __file__, "--measure", "--repeat", str(repeat)]
-        + (["--only", ",".join(only)] if only else []),
+        [sys.executable, str(script), "--measure", *arguments],
         env=env,
         check=True,
         stdout=subprocess.PIPE,
