@@ -344,7 +344,9 @@ def record_export(request, people, *, reason, action=AccessAction.EXPORT):
     """
     seen = {}
     if isinstance(people, QuerySet):
-        people = people.iterator(chunk_size=5000)
+        # Lu en flux et sans le tri de la liste exportée : l'ordre des entrées n'a pas de sens, et trier
+        # 150 000 personnes par nom pour les inscrire coûtait 400 ms (19 ms sans le tri).
+        people = people.order_by().iterator(chunk_size=5000)
     for person_id, departement_id in people:
         seen.setdefault(person_id, departement_id)
     full_reason = f"{reason} : {plural(len(seen), 'personne')} ; filtres : {describe_filters(request.GET)}"
