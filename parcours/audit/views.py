@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
-from parcours.core.pagination import AFTER, BEFORE, capped_count, keyset_page
+from parcours.core.pagination import AFTER, BEFORE, capped_count, keyset_page, query_without_cursor
 
 from .models import AccessAction
 from .services import export_rows, record, visible_entries
@@ -68,9 +68,6 @@ def log_list(request):
         entries, ORDERING, after=request.GET.get(AFTER), before=request.GET.get(BEFORE), per_page=PAGE_SIZE
     )
     page.count = capped_count(entries)
-    query = request.GET.copy()
-    for name in (AFTER, BEFORE):
-        query.pop(name, None)
     return render(
         request,
         "audit/list.html",
@@ -79,7 +76,7 @@ def log_list(request):
             "page_obj": page,
             "filters": filters,
             "errors": errors,
-            "query_string": query.urlencode(),
+            "query_string": query_without_cursor(request.GET),
         },
     )
 

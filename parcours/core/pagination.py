@@ -125,6 +125,15 @@ def capped_counts(querysets, cap=None, *, ordered=()):
 # --- curseur ----------------------------------------------------------------------------------------------
 
 
+def query_without_cursor(query, *also):
+    """Les paramètres d'une adresse (``request.GET``) sans curseur ni ``also``, encodés : ceux que reprennent
+    les liens de pagination (``_keyset_pagination.html``) et d'export d'une liste."""
+    query = query.copy()
+    for name in (AFTER, BEFORE, *also):
+        query.pop(name, None)
+    return query.urlencode()
+
+
 def _encode_value(value):
     if isinstance(value, datetime.datetime):
         return {"t": value.isoformat()}

@@ -28,7 +28,7 @@ from parcours.beneficiaries.queries import (
 from parcours.beneficiaries.scope import followed_only
 from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
-from parcours.core.pagination import AFTER, BEFORE
+from parcours.core.pagination import AFTER, BEFORE, query_without_cursor
 from parcours.orientation import permissions as orientation_permissions
 from parcours.www import story
 from parcours.www.forms import BeneficiaryFilterForm
@@ -47,13 +47,6 @@ def _filter_form(request, memberships):
 def _filtered(request, memberships, form):
     scope = Beneficiary.objects.visible_to(request.user)
     return for_list(filter_beneficiaries(scope, **form.criteria()))
-
-
-def _query_without_page(request):
-    query = request.GET.copy()
-    for name in ("page", AFTER, BEFORE):
-        query.pop(name, None)
-    return query.urlencode()
 
 
 @access(Level.AUTHENTICATED, description="Liste des bénéficiaires du périmètre de l'agent")
@@ -75,7 +68,7 @@ def beneficiary_list(request):
         "form": form,
         "page_obj": page,
         "no_scope": not memberships and not request.user.is_superuser,
-        "query_string": _query_without_page(request),
+        "query_string": query_without_cursor(request.GET, "page"),
         "results_target": RESULTS_TARGET,
     }
     htmx = getattr(request, "htmx", None)
