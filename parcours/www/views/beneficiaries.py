@@ -30,6 +30,7 @@ from parcours.core.access import Level, access
 from parcours.core.csv_export import streaming_csv_response
 from parcours.core.pagination import AFTER, BEFORE, query_without_cursor
 from parcours.orientation import permissions as orientation_permissions
+from parcours.pathway.worklists import csv_date
 from parcours.www import story
 from parcours.www.forms import BeneficiaryFilterForm
 
@@ -88,10 +89,6 @@ def _labels(name):
     return lambda value: labels.get(value, value)
 
 
-def _fr_date(value):
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
 # (en-tête, champ lu, mise en forme) : l'export lit ces seules colonnes (``values_list``), sans instancier de
 # personne ni déchiffrer de NIR (jamais exporté) : 150 000 lignes en flux sans modèle par ligne.
 EXPORT_COLUMNS = [
@@ -99,7 +96,7 @@ EXPORT_COLUMNS = [
     ("Nom de naissance", "birth_name", None),
     ("Prénom", "first_name", None),
     ("Civilité", "civility", _labels("civility")),
-    ("Date de naissance", "birth_date", _fr_date),
+    ("Date de naissance", "birth_date", csv_date),
     ("Organisme", "household__organism", None),
     ("Matricule", "household__matricule", None),
     ("Rôle dans le foyer", "role", _labels("role")),
@@ -113,8 +110,8 @@ EXPORT_COLUMNS = [
     ("Territoire", "territory__name", None),
     ("État du droit", "rsa_state", _labels("rsa_state")),
     ("Soumis aux droits et devoirs", "is_sdd", {True: "oui", False: "non"}.get),
-    ("Nouvel entrant — T0", "new_entrant_t0", _fr_date),
-    ("Dernier flux", "last_flux_on", _fr_date),
+    ("Nouvel entrant — T0", "new_entrant_t0", csv_date),
+    ("Dernier flux", "last_flux_on", csv_date),
 ]
 
 
